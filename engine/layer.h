@@ -1,0 +1,42 @@
+// Layer: the unit of the engine's networks. A layer owns its parameters, its
+// oneDNN primitives (created once per input shape and reused), and its output
+// and input-gradient tensors (reused across steps, so steady-state training
+// allocates nothing).
+//
+//   const Tensor& y = layer.Forward(x, Mode::kTrain);
+//   const Tensor& dx = layer.Backward(dy);   // also writes parameter gradients
+//
+// Forward keeps a handle to `x`; the caller must not overwrite x's buffer
+// before Backward. Backward writes (does not accumulate) parameter gradients.
+#ifndef PSG_ENGINE_LAYER_H_
+#define PSG_ENGINE_LAYER_H_
+
+#include <string>
+
+#include "engine/parameter.h"
+#include "engine/tensor.h"
+
+namespace psg::engine {
+
+enum class Mode { kTrain, kEval };
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  virtual const Tensor& Forward(const Tensor& x, Mode mode) = 0;
+  virtual const Tensor& Backward(const Tensor& dy) = 0;
+  virtual void CollectParameters(ParameterList* out) { (void)out; }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace psg::engine
+
+#endif  // PSG_ENGINE_LAYER_H_
