@@ -27,10 +27,17 @@ Tensor RandomPlain(const Dims& dims, uint32_t seed, float lo, float hi) {
 Tensor DistinctPlain(const Dims& dims, uint32_t seed, float gap) {
   Tensor t = Tensor::Plain(dims);
   std::vector<float> v(t.numel());
-  for (size_t i = 0; i < v.size(); ++i) v[i] = (static_cast<float>(i) - v.size() / 2.0f) * gap;
+  // Offset by half a gap so no value sits on the kink at zero.
+  for (size_t i = 0; i < v.size(); ++i) v[i] = (static_cast<float>(i) - v.size() / 2.0f + 0.5f) * gap;
   std::shuffle(v.begin(), v.end(), std::mt19937(seed));
   t.CopyFromPlain(v);
   return t;
+}
+
+Tensor InLayout(const Tensor& t, dnnl::memory::format_tag tag) {
+  Tensor out(dnnl::memory::desc(t.dims(), dnnl::memory::data_type::f32, tag));
+  out.CopyFromPlain(t.ToPlain());
+  return out;
 }
 
 void RandomizeParameters(Layer& layer, uint32_t seed) {

@@ -1,0 +1,121 @@
+#include "engine/batch_norm.h"
+
+#include <cmath>
+#include <vector>
+
+#include "engine/testing/gradient_check.h"
+#include "engine/testing/reference.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace psg::engine {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::RandomPlain;
+
+struct BnCase {
+  int64_t n, c, h, w;
+};
+const BnCase kCases[] = {{2, 3, 5, 5}, {1, 5, 4, 3}, {4, 17, 3, 3}, {2, 16, 4, 4}};
+
+BatchNorm2d MakeBn(int64_t c, bool relu) {
+  BatchNormOptions o;
+  o.channels = c;
+  o.fuse_relu = relu;
+  return BatchNorm2d("bn", o);
+}
+
+void Randomize(BatchNorm2d& bn, uint32_t seed) {
+  bn.gamma().value.CopyFromPlain(testing::RandomVector(bn.options().channels, seed, 0.5f, 1.5f));
+  bn.beta().value.CopyFromPlain(testing::RandomVector(bn.options().channels, seed + 1, -0.5f, 0.5f));
+}
+
+TEST(BatchNormTest, TrainingForwardMatchesReferenceAndUpdatesRunningStats) {
+  for (const BnCase& k : kCases) {
+    for (bool relu : {false, true}) {
+      for (auto layout : {dnnl::memory::format_tag::nchw, dnnl::memory::format_tag::nChw16c}) {
+        BatchNorm2d bn = MakeBn(k.c, relu);
+        Randomize(bn, 3);
+        const Tensor x_plain = RandomPlain({k.n, k.c, k.h, k.w}, 5, -2.0f, 3.0f);
+        const Tensor x = testing::InLayout(x_plain, layout);
+        const std::vector<float> y = bn.Forward(x, Mode::kTrain).ToPlain();
+        const auto ref = reference::BatchNormTrain(x_plain.ToPlain(), {k.n, k.c, k.h, k.w},
+                                                   bn.gamma().value.ToPlain(),
+                                                   bn.beta().value.ToPlain(), 1e-5, relu);
+        for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref.y[i], 1e-4f) << i;
+        const int64_t count = k.n * k.h * k.w;
+        const std::vector<float> rm = bn.running_mean().value.ToPlain();
+        const std::vector<float> rv = bn.running_var().value.ToPlain();
+        for (int64_t c = 0; c < k.c; ++c) {
+          EXPECT_NEAR(rm[c], 0.1 * ref.mean[c], 1e-5);
+          EXPECT_NEAR(rv[c], 0.9 + 0.1 * ref.variance[c] * count / (count - 1), 1e-5);
+        }
+      }
+    }
+  }
+}
+
+TEST(BatchNormTest, EvalUsesRunningStatistics) {
+  for (bool relu : {false, true}) {
+    BatchNorm2d bn = MakeBn(5, relu);
+    Randomize(bn, 7);
+    bn.running_mean().value.CopyFromPlain(testing::RandomVector(5, 8, -1.0f, 1.0f));
+    bn.running_var().value.CopyFromPlain(testing::RandomVector(5, 9, 0.5f, 2.0f));
+    const Tensor x = RandomPlain({3, 5, 4, 4}, 10, -2.0f, 2.0f);
+    const std::vector<float> before = bn.running_mean().value.ToPlain();
+    const std::vector<float> y =
+        bn.Forward(testing::InLayout(x, dnnl::memory::format_tag::nChw16c), Mode::kEval).ToPlain();
+    const std::vector<float> ref = reference::BatchNormInference(
+        x.ToPlain(), {3, 5, 4, 4}, bn.gamma().value.ToPlain(), bn.beta().value.ToPlain(),
+        bn.running_mean().value.ToPlain(), bn.running_var().value.ToPlain(), 1e-5, relu);
+    for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i], 1e-5f) << i;
+    EXPECT_EQ(bn.running_mean().value.ToPlain(), before) << "eval must not touch running stats";
+  }
+}
+
+TEST(BatchNormTest, BackwardMatchesFiniteDifferences) {
+  for (const BnCase& k : kCases) {
+    for (bool relu : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "c=" << k.c << " relu=" << relu);
+      BatchNorm2d bn = MakeBn(k.c, relu);
+      Randomize(bn, 11);
+      testing::GradientCheckOptions o;
+      o.epsilon = 2e-3f;
+      o.absolute_tolerance = 1e-2;
+      o.relative_tolerance = 2e-2;
+      // Distinct inputs keep the fused ReLU's kink away from the probes.
+      testing::ExpectGradientsMatch(bn, testing::DistinctPlain({k.n, k.c, k.h, k.w}, 12, 0.05f), o);
+    }
+  }
+}
+
+TEST(BatchNormTest, BlockedAndPlainBackwardAgree) {
+  BatchNorm2d plain = MakeBn(17, true), blocked = MakeBn(17, true);
+  Randomize(plain, 1);
+  Randomize(blocked, 1);
+  const Tensor x = RandomPlain({2, 17, 3, 3}, 2);
+  const Tensor dy = RandomPlain({2, 17, 3, 3}, 3);
+  plain.Forward(x, Mode::kTrain);
+  blocked.Forward(testing::InLayout(x, dnnl::memory::format_tag::nChw16c), Mode::kTrain);
+  const std::vector<float> a = plain.Backward(dy).ToPlain();
+  const std::vector<float> b = blocked.Backward(dy).ToPlain();
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f) << i;
+  const std::vector<float> ga = plain.gamma().grad.ToPlain(), gb = blocked.gamma().grad.ToPlain();
+  for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-4f) << i;
+}
+
+TEST(BatchNormTest, RejectsBadArguments) {
+  EXPECT_THAT([] { MakeBn(0, false); },
+              ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("channels must be positive")));
+  BatchNorm2d bn = MakeBn(4, false);
+  EXPECT_THAT([&] { bn.Forward(RandomPlain({2, 3, 4, 4}, 1), Mode::kTrain); },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  HasSubstr("expected NCHW input with 4 channels, got [2x3x4x4]")));
+  bn.Forward(RandomPlain({2, 4, 4, 4}, 1), Mode::kEval);
+  EXPECT_THAT([&] { bn.Backward(RandomPlain({2, 4, 4, 4}, 1)); },
+              ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("Mode::kTrain")));
+}
+
+}  // namespace
+}  // namespace psg::engine

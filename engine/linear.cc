@@ -1,0 +1,123 @@
+#include "engine/linear.h"
+
+#include "engine/check.h"
+#include "engine/context.h"
+
+namespace psg::engine {
+
+using dnnl::memory;
+
+namespace {
+
+memory::desc PlainDesc(const Dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, PlainTag(dims.size()));
+}
+
+// The same buffer seen with other plain dims.
+Tensor View(const Tensor& t, const Dims& dims) {
+  return Tensor(memory(PlainDesc(dims), Cpu(), t.raw()));
+}
+
+}  // namespace
+
+struct Linear::Plan {
+  Dims input_dims;
+  LayoutAdapter to_plain;
+  Tensor plain_input;  // {N, features} view of the flattened input
+  dnnl::inner_product_forward::primitive_desc fwd_pd;
+  dnnl::inner_product_forward fwd;
+  Tensor dst;
+  bool has_backward = false;
+  dnnl::inner_product_backward_data bwd_data;
+  dnnl::inner_product_backward_weights bwd_weights;
+  LayoutAdapter diff_dst_adapter;
+  Tensor diff_src_flat, diff_src;
+  memory::desc src2d_desc;
+};
+
+Linear::Linear(std::string name, const LinearOptions& options)
+    : Layer(std::move(name)), options_(options) {
+  PSG_CHECK(options_.in_features > 0 && options_.out_features > 0, "Linear '", this->name(),
+            "': feature counts must be positive, got in=", options_.in_features,
+            " out=", options_.out_features);
+  weight_ = Parameter::Trainable(this->name() + ".weight", ParamKind::kFcWeight,
+                                 {options_.out_features, options_.in_features});
+  if (options_.bias) {
+    bias_ = Parameter::Trainable(this->name() + ".bias", ParamKind::kFcBias,
+                                 {options_.out_features});
+  }
+}
+
+Linear::~Linear() = default;
+
+const Tensor& Linear::Forward(const Tensor& x, Mode mode) {
+  Plan& plan = plans_.Get(x.desc(), [&] {
+    const Dims in = x.dims();
+    const int64_t features = Product(in) / in[0];
+    PSG_CHECK((in.size() == 2 || in.size() == 4) && features == options_.in_features, "Linear '",
+              name(), "': expected {N, ", options_.in_features,
+              "} or a 4-D input with that many features per sample, got ", DimsToString(in));
+    auto p = std::make_unique<Plan>();
+    p->input_dims = in;
+    p->src2d_desc = PlainDesc({in[0], features});
+    const memory::desc dst_md = PlainDesc({in[0], options_.out_features});
+    p->fwd_pd = dnnl::inner_product_forward::primitive_desc(
+        dnnl::inner_product_forward::desc(
+            dnnl::prop_kind::forward_training, p->src2d_desc, weight_.value.desc(),
+            bias_ ? bias_->value.desc() : memory::desc(), dst_md),
+        Cpu());
+    p->fwd = dnnl::inner_product_forward(p->fwd_pd);
+    p->dst = Tensor(p->fwd_pd.dst_desc());
+    p->plain_input = Tensor(memory(p->src2d_desc, Cpu(), DNNL_MEMORY_NONE));
+    return p;
+  });
+  current_ = &plan;
+  trained_forward_ = mode == Mode::kTrain;
+  // Re-point the cached 2-D view instead of building a new memory object.
+  plan.plain_input.memory().set_data_handle(plan.to_plain.To(x, PlainDesc(plan.input_dims)).raw());
+  Execute(plan.fwd, {{DNNL_ARG_SRC, plan.plain_input.memory()},
+                     {DNNL_ARG_WEIGHTS, weight_.value.memory()},
+                     {DNNL_ARG_BIAS, bias_ ? bias_->value.memory() : empty_.memory()},
+                     {DNNL_ARG_DST, plan.dst.memory()}});
+  return plan.dst;
+}
+
+const Tensor& Linear::Backward(const Tensor& dy) {
+  PSG_CHECK(current_ != nullptr && trained_forward_, "Linear '", name(),
+            "': Backward needs a preceding Forward in Mode::kTrain");
+  Plan& plan = *current_;
+  PSG_CHECK(dy.dims() == plan.dst.dims(), "Linear '", name(), "': output gradient dims ",
+            DimsToString(dy.dims()), " differ from output dims ", DimsToString(plan.dst.dims()));
+  if (!plan.has_backward) {
+    const memory::desc dst_md = plan.dst.desc();
+    plan.bwd_data = dnnl::inner_product_backward_data(
+        dnnl::inner_product_backward_data::primitive_desc(
+            dnnl::inner_product_backward_data::desc(plan.src2d_desc, weight_.value.desc(), dst_md),
+            Cpu(), plan.fwd_pd));
+    plan.bwd_weights = dnnl::inner_product_backward_weights(
+        dnnl::inner_product_backward_weights::primitive_desc(
+            dnnl::inner_product_backward_weights::desc(
+                plan.src2d_desc, weight_.grad.desc(),
+                bias_ ? bias_->grad.desc() : memory::desc(), dst_md),
+            Cpu(), plan.fwd_pd));
+    plan.diff_src_flat = Tensor(plan.src2d_desc);
+    plan.diff_src = View(plan.diff_src_flat, plan.input_dims);
+    plan.has_backward = true;
+  }
+  const Tensor& diff_dst = plan.diff_dst_adapter.To(dy, plan.dst.desc());
+  Execute(plan.bwd_data, {{DNNL_ARG_DIFF_DST, diff_dst.memory()},
+                          {DNNL_ARG_WEIGHTS, weight_.value.memory()},
+                          {DNNL_ARG_DIFF_SRC, plan.diff_src_flat.memory()}});
+  Execute(plan.bwd_weights, {{DNNL_ARG_SRC, plan.plain_input.memory()},
+                             {DNNL_ARG_DIFF_DST, diff_dst.memory()},
+                             {DNNL_ARG_DIFF_WEIGHTS, weight_.grad.memory()},
+                             {DNNL_ARG_DIFF_BIAS, bias_ ? bias_->grad.memory() : empty_.memory()}});
+  return plan.diff_src;
+}
+
+void Linear::CollectParameters(ParameterList* out) {
+  out->push_back(&weight_);
+  if (bias_) out->push_back(&*bias_);
+}
+
+}  // namespace psg::engine

@@ -1,0 +1,29 @@
+#include "engine/sequential.h"
+
+#include "engine/check.h"
+
+namespace psg::engine {
+
+Layer& Sequential::Append(std::unique_ptr<Layer> layer) {
+  layers_.push_back(std::move(layer));
+  return *layers_.back();
+}
+
+const Tensor& Sequential::Forward(const Tensor& x, Mode mode) {
+  PSG_CHECK(!layers_.empty(), "Sequential '", name(), "' has no layers");
+  const Tensor* h = &x;
+  for (auto& layer : layers_) h = &layer->Forward(*h, mode);
+  return *h;
+}
+
+const Tensor& Sequential::Backward(const Tensor& dy) {
+  const Tensor* g = &dy;
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &(*it)->Backward(*g);
+  return *g;
+}
+
+void Sequential::CollectParameters(ParameterList* out) {
+  for (auto& layer : layers_) layer->CollectParameters(out);
+}
+
+}  // namespace psg::engine
