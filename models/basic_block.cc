@@ -1,0 +1,88 @@
+#include "models/basic_block.h"
+
+#include "models/zero_pad_shortcut.h"
+
+namespace psg::models {
+
+using engine::Mode;
+using engine::Tensor;
+
+namespace {
+
+engine::Conv2dOptions Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
+  engine::Conv2dOptions o;
+  o.in_channels = in;
+  o.out_channels = out;
+  o.kernel = kernel;
+  o.stride = stride;
+  o.padding = kernel / 2;
+  return o;
+}
+
+engine::BatchNormOptions Bn(int64_t channels, bool relu) {
+  engine::BatchNormOptions o;
+  o.channels = channels;
+  o.fuse_relu = relu;
+  return o;
+}
+
+}  // namespace
+
+BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
+    : Layer(name),
+      conv1_(name + ".conv1", Conv(o.in_channels, o.out_channels, 3, o.stride)),
+      bn1_(name + ".bn1", Bn(o.out_channels, /*relu=*/true)),
+      conv2_(name + ".conv2", Conv(o.out_channels, o.out_channels, 3, 1)),
+      bn2_(name + ".bn2", Bn(o.out_channels, /*relu=*/false)),
+      join_(name + ".add", /*relu=*/true),
+      gradient_sum_(name + ".grad_sum", /*relu=*/false) {
+  if (o.stride == 1 && o.in_channels == o.out_channels) return;
+  if (o.shortcut == ShortcutKind::kProjection) {
+    shortcut_conv_ = std::make_unique<engine::Conv2d>(
+        name + ".shortcut.0", Conv(o.in_channels, o.out_channels, 1, o.stride));
+    shortcut_bn_ = std::make_unique<engine::BatchNorm2d>(name + ".shortcut.1",
+                                                         Bn(o.out_channels, false));
+  } else {
+    shortcut_pad_ = std::make_unique<ZeroPadShortcut>(name + ".shortcut", o.in_channels,
+                                                      o.out_channels, o.stride);
+  }
+}
+
+BasicBlock::~BasicBlock() = default;
+
+const Tensor& BasicBlock::Forward(const Tensor& x, Mode mode) {
+  const Tensor& h = bn1_.Forward(conv1_.Forward(x, mode), mode);
+  const Tensor& main = bn2_.Forward(conv2_.Forward(h, mode), mode);
+  const Tensor* shortcut = &x;
+  if (shortcut_conv_) {
+    shortcut = &shortcut_bn_->Forward(shortcut_conv_->Forward(x, mode), mode);
+  } else if (shortcut_pad_) {
+    shortcut = &shortcut_pad_->Forward(x, mode);
+  }
+  return join_.Forward(main, *shortcut, mode);
+}
+
+const Tensor& BasicBlock::Backward(const Tensor& dy) {
+  const Tensor& d = join_.Backward(dy);
+  const Tensor& dx_main = conv1_.Backward(bn1_.Backward(conv2_.Backward(bn2_.Backward(d))));
+  const Tensor* dx_shortcut = &d;
+  if (shortcut_conv_) {
+    dx_shortcut = &shortcut_conv_->Backward(shortcut_bn_->Backward(d));
+  } else if (shortcut_pad_) {
+    dx_shortcut = &shortcut_pad_->Backward(d);
+  }
+  return gradient_sum_.Forward(dx_main, *dx_shortcut, Mode::kEval);
+}
+
+void BasicBlock::CollectParameters(engine::ParameterList* out) {
+  conv1_.CollectParameters(out);
+  bn1_.CollectParameters(out);
+  conv2_.CollectParameters(out);
+  bn2_.CollectParameters(out);
+  if (shortcut_conv_) {
+    shortcut_conv_->CollectParameters(out);
+    shortcut_bn_->CollectParameters(out);
+  }
+}
+
+}  // namespace psg::models

@@ -1,0 +1,56 @@
+// The ResNet basic block (He et al. 2016): conv3x3-BN-ReLU-conv3x3-BN, plus
+// a shortcut, then ReLU. The first BN fuses its ReLU; the join fuses the
+// last ReLU into the add.
+//
+// Shortcut kinds when the block changes shape (stride 2 or new width):
+//   kProjection: 1x1 convolution + BN (option B; the PSG authors' code),
+//   kZeroPad:    parameter-free subsample + zero channel padding (option A).
+//
+//   BasicBlock block("layer2.0", {.in_channels = 16, .out_channels = 32, .stride = 2});
+#ifndef PSG_MODELS_BASIC_BLOCK_H_
+#define PSG_MODELS_BASIC_BLOCK_H_
+
+#include <memory>
+#include <string>
+
+#include "engine/add.h"
+#include "engine/batch_norm.h"
+#include "engine/conv2d.h"
+#include "engine/layer.h"
+
+namespace psg::models {
+
+enum class ShortcutKind { kProjection, kZeroPad };
+
+struct BasicBlockOptions {
+  int64_t in_channels = 16;
+  int64_t out_channels = 16;
+  int64_t stride = 1;
+  ShortcutKind shortcut = ShortcutKind::kProjection;
+};
+
+class BasicBlock : public engine::Layer {
+ public:
+  BasicBlock(std::string name, const BasicBlockOptions& options);
+  ~BasicBlock() override;
+
+  const engine::Tensor& Forward(const engine::Tensor& x, engine::Mode mode) override;
+  const engine::Tensor& Backward(const engine::Tensor& dy) override;
+  void CollectParameters(engine::ParameterList* out) override;
+
+ private:
+  engine::Conv2d conv1_;
+  engine::BatchNorm2d bn1_;
+  engine::Conv2d conv2_;
+  engine::BatchNorm2d bn2_;
+  // Exactly one of these is set when the block changes shape.
+  std::unique_ptr<engine::Conv2d> shortcut_conv_;
+  std::unique_ptr<engine::BatchNorm2d> shortcut_bn_;
+  std::unique_ptr<engine::Layer> shortcut_pad_;
+  engine::Add join_;
+  engine::Add gradient_sum_;
+};
+
+}  // namespace psg::models
+
+#endif  // PSG_MODELS_BASIC_BLOCK_H_

@@ -1,0 +1,190 @@
+#include "models/zoo.h"
+
+#include <random>
+
+#include "absl/strings/str_join.h"
+#include "engine/batch_norm.h"
+#include "engine/check.h"
+#include "engine/conv2d.h"
+#include "engine/init.h"
+#include "engine/linear.h"
+#include "engine/pooling.h"
+#include "engine/relu.h"
+
+namespace psg::models {
+
+using engine::BatchNorm2d;
+using engine::Conv2d;
+using engine::Linear;
+using engine::Pool2d;
+using engine::PoolKind;
+using engine::Sequential;
+
+namespace {
+
+engine::Conv2dOptions ConvOptions(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                  int64_t padding, bool first, bool bias = false) {
+  engine::Conv2dOptions o;
+  o.bias = bias;
+  o.in_channels = in;
+  o.out_channels = out;
+  o.kernel = kernel;
+  o.stride = stride;
+  o.padding = padding;
+  o.input_grad = !first;  // nothing upstream of the first layer needs it
+  return o;
+}
+
+engine::BatchNormOptions BnRelu(int64_t channels) {
+  engine::BatchNormOptions o;
+  o.channels = channels;
+  o.fuse_relu = true;
+  return o;
+}
+
+void AddStage(Sequential& net, const std::string& name, int64_t blocks, int64_t in, int64_t out,
+              int64_t stride, ShortcutKind shortcut) {
+  Sequential& stage = net.Emplace<Sequential>(name);
+  for (int64_t b = 0; b < blocks; ++b) {
+    stage.Emplace<BasicBlock>(absl::StrCat(name, ".", b),
+                              BasicBlockOptions{b == 0 ? in : out, out, b == 0 ? stride : 1, shortcut});
+  }
+}
+
+std::unique_ptr<Sequential> CifarResNet(int64_t depth, const ModelOptions& o) {
+  const int64_t n = (depth - 2) / 6;
+  auto net = std::make_unique<Sequential>(o.name);
+  net->Emplace<Conv2d>("conv1", ConvOptions(3, 16, 3, 1, 1, true));
+  net->Emplace<BatchNorm2d>("bn1", BnRelu(16));
+  AddStage(*net, "layer1", n, 16, 16, 1, o.shortcut);
+  AddStage(*net, "layer2", n, 16, 32, 2, o.shortcut);
+  AddStage(*net, "layer3", n, 32, 64, 2, o.shortcut);
+  net->Emplace<Pool2d>("avgpool", engine::PoolOptions{PoolKind::kGlobalAverage});
+  net->Emplace<Linear>("fc", engine::LinearOptions{64, o.num_classes, true});
+  return net;
+}
+
+std::unique_ptr<Sequential> ImageNetResNet18(const ModelOptions& o) {
+  auto net = std::make_unique<Sequential>(o.name);
+  net->Emplace<Conv2d>("conv1", ConvOptions(3, 64, 7, 2, 3, true));
+  net->Emplace<BatchNorm2d>("bn1", BnRelu(64));
+  net->Emplace<Pool2d>("maxpool", engine::PoolOptions{PoolKind::kMax, 3, 2, 1});
+  AddStage(*net, "layer1", 2, 64, 64, 1, ShortcutKind::kProjection);
+  AddStage(*net, "layer2", 2, 64, 128, 2, ShortcutKind::kProjection);
+  AddStage(*net, "layer3", 2, 128, 256, 2, ShortcutKind::kProjection);
+  AddStage(*net, "layer4", 2, 256, 512, 2, ShortcutKind::kProjection);
+  net->Emplace<Pool2d>("avgpool", engine::PoolOptions{PoolKind::kGlobalAverage});
+  net->Emplace<Linear>("fc", engine::LinearOptions{512, o.num_classes, true});
+  return net;
+}
+
+// VGG-16 with BN for 32x32 inputs: 13 conv3x3-BN-ReLU in 5 groups, max pooling
+// after each group, one classifier layer on the 512-d feature. The convolutions
+// keep their biases, as torchvision's vgg16_bn and the common CIFAR port do.
+std::unique_ptr<Sequential> Vgg16Bn(const ModelOptions& o) {
+  const int64_t kPool = 0;
+  const int64_t config[] = {64, 64, kPool, 128, 128, kPool, 256, 256, 256, kPool,
+                            512, 512, 512, kPool, 512, 512, 512, kPool};
+  auto net = std::make_unique<Sequential>(o.name);
+  int64_t in = 3, index = 0;
+  for (int64_t width : config) {
+    const std::string name = absl::StrCat("features.", index++);
+    if (width == kPool) {
+      net->Emplace<Pool2d>(name, engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
+      continue;
+    }
+    net->Emplace<Conv2d>(name + ".conv", ConvOptions(in, width, 3, 1, 1, in == 3, true));
+    net->Emplace<BatchNorm2d>(name + ".bn", BnRelu(width));
+    in = width;
+  }
+  net->Emplace<Linear>("fc", engine::LinearOptions{512, o.num_classes, true});
+  return net;
+}
+
+// LeNet-5 for 28x28 grayscale: conv5x5(6, pad 2)-ReLU-maxpool,
+// conv5x5(16)-ReLU-maxpool, 400-120-84-classes with ReLUs.
+std::unique_ptr<Sequential> LeNet5(const ModelOptions& o) {
+  auto net = std::make_unique<Sequential>(o.name);
+  net->Emplace<Conv2d>("conv1", ConvOptions(1, 6, 5, 1, 2, true, true));
+  net->Emplace<engine::Relu>("relu1");
+  net->Emplace<Pool2d>("pool1", engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
+  net->Emplace<Conv2d>("conv2", ConvOptions(6, 16, 5, 1, 0, false, true));
+  net->Emplace<engine::Relu>("relu2");
+  net->Emplace<Pool2d>("pool2", engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
+  net->Emplace<Linear>("fc1", engine::LinearOptions{400, 120, true});
+  net->Emplace<engine::Relu>("relu3");
+  net->Emplace<Linear>("fc2", engine::LinearOptions{120, 84, true});
+  net->Emplace<engine::Relu>("relu4");
+  net->Emplace<Linear>("fc", engine::LinearOptions{84, o.num_classes, true});
+  return net;
+}
+
+const int64_t kCifarDepths[] = {20, 32, 44, 56, 110};
+
+}  // namespace
+
+std::vector<std::string> ModelNames() {
+  std::vector<std::string> names;
+  for (int64_t d : kCifarDepths) names.push_back(absl::StrCat("resnet", d));
+  names.insert(names.end(), {"vgg16_bn", "resnet18", "lenet5"});
+  return names;
+}
+
+std::unique_ptr<Sequential> BuildModel(const ModelOptions& o) {
+  PSG_CHECK(o.num_classes > 0, "model '", o.name, "': num_classes must be positive");
+  for (int64_t d : kCifarDepths) {
+    if (o.name == absl::StrCat("resnet", d)) return CifarResNet(d, o);
+  }
+  if (o.name == "vgg16_bn") return Vgg16Bn(o);
+  if (o.name == "resnet18") return ImageNetResNet18(o);
+  if (o.name == "lenet5") return LeNet5(o);
+  PSG_CHECK(false, "unknown model '", o.name, "'; known: ", absl::StrJoin(ModelNames(), ", "));
+  return nullptr;
+}
+
+engine::Dims InputDims(const std::string& name) {
+  if (name == "resnet18") return {3, 224, 224};
+  if (name == "lenet5") return {1, 28, 28};
+  BuildModel({name});  // validates the name
+  return {3, 32, 32};
+}
+
+void InitializeParameters(engine::Layer& model, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  engine::ParameterList params;
+  model.CollectParameters(&params);
+  const engine::Parameter* last_fc_weight = nullptr;
+  for (engine::Parameter* p : params) {
+    switch (p->kind) {
+      case engine::ParamKind::kConvWeight:
+        engine::KaimingNormal(*p, engine::FanMode::kFanOut, rng);
+        break;
+      case engine::ParamKind::kConvBias:
+      case engine::ParamKind::kBnBeta:
+      case engine::ParamKind::kBnRunningMean:
+        p->value.Fill(0.0f);
+        break;
+      case engine::ParamKind::kBnGamma:
+      case engine::ParamKind::kBnRunningVar:
+        p->value.Fill(1.0f);
+        break;
+      case engine::ParamKind::kFcWeight:
+        engine::UniformFanIn(*p, *p, rng);
+        last_fc_weight = p;
+        break;
+      case engine::ParamKind::kFcBias:
+        engine::UniformFanIn(*p, *last_fc_weight, rng);
+        break;
+    }
+  }
+}
+
+int64_t CountTrainableParameters(engine::Layer& model) {
+  engine::ParameterList params;
+  model.CollectParameters(&params);
+  int64_t count = 0;
+  for (engine::Parameter* p : engine::TrainableOnly(params)) count += p->value.numel();
+  return count;
+}
+
+}  // namespace psg::models

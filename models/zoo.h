@@ -1,0 +1,41 @@
+// The model zoo: CIFAR ResNets (He et al. 2016; 3 stages of 16/32/64
+// channels, 6n+2 layers), VGG-16 with BN for CIFAR, ResNet-18 for ImageNet
+// (224x224) and LeNet-5 for 28x28 grayscale (Fashion-MNIST). Every model is a
+// Sequential producing logits {N, classes}; layer names follow PyTorch's
+// (conv1, bn1, layer1.0.conv1, ..., fc) so checkpoints read naturally.
+//
+//   ModelOptions o{.name = "resnet20", .num_classes = 10};
+//   std::unique_ptr<engine::Sequential> net = BuildModel(o);
+//   InitializeParameters(*net, /*seed=*/1);
+#ifndef PSG_MODELS_ZOO_H_
+#define PSG_MODELS_ZOO_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/sequential.h"
+#include "models/basic_block.h"
+
+namespace psg::models {
+
+struct ModelOptions {
+  std::string name = "resnet20";  // see ModelNames()
+  int64_t num_classes = 10;
+  ShortcutKind shortcut = ShortcutKind::kProjection;  // CIFAR ResNets only
+};
+
+std::vector<std::string> ModelNames();
+// Throws std::invalid_argument naming the known models for an unknown name.
+std::unique_ptr<engine::Sequential> BuildModel(const ModelOptions& options);
+// Input {C, H, W} the model is built for.
+engine::Dims InputDims(const std::string& name);
+// Kaiming-normal (fan_out) convolutions, BN gamma 1 / beta 0, and PyTorch's
+// default uniform fan-in init for fully connected layers.
+void InitializeParameters(engine::Layer& model, uint64_t seed);
+int64_t CountTrainableParameters(engine::Layer& model);
+
+}  // namespace psg::models
+
+#endif  // PSG_MODELS_ZOO_H_
