@@ -52,6 +52,8 @@ Conv2d::Conv2d(std::string name, const Conv2dOptions& options)
   PSG_CHECK(o.kernel > 0 && o.stride > 0 && o.padding >= 0, "Conv2d '", this->name(),
             "': need kernel > 0, stride > 0, padding >= 0; got kernel=", o.kernel,
             " stride=", o.stride, " padding=", o.padding);
+  PSG_CHECK(o.input_grad || o.weight_grad, "Conv2d '", this->name(),
+            "': a layer with neither input nor weight gradients cannot train; use Mode::kEval");
   PSG_CHECK(o.groups > 0 && o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0,
             "Conv2d '", this->name(), "': groups=", o.groups, " must divide in=", o.in_channels,
             " and out=", o.out_channels);
@@ -137,12 +139,14 @@ const Tensor& Conv2d::Backward(const Tensor& dy) {
       plan.bwd_data = dnnl::convolution_backward_data(plan.bwd_data_pd);
       plan.diff_src = Tensor(plan.bwd_data_pd.diff_src_desc());
     }
-    plan.bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
-        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_md,
-                                                 wei_md, bias_md, dst_md, strides, pad, pad),
-        Cpu(), plan.fwd_pd);
-    plan.bwd_weights = dnnl::convolution_backward_weights(plan.bwd_weights_pd);
-    plan.diff_weights = Tensor(plan.bwd_weights_pd.diff_weights_desc());
+    if (o.weight_grad) {
+      plan.bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
+          dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_md,
+                                                   wei_md, bias_md, dst_md, strides, pad, pad),
+          Cpu(), plan.fwd_pd);
+      plan.bwd_weights = dnnl::convolution_backward_weights(plan.bwd_weights_pd);
+      plan.diff_weights = Tensor(plan.bwd_weights_pd.diff_weights_desc());
+    }
     plan.has_backward = true;
   }
 
@@ -153,6 +157,7 @@ const Tensor& Conv2d::Backward(const Tensor& dy) {
                             {DNNL_ARG_WEIGHTS, wei.memory()},
                             {DNNL_ARG_DIFF_SRC, plan.diff_src.memory()}});
   }
+  if (!o.weight_grad) return o.input_grad ? plan.diff_src : empty_;
   const Tensor& diff_dst = plan.diff_dst_adapter_weights.To(dy, plan.bwd_weights_pd.diff_dst_desc());
   const Tensor& src = plan.src_adapter_weights.To(input_, plan.bwd_weights_pd.src_desc());
   Execute(plan.bwd_weights,

@@ -31,6 +31,8 @@ struct Conv2dOptions {
   // False for a network's first layer: Backward then skips the data gradient
   // and returns an empty tensor.
   bool input_grad = true;
+  // False for a frozen layer: Backward leaves the parameter gradients alone.
+  bool weight_grad = true;
   // Forces plain NCHW activations instead of the primitive's choice (tests).
   bool plain_layout = false;
 };

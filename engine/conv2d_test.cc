@@ -133,6 +133,28 @@ TEST(Conv2dTest, FirstLayerSkipsInputGradient) {
   EXPECT_TRUE(conv.Backward(RandomPlain({2, 4, 3, 3}, 5)).empty());
 }
 
+TEST(Conv2dTest, FrozenLayerLeavesWeightGradientAlone) {
+  Conv2dOptions o;
+  o.in_channels = 3;
+  o.out_channels = 4;
+  o.weight_grad = false;
+  Conv2d frozen("frozen", o), trained("trained", [&] {
+    Conv2dOptions t = o;
+    t.weight_grad = true;
+    return t;
+  }());
+  RandomizeParameters(frozen, 1);
+  RandomizeParameters(trained, 1);
+  frozen.weight().grad.Fill(42.0f);
+  const Tensor x = RandomPlain({2, 3, 5, 5}, 2), dy = RandomPlain({2, 4, 3, 3}, 3);
+  frozen.Forward(x, Mode::kTrain);
+  trained.Forward(x, Mode::kTrain);
+  EXPECT_EQ(frozen.Backward(dy).ToPlain(), trained.Backward(dy).ToPlain());
+  for (float g : frozen.weight().grad.flat()) ASSERT_EQ(g, 42.0f);
+  o.input_grad = false;
+  EXPECT_THROW(Conv2d("dead", o), std::invalid_argument);
+}
+
 TEST(Conv2dTest, RejectsBadArguments) {
   Conv2dOptions o;
   o.in_channels = 6;
