@@ -20,6 +20,14 @@ Sgd::Sgd(ParameterList params, const SgdOptions& options)
   }
 }
 
+std::vector<std::pair<std::string, Tensor>> Sgd::State() {
+  std::vector<std::pair<std::string, Tensor>> state;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    state.emplace_back(params_[i]->name + "/momentum", buffers_[i]);
+  }
+  return state;
+}
+
 void Sgd::AddHook(OptimizerHook* hook) { hooks_.push_back(hook); }
 
 void Sgd::Step(float lr) {

@@ -8,6 +8,8 @@
 #define PSG_ENGINE_OPTIMIZER_H_
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -34,6 +36,17 @@ class OptimizerHook {
   }
 };
 
+// What a trainer needs of any optimizer: a step, and named state tensors that
+// checkpoints save and restore ("<parameter name>/momentum", ...).
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual void Step(float lr) = 0;
+  virtual std::vector<std::pair<std::string, Tensor>> State() = 0;
+  virtual int64_t steps() const = 0;
+  virtual void set_steps(int64_t steps) = 0;
+};
+
 struct SgdOptions {
   float momentum = 0.9f;
   float dampening = 0.0f;
@@ -41,19 +54,21 @@ struct SgdOptions {
   bool nesterov = false;
 };
 
-class Sgd {
+class Sgd : public Optimizer {
  public:
   Sgd(ParameterList params, const SgdOptions& options);
 
   void AddHook(OptimizerHook* hook);
-  void Step(float lr);
+  void Step(float lr) override;
+  // "<parameter name>/momentum" for each parameter.
+  std::vector<std::pair<std::string, Tensor>> State() override;
 
   const SgdOptions& options() const { return options_; }
   const ParameterList& parameters() const { return params_; }
   // Momentum buffer i belongs to parameters()[i]; checkpoints save these.
   std::vector<Tensor>& momentum_buffers() { return buffers_; }
-  int64_t steps() const { return steps_; }
-  void set_steps(int64_t steps) { steps_ = steps; }
+  int64_t steps() const override { return steps_; }
+  void set_steps(int64_t steps) override { steps_ = steps; }
 
  private:
   ParameterList params_;

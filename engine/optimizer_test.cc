@@ -24,6 +24,11 @@ TEST(SgdTest, MomentumAndWeightDecayMatchHandComputedSteps) {
   sgd.Step(0.1f);  // d = 0.5 + 0.00949, buf = 0.9 * 0.51 + d = 0.96849
   EXPECT_NEAR(p.value.flat()[0], 0.949f - 0.096849f, 1e-6f);
   EXPECT_NEAR(sgd.momentum_buffers()[0].flat()[0], 0.96849f, 1e-6f);
+  const auto state = sgd.State();
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state[0].first, "w/momentum");
+  EXPECT_EQ(state[0].second.raw(), sgd.momentum_buffers()[0].raw());
+  EXPECT_EQ(sgd.steps(), 2);
 }
 
 TEST(SgdTest, NesterovMatchesHandComputedSteps) {

@@ -70,7 +70,7 @@ std::vector<float> Tensor::ToPlain() const {
   return out;
 }
 
-void Tensor::CopyFromPlain(absl::Span<const float> values) {
+void Tensor::CopyFromPlain(absl::Span<const float> values) const {
   PSG_CHECK(static_cast<int64_t>(values.size()) == numel(), "CopyFromPlain: got ", values.size(),
             " values for a tensor of dims ", DimsToString(dims()));
   if (is_plain()) {
@@ -82,7 +82,7 @@ void Tensor::CopyFromPlain(absl::Span<const float> values) {
   Stream().wait();
 }
 
-void Tensor::Fill(float value) {
+void Tensor::Fill(float value) const {
   if (is_plain()) {
     std::fill_n(raw(), numel(), value);
   } else {

@@ -4,7 +4,8 @@
 // (format_tag::any, usually nChw16c); parameters and gradients live in plain
 // row-major layouts (oihw, oi, x) so optimizers, PSG, quantizers and pruners
 // can treat them as flat float arrays with the output channel outermost.
-// Copying a Tensor copies the handle, not the data.
+// Copying a Tensor copies the handle, not the data; like dnnl::memory, a
+// const Tensor has a fixed buffer whose contents may still change.
 //
 //   Tensor x = Tensor::Plain({n, c, h, w});
 //   x.CopyFromPlain(values);                 // logical NCHW order
@@ -55,8 +56,8 @@ class Tensor {
   // Values in logical (plain row-major) order, whatever the layout.
   std::vector<float> ToPlain() const;
   // Sets the values from logical (plain row-major) order.
-  void CopyFromPlain(absl::Span<const float> values);
-  void Fill(float value);
+  void CopyFromPlain(absl::Span<const float> values) const;
+  void Fill(float value) const;
 
   // Allocates new memory only when `desc` differs from the current one, so a
   // layer reusing its outputs does not allocate in steady state.

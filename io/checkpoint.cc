@@ -1,0 +1,747 @@
+#include "io/checkpoint.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "io/json.h"
+
+namespace psg::io {
+namespace {
+
+using internal::AppendJsonString;
+using internal::FindInvalidUtf8;
+using internal::JsonMember;
+using internal::JsonValue;
+
+constexpr absl::string_view kMetadataKey = "__metadata__";
+constexpr char kCrcPlaceholder[] = "00000000";  // 8 digits
+constexpr DType kAllDTypes[] = {DType::kF32, DType::kF64, DType::kI32,
+                                DType::kI64, DType::kU8,  DType::kU64};
+
+// A name or key as a JSON string literal, for error messages.
+std::string Quote(absl::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string ErrnoText(int error_number) {
+  return std::generic_category().message(error_number);
+}
+
+uint32_t Crc32(const uint8_t* data, size_t size, uint32_t crc = 0) {
+  uLong c = crc;
+  // zlib's length argument is 32-bit; feed large buffers in chunks.
+  constexpr size_t kChunk = size_t{1} << 30;
+  while (size > 0) {
+    const size_t n = std::min(size, kChunk);
+    c = crc32(c, data, static_cast<uInt>(n));
+    data += n;
+    size -= n;
+  }
+  return static_cast<uint32_t>(c);
+}
+
+std::string Hex8(uint32_t v) { return absl::StrFormat("%08x", v); }
+
+// Parses exactly 8 lower-case hex digits (the only spelling the format
+// allows, so that no single-byte change of a checksum goes unnoticed).
+bool ParseHex8(absl::string_view s, uint32_t* out) {
+  if (s.size() != 8) return false;
+  uint32_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return false;
+    }
+    v = (v << 4) | static_cast<uint32_t>(d);
+  }
+  *out = v;
+  return true;
+}
+
+bool ParseDType(absl::string_view s, DType* out) {
+  for (DType d : kAllDTypes) {
+    if (DTypeName(d) == s) {
+      *out = d;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool IsReservedMetadataKey(absl::string_view key) {
+  return key == kMetadataFormat || key == kMetadataFormatVersion ||
+         key == kMetadataCrc32 || key == kMetadataHeaderCrc32;
+}
+
+// Product of `shape`; false on a negative dimension or int64 overflow.
+bool NumElements(absl::Span<const int64_t> shape, int64_t* out) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return false;
+  }
+  *out = n;
+  return true;
+}
+
+void AppendLittleEndianU64(uint64_t v, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+}  // namespace
+
+absl::string_view DTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return "F32";
+    case DType::kF64:
+      return "F64";
+    case DType::kI32:
+      return "I32";
+    case DType::kI64:
+      return "I64";
+    case DType::kU8:
+      return "U8";
+    case DType::kU64:
+      return "U64";
+  }
+  return "?";
+}
+
+size_t DTypeSize(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return 4;
+    case DType::kF64:
+      return 8;
+    case DType::kI32:
+      return 4;
+    case DType::kI64:
+      return 8;
+    case DType::kU8:
+      return 1;
+    case DType::kU64:
+      return 8;
+  }
+  return 0;
+}
+
+std::string ShapeString(absl::Span<const int64_t> shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
+}
+
+// ---------------------------------------------------------------------------
+// CheckpointWriter
+
+absl::Status CheckpointWriter::AddRaw(absl::string_view name, DType dtype,
+                                      absl::Span<const int64_t> shape,
+                                      size_t num_elements,
+                                      const uint8_t* data) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("checkpoint tensor name is empty");
+  }
+  if (name == kMetadataKey) {
+    return absl::InvalidArgumentError(
+        "checkpoint tensor name \"__metadata__\" is reserved");
+  }
+  if (FindInvalidUtf8(name) != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint tensor name ", Quote(absl::CHexEscape(name)),
+                     " is not valid UTF-8"));
+  }
+  if (index_.contains(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint tensor ", Quote(name), " was already added"));
+  }
+  int64_t expected;
+  if (!NumElements(shape, &expected)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint tensor ", Quote(name), ": invalid shape ",
+        ShapeString(shape), " (negative dimension or too many elements)"));
+  }
+  if (static_cast<uint64_t>(expected) != num_elements) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint tensor ", Quote(name), ": shape ",
+                     ShapeString(shape), " has ", expected, " elements but ",
+                     num_elements, " values were given"));
+  }
+  Tensor t;
+  t.name = std::string(name);
+  t.dtype = dtype;
+  t.shape.assign(shape.begin(), shape.end());
+  const size_t nbytes = num_elements * DTypeSize(dtype);
+  if (nbytes > 0) t.bytes.assign(data, data + nbytes);
+  index_.emplace(t.name, tensors_.size());
+  tensors_.push_back(std::move(t));
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointWriter::SetMetadata(absl::string_view key,
+                                           absl::string_view value) {
+  if (IsReservedMetadataKey(key)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint metadata key ", Quote(key),
+                     " is reserved (written by CheckpointWriter itself)"));
+  }
+  if (FindInvalidUtf8(key) != absl::string_view::npos ||
+      FindInvalidUtf8(value) != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint metadata key ", Quote(absl::CHexEscape(key)),
+                     ": key and value must be valid UTF-8"));
+  }
+  metadata_[std::string(key)] = std::string(value);
+  return absl::OkStatus();
+}
+
+std::string CheckpointWriter::BuildHeader() const {
+  uint32_t data_crc = 0;
+  for (const Tensor& t : tensors_) {
+    data_crc = Crc32(t.bytes.data(), t.bytes.size(), data_crc);
+  }
+
+  std::string h = "{\"__metadata__\":{";
+  AppendJsonString(kMetadataFormat, &h);
+  h += ':';
+  AppendJsonString(kFormatName, &h);
+  h += ',';
+  AppendJsonString(kMetadataFormatVersion, &h);
+  h += ':';
+  AppendJsonString(absl::StrCat(kFormatVersion), &h);
+  h += ',';
+  AppendJsonString(kMetadataCrc32, &h);
+  h += ':';
+  AppendJsonString(Hex8(data_crc), &h);
+  h += ',';
+  AppendJsonString(kMetadataHeaderCrc32, &h);
+  h += ":\"";
+  const size_t header_crc_pos = h.size();
+  h += kCrcPlaceholder;
+  h += '"';
+  for (const auto& [key, value] : metadata_) {
+    h += ',';
+    AppendJsonString(key, &h);
+    h += ':';
+    AppendJsonString(value, &h);
+  }
+  h += '}';
+
+  uint64_t offset = 0;
+  for (const Tensor& t : tensors_) {
+    h += ',';
+    AppendJsonString(t.name, &h);
+    absl::StrAppend(&h, ":{\"dtype\":\"", DTypeName(t.dtype),
+                    "\",\"shape\":", ShapeString(t.shape),
+                    ",\"data_offsets\":[", offset, ",", offset + t.bytes.size(),
+                    "]}");
+    offset += t.bytes.size();
+  }
+  h += '}';
+  // safetensors convention: pad with spaces so the data starts 8-aligned.
+  h.append((8 - h.size() % 8) % 8, ' ');
+
+  const uint32_t header_crc =
+      Crc32(reinterpret_cast<const uint8_t*>(h.data()), h.size());
+  h.replace(header_crc_pos, 8, Hex8(header_crc));
+  return h;
+}
+
+std::string CheckpointWriter::Serialize() const {
+  const std::string header = BuildHeader();
+  std::string out;
+  size_t total = 8 + header.size();
+  for (const Tensor& t : tensors_) total += t.bytes.size();
+  out.reserve(total);
+  AppendLittleEndianU64(header.size(), &out);
+  out += header;
+  for (const Tensor& t : tensors_) {
+    out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  }
+  return out;
+}
+
+absl::Status CheckpointWriter::WriteAtomically(const std::string& path) const {
+  const std::string header = BuildHeader();
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+
+  auto error = [&](absl::string_view what, int error_number) {
+    return absl::Status(absl::ErrnoToStatusCode(error_number),
+                        absl::StrCat("writing checkpoint '", path, "': ", what,
+                                     ": ", ErrnoText(error_number)));
+  };
+
+  FILE* f = std::fopen(tmp.c_str(), "wbe");  // 'e': O_CLOEXEC
+  if (f == nullptr) {
+    const int e = errno;
+    return error(absl::StrCat("cannot create temporary file '", tmp, "'"), e);
+  }
+  // On failure after this point: close (if open) and remove the temp file.
+  auto fail = [&](absl::string_view what, int error_number) {
+    if (f != nullptr) std::fclose(f);
+    std::remove(tmp.c_str());
+    return error(what, error_number);
+  };
+  auto write = [&](const void* data, size_t size) {
+    return size == 0 || std::fwrite(data, 1, size, f) == size;
+  };
+
+  std::string length;
+  AppendLittleEndianU64(header.size(), &length);
+  bool ok = write(length.data(), length.size()) &&
+            write(header.data(), header.size());
+  for (const Tensor& t : tensors_) {
+    if (!ok) break;
+    ok = write(t.bytes.data(), t.bytes.size());
+  }
+  if (!ok || std::fflush(f) != 0) {
+    const int e = errno;
+    return fail(absl::StrCat("cannot write temporary file '", tmp, "'"), e);
+  }
+  if (fsync(fileno(f)) != 0) {
+    const int e = errno;
+    return fail(absl::StrCat("cannot fsync temporary file '", tmp, "'"), e);
+  }
+  const int close_result = std::fclose(f);
+  f = nullptr;
+  if (close_result != 0) {
+    const int e = errno;
+    return fail(absl::StrCat("cannot close temporary file '", tmp, "'"), e);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    return fail(absl::StrCat("cannot rename '", tmp, "' to '", path, "'"), e);
+  }
+
+  // Make the rename durable.
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    const int e = errno;
+    return error(
+        absl::StrCat("new file is in place but cannot open directory '", dir,
+                     "' to fsync it"),
+        e);
+  }
+  // Some file systems cannot fsync a directory (EINVAL); nothing to do there.
+  if (fsync(dir_fd) != 0 && errno != EINVAL) {
+    const int e = errno;
+    close(dir_fd);
+    return error(absl::StrCat("new file is in place but fsync of directory '",
+                              dir, "' failed"),
+                 e);
+  }
+  close(dir_fd);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoint (reader)
+
+absl::StatusOr<Checkpoint> Checkpoint::Read(const std::string& path) {
+  const std::string where = absl::StrCat("checkpoint '", path, "': ");
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    return absl::Status(absl::ErrnoToStatusCode(e),
+                        absl::StrCat(where, "cannot open: ", ErrnoText(e)));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int e = errno;
+    close(fd);
+    return absl::Status(absl::ErrnoToStatusCode(e),
+                        absl::StrCat(where, "cannot stat: ", ErrnoText(e)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file",
+        ", not a checkpoint file"));
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  std::unique_ptr<uint64_t[]> storage(new uint64_t[(size + 7) / 8 + 1]);
+  char* buf = reinterpret_cast<char*>(storage.get());
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t r = read(fd, buf + got, size - got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      close(fd);
+      return absl::Status(absl::ErrnoToStatusCode(e),
+                          absl::StrCat(where, "read error after ", got,
+                                       " bytes: ", ErrnoText(e)));
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  close(fd);
+  if (got != size) {
+    return absl::DataLossError(absl::StrCat(
+        where, "file shrank while being read (", size, " bytes at open, ", got,
+        " read): it is being modified or truncated"));
+  }
+  return FromBuffer(std::move(storage), size, path);
+}
+
+absl::StatusOr<Checkpoint> Checkpoint::Parse(absl::string_view file_bytes,
+                                             absl::string_view source) {
+  std::unique_ptr<uint64_t[]> storage(
+      new uint64_t[(file_bytes.size() + 7) / 8 + 1]);
+  if (!file_bytes.empty()) {
+    std::memcpy(storage.get(), file_bytes.data(), file_bytes.size());
+  }
+  return FromBuffer(std::move(storage), file_bytes.size(), std::string(source));
+}
+
+absl::StatusOr<Checkpoint> Checkpoint::FromBuffer(
+    std::unique_ptr<uint64_t[]> storage, size_t size, std::string source) {
+  const std::string where = absl::StrCat("checkpoint '", source, "': ");
+  auto data_loss = [&](auto&&... parts) {
+    return absl::DataLossError(absl::StrCat(where, parts...));
+  };
+  auto not_ours = [&](auto&&... parts) {
+    return absl::FailedPreconditionError(absl::StrCat(where, parts...));
+  };
+  const uint8_t* file = reinterpret_cast<const uint8_t*>(storage.get());
+
+  // --- Length field and header bytes.
+  if (size < 8) {
+    return data_loss("file is truncated: it is ", size,
+                     " bytes, shorter than the 8-byte header length field");
+  }
+  uint64_t header_size;
+  std::memcpy(&header_size, file, 8);  // little-endian host (static_assert)
+  if (header_size > size - 8) {
+    return data_loss(
+        "file is truncated or not a checkpoint: the header "
+        "length field says ",
+        header_size, " header bytes but only ", size - 8,
+        " bytes follow it (file size ", size, " bytes)");
+  }
+  const absl::string_view header(reinterpret_cast<const char*>(file + 8),
+                                 header_size);
+  const uint8_t* buffer = file + 8 + header_size;
+  const uint64_t buffer_size = size - 8 - header_size;
+
+  absl::StatusOr<JsonValue> root = internal::ParseJson(header);
+  if (!root.ok()) {
+    return data_loss("header is not valid JSON: ", root.status().message());
+  }
+  if (root->kind != JsonValue::Kind::kObject) {
+    return data_loss("header is not a JSON object");
+  }
+
+  // --- __metadata__ and format identification.
+  const JsonValue* metadata = nullptr;
+  for (const JsonMember& m : root->object) {
+    if (m.key != kMetadataKey) continue;
+    if (metadata != nullptr) return data_loss("duplicate key \"__metadata__\"");
+    metadata = &m.value;
+  }
+  if (metadata == nullptr) {
+    return not_ours(
+        "header has no \"__metadata__\": not a psg-toolkit "
+        "checkpoint (expected metadata format=\"",
+        kFormatName, "\")");
+  }
+  if (metadata->kind != JsonValue::Kind::kObject) {
+    return data_loss("\"__metadata__\" is not a JSON object");
+  }
+  Checkpoint ckpt;
+  for (const JsonMember& m : metadata->object) {
+    if (m.value.kind != JsonValue::Kind::kString) {
+      return data_loss("metadata value for ", Quote(m.key), " is not a string");
+    }
+    if (!ckpt.metadata_.emplace(m.key, m.value.string).second) {
+      return data_loss("duplicate metadata key ", Quote(m.key));
+    }
+  }
+  auto find_metadata = [&](absl::string_view key) -> const JsonValue* {
+    for (const JsonMember& m : metadata->object) {
+      if (m.key == key) return &m.value;
+    }
+    return nullptr;
+  };
+
+  // The header checksum comes first so that a corrupt header is reported as
+  // such. It covers the N header bytes with its own 8 digits set to '0'.
+  const JsonValue* header_crc_value = find_metadata(kMetadataHeaderCrc32);
+  if (header_crc_value != nullptr) {
+    uint32_t stored;
+    const size_t at = header_crc_value->offset;  // opening quote
+    if (!ParseHex8(header_crc_value->string, &stored) ||
+        header.size() < at + 10 || header[at + 9] != '"' ||
+        header.substr(at + 1, 8) != header_crc_value->string) {
+      return data_loss("checkpoint header is corrupt: metadata \"",
+                       kMetadataHeaderCrc32, "\" is ",
+                       Quote(header_crc_value->string),
+                       ", expected 8 lower-case hex digits");
+    }
+    std::string copy(header);
+    copy.replace(at + 1, 8, kCrcPlaceholder);
+    const uint32_t actual =
+        Crc32(reinterpret_cast<const uint8_t*>(copy.data()), copy.size());
+    if (actual != stored) {
+      return data_loss(
+          "checkpoint header is corrupt: header_crc32 mismatch "
+          "over the ",
+          header.size(), "-byte header: expected ", Hex8(stored),
+          " (stored in the header), got ", Hex8(actual));
+    }
+  }
+
+  const JsonValue* format = find_metadata(kMetadataFormat);
+  if (format == nullptr) {
+    return not_ours(
+        "metadata has no \"format\" key: not a psg-toolkit "
+        "checkpoint (expected format \"",
+        kFormatName, "\")");
+  }
+  if (format->string != kFormatName) {
+    return not_ours("metadata format is ", Quote(format->string),
+                    ", expected \"", kFormatName,
+                    "\": not a psg-toolkit checkpoint");
+  }
+  const JsonValue* version = find_metadata(kMetadataFormatVersion);
+  if (version == nullptr) {
+    return not_ours(
+        "metadata has no \"format_version\" key (this reader "
+        "supports format_version ",
+        kFormatVersion, ")");
+  }
+  if (version->string != absl::StrCat(kFormatVersion)) {
+    return not_ours("unsupported format_version ", Quote(version->string),
+                    ": this reader supports format_version ", kFormatVersion,
+                    " only (a newer psg-toolkit may read it)");
+  }
+  if (header_crc_value == nullptr) {
+    return data_loss("metadata has no \"", kMetadataHeaderCrc32,
+                     "\" (required in format_version ", kFormatVersion, ")");
+  }
+  const JsonValue* crc_value = find_metadata(kMetadataCrc32);
+  uint32_t expected_crc = 0;
+  if (crc_value == nullptr) {
+    return data_loss("metadata has no \"", kMetadataCrc32,
+                     "\" (required in format_version ", kFormatVersion, ")");
+  }
+  if (!ParseHex8(crc_value->string, &expected_crc)) {
+    return data_loss("metadata \"", kMetadataCrc32, "\" is ",
+                     Quote(crc_value->string),
+                     ", expected 8 lower-case hex digits");
+  }
+
+  // --- Tensor entries.
+  absl::flat_hash_set<absl::string_view> seen;
+  uint64_t next_begin = 0;
+  for (const JsonMember& m : root->object) {
+    if (m.key == kMetadataKey) continue;
+    const std::string t = absl::StrCat("tensor ", Quote(m.key), ": ");
+    if (m.key.empty()) return data_loss("tensor with an empty name");
+    if (!seen.insert(m.key).second) {
+      return data_loss("duplicate tensor name ", Quote(m.key));
+    }
+    if (m.value.kind != JsonValue::Kind::kObject) {
+      return data_loss(t, "entry is not a JSON object");
+    }
+    const JsonValue* dtype_v = nullptr;
+    const JsonValue* shape_v = nullptr;
+    const JsonValue* offsets_v = nullptr;
+    for (const JsonMember& f : m.value.object) {
+      const JsonValue** slot = f.key == "dtype"          ? &dtype_v
+                               : f.key == "shape"        ? &shape_v
+                               : f.key == "data_offsets" ? &offsets_v
+                                                         : nullptr;
+      if (slot == nullptr) {
+        return data_loss(t, "unexpected key ", Quote(f.key),
+                         " (expected dtype, shape, data_offsets)");
+      }
+      if (*slot != nullptr) return data_loss(t, "duplicate key ", Quote(f.key));
+      *slot = &f.value;
+    }
+    if (dtype_v == nullptr || shape_v == nullptr || offsets_v == nullptr) {
+      return data_loss(t, "missing ",
+                       dtype_v == nullptr   ? "\"dtype\""
+                       : shape_v == nullptr ? "\"shape\""
+                                            : "\"data_offsets\"");
+    }
+
+    TensorInfo info;
+    info.name = m.key;
+    if (dtype_v->kind != JsonValue::Kind::kString) {
+      return data_loss(t, "dtype is not a string");
+    }
+    if (!ParseDType(dtype_v->string, &info.dtype)) {
+      return data_loss(t, "unknown dtype ", Quote(dtype_v->string),
+                       " (supported: F32, F64, I32, I64, U8, U64)");
+    }
+    if (shape_v->kind != JsonValue::Kind::kArray) {
+      return data_loss(t, "shape is not an array");
+    }
+    for (const JsonValue& d : shape_v->array) {
+      if (d.kind != JsonValue::Kind::kInteger || d.integer < 0) {
+        return data_loss(t, "shape must be an array of non-negative integers");
+      }
+      info.shape.push_back(d.integer);
+    }
+    uint64_t nbytes;
+    if (!NumElements(info.shape, &info.num_elements) ||
+        __builtin_mul_overflow(static_cast<uint64_t>(info.num_elements),
+                               static_cast<uint64_t>(DTypeSize(info.dtype)),
+                               &nbytes)) {
+      return data_loss(t, "shape ", ShapeString(info.shape), " is too large");
+    }
+    if (offsets_v->kind != JsonValue::Kind::kArray ||
+        offsets_v->array.size() != 2 ||
+        offsets_v->array[0].kind != JsonValue::Kind::kInteger ||
+        offsets_v->array[1].kind != JsonValue::Kind::kInteger ||
+        offsets_v->array[0].integer < 0 ||
+        offsets_v->array[1].integer < offsets_v->array[0].integer) {
+      return data_loss(t,
+                       "data_offsets must be [begin, end] with "
+                       "0 <= begin <= end");
+    }
+    info.data_begin = static_cast<uint64_t>(offsets_v->array[0].integer);
+    info.data_end = static_cast<uint64_t>(offsets_v->array[1].integer);
+    const std::string offsets_text =
+        absl::StrCat("[", info.data_begin, ",", info.data_end, "]");
+    if (info.data_end - info.data_begin != nbytes) {
+      return data_loss(t, "dtype ", DTypeName(info.dtype), " shape ",
+                       ShapeString(info.shape), " needs ", nbytes,
+                       " bytes but data_offsets ", offsets_text, " span ",
+                       info.data_end - info.data_begin, " bytes");
+    }
+    if (info.data_begin != next_begin) {
+      return data_loss(
+          t, "data_offsets ", offsets_text, " ",
+          info.data_begin < next_begin ? "overlap" : "leave a gap after",
+          " the previous tensor, which ends at byte ", next_begin,
+          " (tensors must be contiguous and in header order)");
+    }
+    next_begin = info.data_end;
+    ckpt.tensors_.push_back(std::move(info));
+  }
+
+  // --- Data buffer size and checksum.
+  if (buffer_size < next_begin) {
+    return data_loss("file is truncated: the header describes ", next_begin,
+                     " bytes of tensor data but only ", buffer_size,
+                     " are present (file size ", size, " bytes, expected ",
+                     8 + header_size + next_begin, ")");
+  }
+  if (buffer_size > next_begin) {
+    return data_loss("file size mismatch: ", buffer_size - next_begin,
+                     " unexpected bytes after the last tensor (file size ",
+                     size, " bytes, expected ", 8 + header_size + next_begin,
+                     ")");
+  }
+  const uint32_t actual_crc = Crc32(buffer, buffer_size);
+  if (actual_crc != expected_crc) {
+    return data_loss("checkpoint data is corrupt: crc32 mismatch over the ",
+                     buffer_size, "-byte data buffer: expected ",
+                     Hex8(expected_crc), " (stored in the header), got ",
+                     Hex8(actual_crc));
+  }
+
+  // --- Index, with aligned copies of misaligned tensors.
+  for (size_t i = 0; i < ckpt.tensors_.size(); ++i) {
+    const TensorInfo& info = ckpt.tensors_[i];
+    const size_t nbytes = info.data_end - info.data_begin;
+    const uint8_t* data = buffer + info.data_begin;
+    if (nbytes == 0) {
+      data = file;  // any aligned pointer; zero elements
+    } else if (reinterpret_cast<uintptr_t>(data) % DTypeSize(info.dtype) != 0) {
+      std::unique_ptr<uint64_t[]> copy(new uint64_t[(nbytes + 7) / 8]);
+      std::memcpy(copy.get(), data, nbytes);
+      data = reinterpret_cast<const uint8_t*>(copy.get());
+      ckpt.realigned_.push_back(std::move(copy));
+    }
+    ckpt.index_.emplace(info.name, Entry{i, data});
+  }
+  ckpt.source_ = std::move(source);
+  ckpt.storage_ = std::move(storage);
+  return absl::StatusOr<Checkpoint>(std::move(ckpt));
+}
+
+std::vector<std::string> Checkpoint::names() const {
+  std::vector<std::string> out;
+  out.reserve(tensors_.size());
+  for (const TensorInfo& t : tensors_) out.push_back(t.name);
+  return out;
+}
+
+absl::StatusOr<const TensorInfo*> Checkpoint::Info(
+    absl::string_view name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "checkpoint '", source_, "' has no tensor named ", Quote(name)));
+  }
+  return &tensors_[it->second.tensor];
+}
+
+absl::StatusOr<Checkpoint::RawView> Checkpoint::Raw(
+    absl::string_view name, DType dtype,
+    const absl::Span<const int64_t>* expected_shape) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "checkpoint '", source_, "' has no tensor named ", Quote(name)));
+  }
+  const TensorInfo& info = tensors_[it->second.tensor];
+  if (info.dtype != dtype) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint '", source_, "': tensor ", Quote(name), " has dtype ",
+        DTypeName(info.dtype), ", requested ", DTypeName(dtype)));
+  }
+  if (expected_shape != nullptr &&
+      !std::equal(info.shape.begin(), info.shape.end(), expected_shape->begin(),
+                  expected_shape->end())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint '", source_, "': tensor ", Quote(name), " has shape ",
+        ShapeString(info.shape), ", expected ", ShapeString(*expected_shape)));
+  }
+  return RawView{it->second.data, static_cast<size_t>(info.num_elements)};
+}
+
+absl::StatusOr<std::string> Checkpoint::GetMetadata(
+    absl::string_view key) const {
+  auto it = metadata_.find(key);
+  if (it == metadata_.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "checkpoint '", source_, "' has no metadata key ", Quote(key)));
+  }
+  return it->second;
+}
+
+}  // namespace psg::io

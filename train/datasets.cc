@@ -1,0 +1,86 @@
+#include "train/datasets.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "data/augment.h"
+#include "data/cifar.h"
+#include "data/idx.h"
+#include "data/image_set_dataset.h"
+
+namespace psg::train {
+
+using data::CifarAugmenter;
+using data::ImageSetDataset;
+
+std::vector<std::string> DatasetNames() { return {"cifar10", "cifar100", "fashion_mnist"}; }
+
+namespace {
+
+class PrefixDataset final : public data::Dataset {
+ public:
+  PrefixDataset(const data::Dataset& base, int64_t n) : base_(base), n_(std::min(n, base.size())) {}
+  int64_t size() const override { return n_; }
+  data::SampleShape sample_shape() const override { return base_.sample_shape(); }
+  int32_t label(int64_t i) const override { return base_.label(i); }
+  absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
+    return base_.WriteSample(i, rng, dst);
+  }
+
+ private:
+  const data::Dataset& base_;
+  int64_t n_;
+};
+
+}  // namespace
+
+std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n) {
+  return std::make_unique<PrefixDataset>(dataset, n);
+}
+
+std::string DefaultDataDir() {
+  if (const char* env = std::getenv("PSG_DATA_DIR"); env != nullptr && *env != '\0') return env;
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home != nullptr ? home : ".", "/.cache/psg-toolkit/data");
+}
+
+absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string& name,
+                                                               const std::string& dir) {
+  auto out = std::make_unique<TrainingData>();
+  CifarAugmenter::Options augment;
+  absl::StatusOr<data::ImageSet> train, test;
+  if (name == "cifar10") {
+    const std::string path = dir + "/cifar-10-batches-bin";
+    train = data::ReadCifar10(path, data::Split::kTrain);
+    test = data::ReadCifar10(path, data::Split::kTest);
+  } else if (name == "cifar100") {
+    const std::string path = dir + "/cifar-100-binary";
+    train = data::ReadCifar100(path, data::Split::kTrain, data::Cifar100Labels::kFine);
+    test = data::ReadCifar100(path, data::Split::kTest, data::Cifar100Labels::kFine);
+    augment.normalization = {{0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}};
+  } else if (name == "fashion_mnist") {
+    train = data::ReadMnist(dir, data::Split::kTrain);
+    test = data::ReadMnist(dir, data::Split::kTest);
+    augment.pad = 0;  // 28x28 centred items: flips only
+    augment.normalization = {{0.2860f}, {0.3530f}};
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unknown dataset '", name, "'; known: ",
+                                                   absl::StrJoin(DatasetNames(), ", ")));
+  }
+  if (!train.ok()) return train.status();
+  if (!test.ok()) return test.status();
+  out->train_images = *std::move(train);
+  out->test_images = *std::move(test);
+  out->num_classes = out->train_images.num_classes;
+  auto train_set = ImageSetDataset::Create(out->train_images, ImageSetDataset::Mode::kTrain, augment);
+  if (!train_set.ok()) return train_set.status();
+  auto test_set = ImageSetDataset::Create(out->test_images, ImageSetDataset::Mode::kEval, augment);
+  if (!test_set.ok()) return test_set.status();
+  out->train = std::make_unique<ImageSetDataset>(*std::move(train_set));
+  out->test = std::make_unique<ImageSetDataset>(*std::move(test_set));
+  return out;
+}
+
+}  // namespace psg::train

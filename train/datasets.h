@@ -1,0 +1,40 @@
+// The training and test sets of a named dataset, read from its official
+// files and wrapped for the batch loader (augmentation on the training set,
+// normalization only on the test set).
+//
+//   absl::StatusOr<std::unique_ptr<TrainingData>> data =
+//       LoadTrainingData("cifar10", "/data");   // /data/cifar-10-batches-bin/
+#ifndef PSG_TRAIN_DATASETS_H_
+#define PSG_TRAIN_DATASETS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "data/dataset.h"
+#include "data/image_set.h"
+
+namespace psg::train {
+
+struct TrainingData {
+  data::ImageSet train_images, test_images;
+  std::unique_ptr<data::Dataset> train, test;
+  int num_classes = 0;
+};
+
+// Names: cifar10 (<dir>/cifar-10-batches-bin), cifar100 (<dir>/cifar-100-binary,
+// fine labels), fashion_mnist (<dir> with the four IDX files, plain or gzip).
+std::vector<std::string> DatasetNames();
+absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string& name,
+                                                               const std::string& dir);
+// The first min(n, size) samples of `dataset` (which must outlive the result).
+std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n);
+
+// The default data directory: $PSG_DATA_DIR, else $HOME/.cache/psg-toolkit/data
+// (where tools/get_cifar10.sh puts CIFAR-10).
+std::string DefaultDataDir();
+
+}  // namespace psg::train
+
+#endif  // PSG_TRAIN_DATASETS_H_

@@ -1,0 +1,228 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "data/loader.h"
+#include "engine/context.h"
+#include "engine/loss.h"
+#include "train/training_state.h"
+
+namespace psg::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  return absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+}
+
+// An input tensor that views the loader's batch buffer (no copy): the
+// memory object is created once per shape and re-pointed each step.
+class BatchView {
+ public:
+  const engine::Tensor& View(const data::Batch& batch) {
+    const engine::Dims dims = {batch.n, batch.c, batch.h, batch.w};
+    if (tensor_.empty() || tensor_.dims() != dims) {
+      tensor_ = engine::Tensor(dnnl::memory(
+          dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw),
+          engine::Cpu(), DNNL_MEMORY_NONE));
+    }
+    tensor_.memory().set_data_handle(const_cast<float*>(batch.images.data()));
+    return tensor_;
+  }
+
+ private:
+  engine::Tensor tensor_;
+};
+
+std::string EpochJson(const EpochResult& r, const std::map<std::string, double>& extra) {
+  std::string json = absl::StrFormat(
+      "{\"epoch\": %d, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_loss\": %.6f, "
+      "\"test_accuracy\": %.6f, \"lr\": %.6g, \"seconds\": %.3f, \"train_images_per_second\": "
+      "%.1f",
+      r.epoch, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.learning_rate,
+      r.seconds, r.train_images_per_second);
+  for (const auto& [key, value] : extra) absl::StrAppendFormat(&json, ", \"%s\": %.9g", key, value);
+  return json + "}";
+}
+
+}  // namespace
+
+absl::StatusOr<Evaluation> Evaluate(engine::Layer& model, const data::Dataset& test,
+                                    int batch_size, int64_t max_images, int workers) {
+  data::LoaderOptions lo;
+  lo.batch_size = batch_size;
+  lo.shuffle = false;
+  lo.num_workers = workers;
+  lo.end_epoch = 1;
+  absl::StatusOr<std::unique_ptr<data::BatchLoader>> loader = data::BatchLoader::Create(test, lo);
+  if (!loader.ok()) return loader.status();
+  engine::SoftmaxCrossEntropy loss({});
+  BatchView view;
+  Evaluation result;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (max_images == 0 || result.images < max_images) {
+    absl::StatusOr<const data::Batch*> batch = (*loader)->Next();
+    if (absl::IsOutOfRange(batch.status())) break;
+    if (!batch.ok()) return batch.status();
+    const data::Batch& b = **batch;
+    loss_sum += loss.Forward(model.Forward(view.View(b), engine::Mode::kEval), b.labels) * b.n;
+    correct += loss.correct();
+    result.images += b.n;
+  }
+  result.loss = loss_sum / result.images;
+  result.accuracy = static_cast<double>(correct) / result.images;
+  return result;
+}
+
+Trainer::Trainer(const TrainerOptions& options, engine::Layer& model,
+                 engine::Optimizer& optimizer, const engine::LrSchedule& schedule,
+                 const TrainingData& data)
+    : options_(options), model_(model), optimizer_(optimizer), schedule_(schedule), data_(data) {
+  model_.CollectParameters(&params_);
+}
+
+absl::Status Trainer::Checkpoint(const std::string& name, int64_t epoch, int64_t batch,
+                                 int64_t step) {
+  return SaveTrainingState(options_.output_dir + "/" + name, params_, &optimizer_,
+                           {epoch, batch, step, options_.seed}, options_.metadata);
+}
+
+absl::StatusOr<RunSummary> Trainer::Run() {
+  if (options_.epochs <= 0 || options_.batch_size <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("need epochs > 0 and batch_size > 0; got epochs=",
+                                                   options_.epochs, " batch_size=",
+                                                   options_.batch_size));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options_.output_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create output directory '", options_.output_dir, "': ", ec.message()));
+  }
+  RunPosition position{0, 0, 0, options_.seed};
+  if (!options_.resume_from.empty()) {
+    absl::StatusOr<RunPosition> loaded = LoadTrainingState(options_.resume_from, params_, &optimizer_);
+    if (!loaded.ok()) return loaded.status();
+    if (loaded->seed != options_.seed) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "checkpoint '", options_.resume_from, "' was trained with seed ", loaded->seed,
+          ", not ", options_.seed, "; pass --seed=", loaded->seed, " to resume it"));
+    }
+    position = *loaded;
+    std::printf("resumed from %s at epoch %lld, batch %lld, step %lld\n",
+                options_.resume_from.c_str(), static_cast<long long>(position.epoch),
+                static_cast<long long>(position.batch), static_cast<long long>(position.step));
+  }
+
+  data::LoaderOptions lo;
+  lo.batch_size = options_.batch_size;
+  lo.drop_last = true;
+  lo.seed = options_.seed;
+  lo.num_workers = options_.loader_workers;
+  lo.start_epoch = position.epoch;
+  lo.start_batch = position.batch;
+  lo.end_epoch = options_.epochs;
+  const std::unique_ptr<data::Dataset> subset =
+      options_.max_train_images > 0 ? Prefix(*data_.train, options_.max_train_images) : nullptr;
+  absl::StatusOr<std::unique_ptr<data::BatchLoader>> loader =
+      data::BatchLoader::Create(subset ? *subset : *data_.train, lo);
+  if (!loader.ok()) return loader.status();
+  const int64_t batches = (*loader)->batches_per_epoch();
+
+  std::ofstream metrics(options_.output_dir + "/metrics.jsonl", std::ios::app);
+  engine::SoftmaxCrossEntropy loss({options_.label_smoothing});
+  BatchView view;
+  RunSummary summary;
+  int64_t step = position.step;
+  const Clock::time_point run_start = Clock::now();
+  int64_t images_this_run = 0;
+
+  for (int64_t epoch = position.epoch; epoch < options_.epochs; ++epoch) {
+    const Clock::time_point epoch_start = Clock::now();
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    float lr = 0;
+    for (int64_t b = epoch == position.epoch ? position.batch : 0; b < batches; ++b) {
+      absl::StatusOr<const data::Batch*> batch = (*loader)->Next();
+      if (!batch.ok()) return batch.status();
+      const data::Batch& x = **batch;
+      if (x.epoch != epoch || x.index_in_epoch != b) {
+        return absl::InternalError(absl::StrCat("loader out of step: expected epoch ", epoch,
+                                                " batch ", b, ", got ", x.epoch, "/",
+                                                x.index_in_epoch));
+      }
+      const double value = loss.Forward(model_.Forward(view.View(x), engine::Mode::kTrain), x.labels);
+      if (!std::isfinite(value)) {
+        return absl::DataLossError(absl::StrCat(
+            "training diverged: loss is ", value, " at epoch ", epoch + 1, ", batch ", b + 1,
+            ", step ", step + 1, " (lr ", schedule_.At(step),
+            "). Weights were not saved past the last checkpoint; lower the learning rate "
+            "or check the data."));
+      }
+      model_.Backward(loss.Backward());
+      lr = schedule_.At(step);
+      optimizer_.Step(lr);
+      ++step;
+      loss_sum += value * x.n;
+      correct += loss.correct();
+      seen += x.n;
+      images_this_run += x.n;
+      if (options_.checkpoint_every_steps > 0 && step % options_.checkpoint_every_steps == 0) {
+        if (absl::Status s = Checkpoint("last.safetensors", epoch, b + 1, step); !s.ok()) return s;
+      }
+      if (options_.progress_every_steps > 0 && (b + 1) % options_.progress_every_steps == 0) {
+        const double rate = images_this_run / Seconds(run_start);
+        const double remaining =
+            ((options_.epochs - epoch - 1) * batches + (batches - b - 1)) * double(x.n) / rate;
+        std::printf("epoch %lld/%lld  batch %lld/%lld  loss %.4f  acc %.2f%%  lr %.4g  %.0f img/s  ETA %s\n",
+                    static_cast<long long>(epoch + 1), static_cast<long long>(options_.epochs),
+                    static_cast<long long>(b + 1), static_cast<long long>(batches),
+                    loss_sum / seen, 100.0 * correct / seen, lr, rate,
+                    FormatDuration(remaining).c_str());
+        std::fflush(stdout);
+      }
+    }
+    EpochResult r;
+    r.epoch = epoch + 1;
+    r.seconds = Seconds(epoch_start);
+    r.train_images_per_second = seen / r.seconds;
+    r.train_loss = seen > 0 ? loss_sum / seen : 0;
+    r.train_accuracy = seen > 0 ? static_cast<double>(correct) / seen : 0;
+    r.learning_rate = lr;
+    absl::StatusOr<Evaluation> eval = Evaluate(model_, *data_.test, options_.batch_size,
+                                               options_.max_eval_images, options_.loader_workers);
+    if (!eval.ok()) return eval.status();
+    r.test_loss = eval->loss;
+    r.test_accuracy = eval->accuracy;
+    const std::map<std::string, double> extra =
+        epoch_metrics_ ? epoch_metrics_() : std::map<std::string, double>();
+    metrics << EpochJson(r, extra) << "\n";
+    metrics.flush();
+    std::printf("epoch %lld/%lld done in %s: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.0f img/s\n",
+                static_cast<long long>(r.epoch), static_cast<long long>(options_.epochs),
+                FormatDuration(r.seconds).c_str(), r.train_loss, 100 * r.train_accuracy,
+                r.test_loss, 100 * r.test_accuracy, r.train_images_per_second);
+    std::fflush(stdout);
+    if (absl::Status s = Checkpoint("last.safetensors", epoch + 1, 0, step); !s.ok()) return s;
+    summary.last = r;
+    summary.best_test_accuracy = std::max(summary.best_test_accuracy, r.test_accuracy);
+  }
+  summary.steps = step;
+  return summary;
+}
+
+}  // namespace psg::train

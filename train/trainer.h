@@ -1,0 +1,90 @@
+// The training loop: epochs of shuffled, augmented batches from a background
+// loader, forward / loss / backward / optimizer step, evaluation after each
+// epoch, a progress line (loss, accuracy, img/s, ETA), one JSON line of
+// metrics per epoch, atomic checkpoints (every epoch and every N steps), exact
+// resume, and a clear stop on a non-finite loss.
+//
+//   Trainer trainer(options, *model, optimizer, *schedule, data);
+//   absl::StatusOr<RunSummary> summary = trainer.Run();
+#ifndef PSG_TRAIN_TRAINER_H_
+#define PSG_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/layer.h"
+#include "engine/lr_schedule.h"
+#include "engine/optimizer.h"
+#include "train/datasets.h"
+
+namespace psg::train {
+
+struct TrainerOptions {
+  int64_t epochs = 1;
+  int batch_size = 128;
+  uint64_t seed = 1;
+  int loader_workers = 1;
+  float label_smoothing = 0.0f;
+  // Train on the first this-many training images only (0: all); smoke runs.
+  int64_t max_train_images = 0;
+  // Evaluate on at most this many test images (0: all).
+  int64_t max_eval_images = 0;
+  std::string output_dir;          // metrics.jsonl, last.safetensors, ...
+  int64_t checkpoint_every_steps = 0;  // 0: only at epoch ends
+  std::string resume_from;         // checkpoint path, or empty
+  int progress_every_steps = 50;   // progress line period (0: epoch ends only)
+  // Written into every checkpoint's metadata (e.g. the flags as JSON).
+  std::map<std::string, std::string> metadata;
+};
+
+struct EpochResult {
+  int64_t epoch = 0;
+  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
+  double learning_rate = 0, seconds = 0, train_images_per_second = 0;
+};
+
+struct RunSummary {
+  EpochResult last;
+  double best_test_accuracy = 0;
+  int64_t steps = 0;
+};
+
+// Test-set loss and top-1 accuracy of `model` in evaluation mode.
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  int64_t images = 0;
+};
+absl::StatusOr<Evaluation> Evaluate(engine::Layer& model, const data::Dataset& test,
+                                    int batch_size, int64_t max_images, int workers);
+
+class Trainer {
+ public:
+  Trainer(const TrainerOptions& options, engine::Layer& model, engine::Optimizer& optimizer,
+          const engine::LrSchedule& schedule, const TrainingData& data);
+
+  // Extra per-epoch metrics (e.g. PSG's distance to the grid), merged into
+  // the epoch's JSON line as "key": value.
+  void set_epoch_metrics(std::function<std::map<std::string, double>()> metrics) {
+    epoch_metrics_ = std::move(metrics);
+  }
+
+  absl::StatusOr<RunSummary> Run();
+
+ private:
+  absl::Status Checkpoint(const std::string& name, int64_t epoch, int64_t batch, int64_t step);
+
+  TrainerOptions options_;
+  engine::Layer& model_;
+  engine::Optimizer& optimizer_;
+  const engine::LrSchedule& schedule_;
+  const TrainingData& data_;
+  engine::ParameterList params_;
+  std::function<std::map<std::string, double>()> epoch_metrics_;
+};
+
+}  // namespace psg::train
+
+#endif  // PSG_TRAIN_TRAINER_H_
