@@ -43,6 +43,7 @@ ABSL_FLAG(int, workers, 1, "data loader threads");
 ABSL_FLAG(std::string, output_dir, "", "run directory (required)");
 ABSL_FLAG(int64_t, checkpoint_every_steps, 100, "also checkpoint every N steps (0: epoch ends only)");
 ABSL_FLAG(std::string, resume, "", "checkpoint to resume from; 'auto' = <output_dir>/last.safetensors if present");
+ABSL_FLAG(int64_t, stop_after_steps, 0, "stop with a checkpoint after this many optimizer steps in total (0: never)");
 ABSL_FLAG(int64_t, max_train_images, 0, "train on the first N images only (0: all; for smoke runs)");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
 ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
     to.output_dir = output_dir;
     to.checkpoint_every_steps = absl::GetFlag(FLAGS_checkpoint_every_steps);
     to.progress_every_steps = absl::GetFlag(FLAGS_progress_every);
+    to.stop_after_steps = absl::GetFlag(FLAGS_stop_after_steps);
     to.metadata["flags"] = FlagsJson();
     std::string resume = absl::GetFlag(FLAGS_resume);
     if (resume == "auto") {
@@ -142,6 +144,7 @@ int main(int argc, char** argv) {
     psg::train::Trainer trainer(to, *model, sgd, **schedule, **data);
     absl::StatusOr<psg::train::RunSummary> summary = trainer.Run();
     if (!summary.ok()) return Fail(std::string(summary.status().message()));
+    if (summary->stopped_early) return 0;
     const auto& r = summary->last;
     std::ofstream(output_dir + "/result.json")
         << absl::StrFormat("{\"flags\": %s, \"final_test_accuracy\": %.6f, \"best_test_accuracy\": %.6f, "

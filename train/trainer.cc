@@ -181,8 +181,18 @@ absl::StatusOr<RunSummary> Trainer::Run() {
       correct += loss.correct();
       seen += x.n;
       images_this_run += x.n;
-      if (options_.checkpoint_every_steps > 0 && step % options_.checkpoint_every_steps == 0) {
+      const bool stop = options_.stop_after_steps > 0 && step >= options_.stop_after_steps;
+      if (stop ||
+          (options_.checkpoint_every_steps > 0 && step % options_.checkpoint_every_steps == 0)) {
         if (absl::Status s = Checkpoint("last.safetensors", epoch, b + 1, step); !s.ok()) return s;
+      }
+      if (stop) {
+        std::printf("stopped after step %lld (epoch %lld, batch %lld); resume with --resume\n",
+                    static_cast<long long>(step), static_cast<long long>(epoch + 1),
+                    static_cast<long long>(b + 1));
+        summary.stopped_early = true;
+        summary.steps = step;
+        return summary;
       }
       if (options_.progress_every_steps > 0 && (b + 1) % options_.progress_every_steps == 0) {
         const double rate = images_this_run / Seconds(run_start);

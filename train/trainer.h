@@ -35,6 +35,9 @@ struct TrainerOptions {
   std::string output_dir;          // metrics.jsonl, last.safetensors, ...
   int64_t checkpoint_every_steps = 0;  // 0: only at epoch ends
   std::string resume_from;         // checkpoint path, or empty
+  // Stop (with a checkpoint) once the optimizer has taken this many steps in
+  // total (0: run all epochs); for time-boxed runs and resume tests.
+  int64_t stop_after_steps = 0;
   int progress_every_steps = 50;   // progress line period (0: epoch ends only)
   // Written into every checkpoint's metadata (e.g. the flags as JSON).
   std::map<std::string, std::string> metadata;
@@ -48,6 +51,7 @@ struct EpochResult {
 
 struct RunSummary {
   EpochResult last;
+  bool stopped_early = false;  // by stop_after_steps
   double best_test_accuracy = 0;
   int64_t steps = 0;
 };

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package psg-toolkit needs to build, test and run.
+# Idempotent: installs only what is missing, and does nothing (no network)
+# when everything is present. Needs root or sudo.
+#
+#   bash tools/setup.sh
+set -euo pipefail
+
+readonly PACKAGES=(
+  bazel-bootstrap bazel-rules-java        # Bazel 4.2.3 and the rules_java it needs offline
+  g++ python3 xz-utils                    # compiler; coverage stand-in; CIFAR archive
+  libdnnl-dev                             # oneDNN 2.6 (OpenMP)
+  libabsl-dev                             # Abseil 20220623
+  libgtest-dev libgmock-dev               # GoogleTest / GoogleMock
+  libbenchmark-dev                        # Google Benchmark
+  libjpeg62-turbo-dev zlib1g-dev          # JPEG folders, gzip IDX files
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
