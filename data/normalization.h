@@ -1,0 +1,31 @@
+#ifndef PSG_DATA_NORMALIZATION_H_
+#define PSG_DATA_NORMALIZATION_H_
+
+// Per-channel normalization constants on the 0..1 pixel scale:
+// out = (pixel / 255 - mean[c]) / stddev[c].
+//
+//   CifarAugmenter::Options options;
+//   options.normalization = ImageNetNormalization();
+
+#include <vector>
+
+namespace psg::data {
+
+struct Normalization {
+  std::vector<float> mean;    // one per channel
+  std::vector<float> stddev;  // one per channel, > 0
+};
+
+// The usual CIFAR-10 training-set statistics.
+inline Normalization Cifar10Normalization() {
+  return {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
+}
+
+// The usual ImageNet (ILSVRC-2012) statistics, as in torchvision.
+inline Normalization ImageNetNormalization() {
+  return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+}
+
+}  // namespace psg::data
+
+#endif  // PSG_DATA_NORMALIZATION_H_
