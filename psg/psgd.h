@@ -1,0 +1,112 @@
+// PSGD: SGD (or Adam) whose loss gradient is scaled per element by the
+// weight's distance to its compression target, s(w) = lambda * (|w - t(w)| + eps),
+// on the tensors the layer policy covers; every other parameter gets the plain
+// update. Released defaults: 4-bit restricted grid per tensor with a moving
+// average range, momentum 0.9, weight decay added after the scaling.
+//
+//   Psgd psgd(TrainableOnly(params), {.scaling = {.lambda = 150.0f},
+//                                     .weight_decay = 1e-4f});
+//   psgd.Step(schedule.At(step));        // after Backward has filled the grads
+//   for (const TensorDiagnostics& d : psgd.Diagnostics()) Log(d.name, d.quantization_mse);
+//   for (const NamedState& s : psgd.State()) checkpoint.Save(s.name, s.values);
+#ifndef PSG_PSG_PSGD_H_
+#define PSG_PSG_PSGD_H_
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "engine/parameter.h"
+#include "psg/policy.h"
+#include "psg/scaled_update.h"
+#include "psg/target.h"
+
+namespace psg::psgd {
+
+enum class TargetKind {
+  kGrid,  // quantization: the nearest point of the b-bit grid
+  kZero,  // pruning: 0
+};
+
+enum class PsgdMethod { kSgd, kAdam };
+
+struct PsgdOptions {
+  Scaling scaling;
+  TargetKind target = TargetKind::kGrid;
+  GridOptions grid;
+  PolicyOptions policy;
+
+  PsgdMethod method = PsgdMethod::kSgd;
+  float momentum = 0.9f;
+  bool nesterov = false;
+  // L2 weight decay wd * w, added to the gradient after the scaling (released),
+  // for SGD and Adam alike.
+  float weight_decay = 0.0f;
+  // Scale weight decay with the loss gradient, s * (g + wd * w), instead of
+  // the released s * g + wd * w. Rewrites the covered parameters' grad to
+  // g + wd * w before the update (one extra pass over them).
+  bool scale_weight_decay = false;
+
+  // Adam (method kAdam). Released: the step's lr becomes lr * 1e-2 * lambda.
+  float adam_lr_factor = 1e-2f;
+  float adam_beta1 = 0.9f;
+  float adam_beta2 = 0.999f;
+  float adam_eps = 1e-8f;
+};
+
+// A named piece of optimizer state that a checkpoint saves and restores.
+struct NamedState {
+  std::string name;  // "<param>/momentum", "<param>/adam_m", "<param>/adam_v", "<param>/grid_range"
+  absl::Span<float> values;
+};
+
+struct TensorDiagnostics {
+  std::string name;
+  int bits;
+  double mean_distance;     // mean |w - target(w)|, target as the next step would use it
+  double quantization_mse;  // ||W - Q_bits(W)||^2 / n, evaluation protocol (exact max-abs)
+};
+
+class Psgd {
+ public:
+  // Throws std::invalid_argument on bad options (lambda <= 0, eps < 0, bits
+  // outside [2, 8], ...) or a parameter that is not trainable.
+  Psgd(engine::ParameterList params, const PsgdOptions& options);
+
+  // One update of every parameter from its current gradient (waits for the
+  // engine's stream first, as the gradients come from primitives on it).
+  void Step(float lr);
+
+  const PsgdOptions& options() const { return options_; }
+  const engine::ParameterList& parameters() const { return params_; }
+  // Coverage i belongs to parameters()[i].
+  const std::vector<Coverage>& coverage() const { return coverage_; }
+
+  // Every state tensor the next Step reads besides the weights: momentum (SGD)
+  // or the Adam moments for each parameter, and the moving-average grid ranges
+  // of covered tensors. Writing through the spans restores them.
+  std::vector<NamedState> State();
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t steps) { steps_ = steps; }
+
+  // One entry per covered parameter, in order.
+  std::vector<TensorDiagnostics> Diagnostics() const;
+
+ private:
+  // std::monostate: not covered, plain update.
+  using AnyTarget = std::variant<std::monostate, ZeroTarget, GridTarget>;
+
+  engine::ParameterList params_;
+  PsgdOptions options_;
+  std::vector<Coverage> coverage_;
+  std::vector<AnyTarget> targets_;
+  std::vector<std::vector<float>> first_moments_;   // SGD momentum or Adam m
+  std::vector<std::vector<float>> second_moments_;  // Adam v; empty for SGD
+  int64_t steps_ = 0;
+};
+
+}  // namespace psg::psgd
+
+#endif  // PSG_PSG_PSGD_H_
