@@ -1,8 +1,12 @@
-// Trains a model of the zoo on a dataset with SGD.
+// Trains a model of the zoo on a dataset with SGD or PSGD.
 //
 //   bazel run //experiments:train -- --model=resnet20 --dataset=cifar10 \
 //       --epochs=40 --schedule=onecycle --lr=0.1 --nesterov --weight_decay=5e-4 \
 //       --output_dir=/tmp/run1
+//
+//   # PSG's two-stage recipe: PSGD from an SGD checkpoint, own lr and schedule
+//   bazel run //experiments:train -- --init_from=/tmp/run1/epoch30.safetensors \
+//       --optimizer=psgd --psg_bits=4 --psg_lambda=150 --lr=0.01 --epochs=10 ...
 //
 // Writes <output_dir>/metrics.jsonl (one JSON line per epoch),
 // last.safetensors (atomic checkpoint; --resume continues from it exactly)
@@ -21,11 +25,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/optimizer.h"
+#include "experiments/optimizer_flags.h"
 #include "models/zoo.h"
 #include "train/datasets.h"
 #include "train/lr_flags.h"
 #include "train/trainer.h"
+#include "train/training_state.h"
 
 ABSL_FLAG(std::string, model, "resnet20", "model name: resnet20|32|44|56|110, vgg16_bn, resnet18, lenet5");
 ABSL_FLAG(std::string, shortcut, "projection", "CIFAR ResNet shortcut: projection (1x1 conv + BN) or zeropad (option A)");
@@ -42,6 +47,7 @@ ABSL_FLAG(int, threads, 0, "OpenMP threads for oneDNN (0: all cores)");
 ABSL_FLAG(int, workers, 1, "data loader threads");
 ABSL_FLAG(std::string, output_dir, "", "run directory (required)");
 ABSL_FLAG(int64_t, checkpoint_every_steps, 100, "also checkpoint every N steps (0: epoch ends only)");
+ABSL_FLAG(std::string, init_from, "", "start from this checkpoint's weights (fresh optimizer, epoch 0)");
 ABSL_FLAG(std::string, resume, "", "checkpoint to resume from; 'auto' = <output_dir>/last.safetensors if present");
 ABSL_FLAG(int64_t, stop_after_steps, 0, "stop with a checkpoint after this many optimizer steps in total (0: never)");
 ABSL_FLAG(int64_t, max_train_images, 0, "train on the first N images only (0: all; for smoke runs)");
@@ -50,16 +56,16 @@ ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
 
 namespace {
 
-std::string FlagsJson() {
+std::string FlagsJson(const std::string& optimizer_json) {
   return absl::StrFormat(
       "{\"model\": \"%s\", \"shortcut\": \"%s\", \"dataset\": \"%s\", \"epochs\": %d, "
       "\"batch_size\": %d, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
-      "\"label_smoothing\": %g, \"seed\": %d, %s}",
+      "\"label_smoothing\": %g, \"seed\": %d, \"init_from\": \"%s\", %s, %s}",
       absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_shortcut), absl::GetFlag(FLAGS_dataset),
       absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_momentum),
       absl::GetFlag(FLAGS_nesterov) ? "true" : "false", absl::GetFlag(FLAGS_weight_decay),
       absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_seed),
-      psg::train::LrFlagsJson());
+      absl::GetFlag(FLAGS_init_from), psg::train::LrFlagsJson(), optimizer_json);
 }
 
 int Fail(const std::string& message) {
@@ -103,11 +109,17 @@ int main(int argc, char** argv) {
     psg::models::InitializeParameters(*model, absl::GetFlag(FLAGS_seed));
     psg::engine::ParameterList params;
     model->CollectParameters(&params);
-    psg::engine::SgdOptions so;
-    so.momentum = absl::GetFlag(FLAGS_momentum);
-    so.nesterov = absl::GetFlag(FLAGS_nesterov);
-    so.weight_decay = absl::GetFlag(FLAGS_weight_decay);
-    psg::engine::Sgd sgd(psg::engine::TrainableOnly(params), so);
+    if (const std::string init = absl::GetFlag(FLAGS_init_from); !init.empty()) {
+      auto loaded = psg::train::LoadTrainingState(init, params, nullptr);
+      if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+      std::printf("initialized from %s (epoch %lld of its run)\n", init.c_str(),
+                  static_cast<long long>(loaded->epoch));
+    }
+    auto optimizer = psg::experiments::MakeOptimizer(
+        psg::engine::TrainableOnly(params), absl::GetFlag(FLAGS_momentum),
+        absl::GetFlag(FLAGS_nesterov), absl::GetFlag(FLAGS_weight_decay));
+    if (!optimizer.ok()) return Fail(std::string(optimizer.status().message()));
+    const std::string flags_json = FlagsJson(optimizer->json);
 
     psg::train::TrainerOptions to;
     to.epochs = absl::GetFlag(FLAGS_epochs);
@@ -121,7 +133,7 @@ int main(int argc, char** argv) {
     to.checkpoint_every_steps = absl::GetFlag(FLAGS_checkpoint_every_steps);
     to.progress_every_steps = absl::GetFlag(FLAGS_progress_every);
     to.stop_after_steps = absl::GetFlag(FLAGS_stop_after_steps);
-    to.metadata["flags"] = FlagsJson();
+    to.metadata["flags"] = flags_json;
     std::string resume = absl::GetFlag(FLAGS_resume);
     if (resume == "auto") {
       resume = fs::exists(output_dir + "/last.safetensors") ? output_dir + "/last.safetensors" : "";
@@ -141,7 +153,9 @@ int main(int argc, char** argv) {
                 absl::GetFlag(FLAGS_dataset).c_str(), static_cast<long long>(train_images),
                 static_cast<long long>((*data)->test->size()),
                 static_cast<long long>(steps_per_epoch), omp_get_max_threads());
-    psg::train::Trainer trainer(to, *model, sgd, **schedule, **data);
+    std::printf("optimizer: %s\n", optimizer->description.c_str());
+    psg::train::Trainer trainer(to, *model, *optimizer->optimizer, **schedule, **data);
+    if (optimizer->epoch_metrics) trainer.set_epoch_metrics(optimizer->epoch_metrics);
     absl::StatusOr<psg::train::RunSummary> summary = trainer.Run();
     if (!summary.ok()) return Fail(std::string(summary.status().message()));
     if (summary->stopped_early) return 0;
@@ -150,7 +164,7 @@ int main(int argc, char** argv) {
         << absl::StrFormat("{\"flags\": %s, \"final_test_accuracy\": %.6f, \"best_test_accuracy\": %.6f, "
                            "\"final_train_accuracy\": %.6f, \"steps\": %d, \"last_epoch_seconds\": %.2f, "
                            "\"train_images_per_second\": %.1f, \"threads\": %d}\n",
-                           FlagsJson(), r.test_accuracy, summary->best_test_accuracy,
+                           flags_json, r.test_accuracy, summary->best_test_accuracy,
                            r.train_accuracy, summary->steps, r.seconds, r.train_images_per_second,
                            omp_get_max_threads());
     std::printf("\n| model | dataset | epochs | test acc | best test acc | train acc | img/s |\n"
@@ -158,6 +172,12 @@ int main(int argc, char** argv) {
                 mo.name.c_str(), absl::GetFlag(FLAGS_dataset).c_str(),
                 static_cast<long long>(r.epoch), 100 * r.test_accuracy,
                 100 * summary->best_test_accuracy, 100 * r.train_accuracy, r.train_images_per_second);
+    if (optimizer->epoch_metrics) {
+      std::printf("\n| PSGD diagnostic (qmse: quantization MSE at the bit-width) | value |\n|---|---|\n");
+      for (const auto& [key, value] : optimizer->epoch_metrics()) {
+        std::printf("| %s | %.3g |\n", key.c_str(), value);
+      }
+    }
     std::printf("results: %s/result.json, per epoch: %s/metrics.jsonl\n", output_dir.c_str(),
                 output_dir.c_str());
   } catch (const std::exception& e) {

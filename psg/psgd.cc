@@ -44,8 +44,8 @@ Psgd::Psgd(engine::ParameterList params, const PsgdOptions& options)
     } else {
       targets_.emplace_back(GridTarget(options_.grid, coverage_[i].bits, p.value.dims()));
     }
-    first_moments_.emplace_back(p.value.numel(), 0.0f);
-    second_moments_.emplace_back(adam ? p.value.numel() : 0, 0.0f);
+    first_moments_.push_back(engine::Tensor::Plain(p.value.dims()));
+    second_moments_.push_back(adam ? engine::Tensor::Plain(p.value.dims()) : engine::Tensor());
   }
 }
 
@@ -56,8 +56,8 @@ void Psgd::Step(float lr) {
   for (size_t i = 0; i < params_.size(); ++i) {
     const absl::Span<float> w = params_[i]->value.flat();
     float* g = params_[i]->grad.flat().data();
-    float* m = first_moments_[i].data();
-    float* v = second_moments_[i].data();
+    float* m = first_moments_[i].raw();
+    float* v = o.method == PsgdMethod::kAdam ? second_moments_[i].raw() : nullptr;
     float weight_decay = o.weight_decay;
     if (o.scale_weight_decay && coverage_[i].covered) {
       for (size_t j = 0; j < w.size(); ++j) g[j] += weight_decay * w[j];
@@ -87,16 +87,22 @@ void Psgd::Step(float lr) {
   ++steps_;
 }
 
-std::vector<NamedState> Psgd::State() {
-  std::vector<NamedState> state;
+std::vector<std::pair<std::string, engine::Tensor>> Psgd::State() {
+  std::vector<std::pair<std::string, engine::Tensor>> state;
   const bool adam = options_.method == PsgdMethod::kAdam;
   for (size_t i = 0; i < params_.size(); ++i) {
     const std::string& name = params_[i]->name;
-    state.push_back({name + (adam ? "/adam_m" : "/momentum"), absl::MakeSpan(first_moments_[i])});
-    if (adam) state.push_back({name + "/adam_v", absl::MakeSpan(second_moments_[i])});
+    state.emplace_back(name + (adam ? "/adam_m" : "/momentum"), first_moments_[i]);
+    if (adam) state.emplace_back(name + "/adam_v", second_moments_[i]);
     auto* grid = std::get_if<GridTarget>(&targets_[i]);
     if (grid != nullptr && options_.grid.estimate == RangeEstimate::kMovingAverage) {
-      state.push_back({name + "/grid_range", grid->range_state()});
+      const absl::Span<float> range = grid->range_state();
+      state.emplace_back(name + "/grid_range",
+                         engine::Tensor(dnnl::memory(
+                             dnnl::memory::desc({static_cast<int64_t>(range.size())},
+                                                dnnl::memory::data_type::f32,
+                                                dnnl::memory::format_tag::a),
+                             engine::Cpu(), range.data())));
     }
   }
   return state;

@@ -8,16 +8,18 @@
 //                                     .weight_decay = 1e-4f});
 //   psgd.Step(schedule.At(step));        // after Backward has filled the grads
 //   for (const TensorDiagnostics& d : psgd.Diagnostics()) Log(d.name, d.quantization_mse);
-//   for (const NamedState& s : psgd.State()) checkpoint.Save(s.name, s.values);
+//   for (const auto& [name, tensor] : psgd.State()) checkpoint.Save(name, tensor);
 #ifndef PSG_PSG_PSGD_H_
 #define PSG_PSG_PSGD_H_
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "absl/types/span.h"
+#include "engine/optimizer.h"
 #include "engine/parameter.h"
 #include "psg/policy.h"
 #include "psg/scaled_update.h"
@@ -56,12 +58,6 @@ struct PsgdOptions {
   float adam_eps = 1e-8f;
 };
 
-// A named piece of optimizer state that a checkpoint saves and restores.
-struct NamedState {
-  std::string name;  // "<param>/momentum", "<param>/adam_m", "<param>/adam_v", "<param>/grid_range"
-  absl::Span<float> values;
-};
-
 struct TensorDiagnostics {
   std::string name;
   int bits;
@@ -69,7 +65,7 @@ struct TensorDiagnostics {
   double quantization_mse;  // ||W - Q_bits(W)||^2 / n, evaluation protocol (exact max-abs)
 };
 
-class Psgd {
+class Psgd : public engine::Optimizer {
  public:
   // Throws std::invalid_argument on bad options (lambda <= 0, eps < 0, bits
   // outside [2, 8], ...) or a parameter that is not trainable.
@@ -77,7 +73,7 @@ class Psgd {
 
   // One update of every parameter from its current gradient (waits for the
   // engine's stream first, as the gradients come from primitives on it).
-  void Step(float lr);
+  void Step(float lr) override;
 
   const PsgdOptions& options() const { return options_; }
   const engine::ParameterList& parameters() const { return params_; }
@@ -87,9 +83,12 @@ class Psgd {
   // Every state tensor the next Step reads besides the weights: momentum (SGD)
   // or the Adam moments for each parameter, and the moving-average grid ranges
   // of covered tensors. Writing through the spans restores them.
-  std::vector<NamedState> State();
-  int64_t steps() const { return steps_; }
-  void set_steps(int64_t steps) { steps_ = steps; }
+  // Names: "<param>/momentum", "<param>/adam_m", "<param>/adam_v",
+  // "<param>/grid_range". The tensors view the optimizer's own buffers, so
+  // writing into them restores the state.
+  std::vector<std::pair<std::string, engine::Tensor>> State() override;
+  int64_t steps() const override { return steps_; }
+  void set_steps(int64_t steps) override { steps_ = steps; }
 
   // One entry per covered parameter, in order.
   std::vector<TensorDiagnostics> Diagnostics() const;
@@ -102,8 +101,8 @@ class Psgd {
   PsgdOptions options_;
   std::vector<Coverage> coverage_;
   std::vector<AnyTarget> targets_;
-  std::vector<std::vector<float>> first_moments_;   // SGD momentum or Adam m
-  std::vector<std::vector<float>> second_moments_;  // Adam v; empty for SGD
+  std::vector<engine::Tensor> first_moments_;   // SGD momentum or Adam m, plain
+  std::vector<engine::Tensor> second_moments_;  // Adam v; empty tensors for SGD
   int64_t steps_ = 0;
 };
 

@@ -68,7 +68,7 @@ void AddTensorsWithTails(Model& model) {
 
 std::map<std::string, std::vector<float>> StateByName(Psgd& psgd) {
   std::map<std::string, std::vector<float>> state;
-  for (const NamedState& s : psgd.State()) state[s.name] = Values(s.values);
+  for (const auto& [name, tensor] : psgd.State()) state[name] = Values(tensor.flat());
   return state;
 }
 
@@ -153,7 +153,7 @@ TEST(PsgdTest, WeightsOnTheGridGetZeroScaledGradient) {
       model.RandomGradients();
       psgd.Step(0.1f);
       EXPECT_EQ(Values(w.value.flat()), on_grid) << "step " << step;
-      EXPECT_THAT(psgd.State()[0].values, ::testing::Each(0.0f));
+      EXPECT_THAT(psgd.State()[0].second.flat(), ::testing::Each(0.0f));
     }
   }
 }
@@ -201,11 +201,11 @@ TEST(PsgdTest, RestoredStateContinuesTraining) {
     for (size_t i = 0; i < original.params().size(); ++i) {
       restored.params()[i]->value.CopyFromPlain(original.params()[i]->value.flat());
     }
-    std::vector<NamedState> saved = first.State(), loaded = second.State();
+    const auto saved = first.State(), loaded = second.State();
     ASSERT_EQ(saved.size(), loaded.size());
     for (size_t i = 0; i < saved.size(); ++i) {
-      ASSERT_EQ(saved[i].name, loaded[i].name);
-      std::copy(saved[i].values.begin(), saved[i].values.end(), loaded[i].values.begin());
+      ASSERT_EQ(saved[i].first, loaded[i].first);
+      loaded[i].second.CopyFromPlain(saved[i].second.flat());
     }
     second.set_steps(first.steps());
     for (int step = 0; step < 2; ++step) {
@@ -231,7 +231,7 @@ TEST(PsgdTest, StateNames) {
   auto names = [&](const PsgdOptions& options) {
     Psgd psgd(model.params(), options);
     std::vector<std::string> out;
-    for (const NamedState& s : psgd.State()) out.push_back(s.name);
+    for (const auto& [name, tensor] : psgd.State()) out.push_back(name);
     return out;
   };
   EXPECT_THAT(names({}),
@@ -260,7 +260,7 @@ TEST(PsgdTest, DiagnosticsByHand) {
     EXPECT_DOUBLE_EQ(d[0].mean_distance, 0.125);
     EXPECT_DOUBLE_EQ(d[0].quantization_mse, 0.03125);
   }
-  EXPECT_TRUE(std::isnan(psgd.State()[1].values[0]));  // the moving average is not started
+  EXPECT_TRUE(std::isnan(psgd.State()[1].second.flat()[0]));  // the moving average is not started
 
   options.target = TargetKind::kZero;
   Psgd pruning(model.params(), options);
