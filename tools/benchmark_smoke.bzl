@@ -9,7 +9,7 @@ def benchmark_smoke_test(name, benchmark, size = "medium"):
     native.sh_test(
         name = name,
         size = size,
-        srcs = ["//bench:run_benchmark_smoke.sh"],
+        srcs = ["//tools:run_benchmark_smoke.sh"],
         args = ["$(location %s)" % benchmark],
         data = [benchmark],
         tags = ["benchmark_smoke"],
