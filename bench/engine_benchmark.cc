@@ -1,6 +1,6 @@
 // Engine microbenchmarks at the ResNet-20 CIFAR shapes (batch 128):
-// convolution forward, backward-data and backward-weights (GFLOP/s), batch
-// norm forward/backward (GB/s), and one full ResNet-20 training step (img/s).
+// convolution forward, backward-data and backward-weights (GFLOP/s) and batch
+// norm forward/backward (GB/s). Whole training steps: train_step_benchmark.
 //
 //   bazel run //bench:engine_benchmark -- --benchmark_filter=Conv
 #include <vector>
@@ -11,10 +11,7 @@
 #include "engine/batch_norm.h"
 #include "engine/context.h"
 #include "engine/conv2d.h"
-#include "engine/loss.h"
-#include "engine/optimizer.h"
 #include "engine/testing/gradient_check.h"
-#include "models/zoo.h"
 
 namespace psg {
 namespace {
@@ -107,26 +104,6 @@ void BM_BatchNormForward(benchmark::State& state) { BM_BatchNorm(state, false); 
 void BM_BatchNormBackward(benchmark::State& state) { BM_BatchNorm(state, true); }
 BENCHMARK(BM_BatchNormForward)->Arg(16)->Arg(32)->Arg(64)->UseRealTime();
 BENCHMARK(BM_BatchNormBackward)->Arg(16)->Arg(32)->Arg(64)->UseRealTime();
-
-void BM_ResNet20TrainingStep(benchmark::State& state) {
-  auto net = models::BuildModel({"resnet20", 10});
-  models::InitializeParameters(*net, 1);
-  engine::ParameterList params;
-  net->CollectParameters(&params);
-  engine::Sgd sgd(engine::TrainableOnly(params), {.momentum = 0.9f, .weight_decay = 5e-4f});
-  engine::SoftmaxCrossEntropy loss({});
-  const Tensor x = engine::testing::RandomPlain({kBatch, 3, 32, 32}, 1);
-  std::vector<int32_t> labels(kBatch);
-  for (int64_t i = 0; i < kBatch; ++i) labels[i] = i % 10;
-  for (auto _ : state) {
-    loss.Forward(net->Forward(x, Mode::kTrain), labels);
-    net->Backward(loss.Backward());
-    sgd.Step(0.01f);
-  }
-  state.counters["img/s"] =
-      benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK(BM_ResNet20TrainingStep)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace psg

@@ -13,7 +13,9 @@
 // and result.json, and prints a progress line and a final table.
 #include <omp.h>
 
+#include <cmath>
 #include <cstdio>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -154,6 +156,10 @@ int main(int argc, char** argv) {
                 static_cast<long long>((*data)->test->size()),
                 static_cast<long long>(steps_per_epoch), omp_get_max_threads());
     std::printf("optimizer: %s\n", optimizer->description.c_str());
+    // Diagnostics of the starting weights, for the final start/end table.
+    const std::map<std::string, double> start_metrics =
+        optimizer->epoch_metrics && to.resume_from.empty() ? optimizer->epoch_metrics()
+                                                            : std::map<std::string, double>();
     psg::train::Trainer trainer(to, *model, *optimizer->optimizer, **schedule, **data);
     if (optimizer->epoch_metrics) trainer.set_epoch_metrics(optimizer->epoch_metrics);
     absl::StatusOr<psg::train::RunSummary> summary = trainer.Run();
@@ -173,9 +179,12 @@ int main(int argc, char** argv) {
                 static_cast<long long>(r.epoch), 100 * r.test_accuracy,
                 100 * summary->best_test_accuracy, 100 * r.train_accuracy, r.train_images_per_second);
     if (optimizer->epoch_metrics) {
-      std::printf("\n| PSGD diagnostic (qmse: quantization MSE at the bit-width) | value |\n|---|---|\n");
+      std::printf("\n| PSGD diagnostic (qmse: quantization MSE at the bit-width) | start | end | start/end |\n"
+                  "|---|---|---|---|\n");
       for (const auto& [key, value] : optimizer->epoch_metrics()) {
-        std::printf("| %s | %.3g |\n", key.c_str(), value);
+        const auto it = start_metrics.find(key);
+        const double start = it == start_metrics.end() ? NAN : it->second;
+        std::printf("| %s | %.3g | %.3g | %.1f |\n", key.c_str(), start, value, start / value);
       }
     }
     std::printf("results: %s/result.json, per epoch: %s/metrics.jsonl\n", output_dir.c_str(),

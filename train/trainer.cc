@@ -151,6 +151,11 @@ absl::StatusOr<RunSummary> Trainer::Run() {
   const Clock::time_point run_start = Clock::now();
   int64_t images_this_run = 0;
 
+  if (epoch_metrics_ && options_.resume_from.empty()) {
+    // The starting point, e.g. PSG's distance to the grid before PSG training.
+    EpochResult start;
+    metrics << EpochJson(start, epoch_metrics_()) << "\n";
+  }
   for (int64_t epoch = position.epoch; epoch < options_.epochs; ++epoch) {
     const Clock::time_point epoch_start = Clock::now();
     double loss_sum = 0;
