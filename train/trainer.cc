@@ -47,6 +47,10 @@ class BatchView {
   engine::Tensor tensor_;
 };
 
+void AppendMetrics(const std::map<std::string, double>& extra, std::string* json) {
+  for (const auto& [key, value] : extra) absl::StrAppendFormat(json, ", \"%s\": %.9g", key, value);
+}
+
 std::string EpochJson(const EpochResult& r, const std::map<std::string, double>& extra) {
   std::string json = absl::StrFormat(
       "{\"epoch\": %d, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_loss\": %.6f, "
@@ -54,7 +58,7 @@ std::string EpochJson(const EpochResult& r, const std::map<std::string, double>&
       "%.1f",
       r.epoch, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.learning_rate,
       r.seconds, r.train_images_per_second);
-  for (const auto& [key, value] : extra) absl::StrAppendFormat(&json, ", \"%s\": %.9g", key, value);
+  AppendMetrics(extra, &json);
   return json + "}";
 }
 
@@ -152,9 +156,16 @@ absl::StatusOr<RunSummary> Trainer::Run() {
   int64_t images_this_run = 0;
 
   if (epoch_metrics_ && options_.resume_from.empty()) {
-    // The starting point, e.g. PSG's distance to the grid before PSG training.
-    EpochResult start;
-    metrics << EpochJson(start, epoch_metrics_()) << "\n";
+    // The starting point (e.g. an SGD checkpoint before PSG training): its
+    // test accuracy and the extra metrics, as an "epoch": 0 line.
+    absl::StatusOr<Evaluation> eval = Evaluate(model_, *data_.test, options_.batch_size,
+                                               options_.max_eval_images, options_.loader_workers);
+    if (!eval.ok()) return eval.status();
+    std::string json = absl::StrFormat("{\"epoch\": 0, \"test_loss\": %.6f, \"test_accuracy\": %.6f",
+                                       eval->loss, eval->accuracy);
+    AppendMetrics(epoch_metrics_(), &json);
+    metrics << json << "}\n";
+    std::printf("start: test loss %.4f acc %.2f%%\n", eval->loss, 100 * eval->accuracy);
   }
   for (int64_t epoch = position.epoch; epoch < options_.epochs; ++epoch) {
     const Clock::time_point epoch_start = Clock::now();

@@ -70,8 +70,8 @@ class Trainer {
           const engine::LrSchedule& schedule, const TrainingData& data);
 
   // Extra per-epoch metrics (e.g. PSG's distance to the grid), merged into
-  // the epoch's JSON line as "key": value; a fresh run also logs them before
-  // training as an "epoch": 0 line.
+  // the epoch's JSON line as "key": value; a fresh run also logs them, with
+  // the starting model's test accuracy, before training as an "epoch": 0 line.
   void set_epoch_metrics(std::function<std::map<std::string, double>()> metrics) {
     epoch_metrics_ = std::move(metrics);
   }

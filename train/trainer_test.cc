@@ -1,6 +1,8 @@
 #include "train/trainer.h"
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -65,8 +67,9 @@ class TrainerTest : public ::testing::Test {
   }
 
   // Trains a fresh ResNet-20 and returns its parameters (and BN statistics).
-  absl::StatusOr<std::vector<std::vector<float>>> Train(const TrainerOptions& o, float lr,
-                                                        RunSummary* summary = nullptr) {
+  absl::StatusOr<std::vector<std::vector<float>>> Train(
+      const TrainerOptions& o, float lr, RunSummary* summary = nullptr,
+      std::function<std::map<std::string, double>()> epoch_metrics = nullptr) {
     auto model = models::BuildModel({"resnet20", 3});
     models::InitializeParameters(*model, o.seed);
     engine::ParameterList params;
@@ -74,6 +77,7 @@ class TrainerTest : public ::testing::Test {
     engine::Sgd sgd(engine::TrainableOnly(params), {.momentum = 0.9f, .weight_decay = 5e-4f});
     auto schedule = engine::Cosine(lr, 18);
     Trainer trainer(o, *model, sgd, *schedule, *data_);
+    if (epoch_metrics) trainer.set_epoch_metrics(epoch_metrics);
     absl::StatusOr<RunSummary> result = trainer.Run();
     if (!result.ok()) return result.status();
     if (summary != nullptr) *summary = *result;
@@ -100,6 +104,22 @@ TEST_F(TrainerTest, LearnsAndWritesMetricsAndCheckpoint) {
   }
   EXPECT_EQ(lines, 3);
   EXPECT_TRUE(std::filesystem::exists(dir + "/last.safetensors"));
+}
+
+TEST_F(TrainerTest, ExtraMetricsAreLoggedFromTheStartingPointOn) {
+  const std::string dir = Dir("extra");
+  int calls = 0;
+  ASSERT_TRUE(Train(Options(dir), 0.05f, nullptr, [&] {
+                return std::map<std::string, double>{{"calls", ++calls}};
+              }).ok());
+  std::ifstream metrics(dir + "/metrics.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(metrics, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[0], ::testing::StartsWith("{\"epoch\": 0, \"test_loss\": "));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("\"calls\": 1}"));
+  EXPECT_THAT(lines[3], ::testing::HasSubstr("\"epoch\": 3,"));
+  EXPECT_THAT(lines[3], ::testing::HasSubstr("\"calls\": 4}"));
 }
 
 TEST_F(TrainerTest, ResumeAfterAStopMidEpochEqualsAnUninterruptedRun) {
