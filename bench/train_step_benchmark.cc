@@ -3,7 +3,7 @@
 // alone, so PSGD's overhead per step can be read as a ratio from one run.
 // Interleave the cases to compare them under the same machine load:
 //
-//   bazel run //bench:train_step_benchmark -- --benchmark_enable_random_interleaving=true \
+//   bazel run //bench:train_step_benchmark -- --benchmark_enable_random_interleaving=true
 //       --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <memory>
 #include <vector>

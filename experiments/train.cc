@@ -1,11 +1,11 @@
 // Trains a model of the zoo on a dataset with SGD or PSGD.
 //
-//   bazel run //experiments:train -- --model=resnet20 --dataset=cifar10 \
-//       --epochs=40 --schedule=onecycle --lr=0.1 --nesterov --weight_decay=5e-4 \
+//   bazel run //experiments:train -- --model=resnet20 --dataset=cifar10
+//       --epochs=40 --schedule=onecycle --lr=0.1 --nesterov --weight_decay=5e-4
 //       --output_dir=/tmp/run1
 //
 //   # PSG's two-stage recipe: PSGD from an SGD checkpoint, own lr and schedule
-//   bazel run //experiments:train -- --init_from=/tmp/run1/epoch30.safetensors \
+//   bazel run //experiments:train -- --init_from=/tmp/run1/last.safetensors
 //       --optimizer=psgd --psg_bits=4 --psg_lambda=150 --lr=0.01 --epochs=10 ...
 //
 // Writes <output_dir>/metrics.jsonl (one JSON line per epoch),
