@@ -17,10 +17,6 @@ Dims PrimitiveWeightDims(const Conv2dOptions& o) {
   return {o.groups, o.out_channels / o.groups, o.in_channels / o.groups, o.kernel, o.kernel};
 }
 
-Tensor ViewAs(const Tensor& plain, const Dims& dims) {
-  return Tensor(memory(memory::desc(dims, dt::f32, PlainTag(dims.size())), Cpu(), plain.raw()));
-}
-
 }  // namespace
 
 struct Conv2d::Plan {
@@ -62,8 +58,8 @@ Conv2d::Conv2d(std::string name, const Conv2dOptions& options)
   if (o.bias) {
     bias_ = Parameter::Trainable(this->name() + ".bias", ParamKind::kConvBias, {o.out_channels});
   }
-  weight_view_ = ViewAs(weight_.value, PrimitiveWeightDims(o));
-  weight_grad_view_ = ViewAs(weight_.grad, PrimitiveWeightDims(o));
+  weight_view_ = Tensor::View(weight_.value.raw(), PrimitiveWeightDims(o));
+  weight_grad_view_ = Tensor::View(weight_.grad.raw(), PrimitiveWeightDims(o));
 }
 
 Conv2d::~Conv2d() = default;

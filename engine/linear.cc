@@ -7,19 +7,6 @@ namespace psg::engine {
 
 using dnnl::memory;
 
-namespace {
-
-memory::desc PlainDesc(const Dims& dims) {
-  return memory::desc(dims, memory::data_type::f32, PlainTag(dims.size()));
-}
-
-// The same buffer seen with other plain dims.
-Tensor View(const Tensor& t, const Dims& dims) {
-  return Tensor(memory(PlainDesc(dims), Cpu(), t.raw()));
-}
-
-}  // namespace
-
 struct Linear::Plan {
   Dims input_dims;
   LayoutAdapter to_plain;
@@ -68,7 +55,7 @@ const Tensor& Linear::Forward(const Tensor& x, Mode mode) {
         Cpu());
     p->fwd = dnnl::inner_product_forward(p->fwd_pd);
     p->dst = Tensor(p->fwd_pd.dst_desc());
-    p->plain_input = Tensor(memory(p->src2d_desc, Cpu(), DNNL_MEMORY_NONE));
+    p->plain_input = Tensor::View(nullptr, p->src2d_desc.dims());
     return p;
   });
   current_ = &plan;
@@ -101,7 +88,7 @@ const Tensor& Linear::Backward(const Tensor& dy) {
                 bias_ ? bias_->grad.desc() : memory::desc(), dst_md),
             Cpu(), plan.fwd_pd));
     plan.diff_src_flat = Tensor(plan.src2d_desc);
-    plan.diff_src = View(plan.diff_src_flat, plan.input_dims);
+    plan.diff_src = Tensor::View(plan.diff_src_flat.raw(), plan.input_dims);
     plan.has_backward = true;
   }
   const Tensor& diff_dst = plan.diff_dst_adapter.To(dy, plan.dst.desc());

@@ -32,13 +32,9 @@ memory::format_tag PlainTag(size_t rank) {
   return memory::format_tag::undef;
 }
 
-namespace {
-
 memory::desc PlainDesc(const Dims& dims) {
   return memory::desc(dims, memory::data_type::f32, PlainTag(dims.size()));
 }
-
-}  // namespace
 
 Tensor::Tensor(const memory::desc& desc) : memory_(desc, Cpu()) {
   PSG_CHECK(desc.data_type() == memory::data_type::f32, "engine tensors are f32");
@@ -49,6 +45,10 @@ Tensor Tensor::Plain(const Dims& dims) {
   Tensor t(PlainDesc(dims));
   t.Fill(0.0f);
   return t;
+}
+
+Tensor Tensor::View(float* data, const Dims& dims) {
+  return Tensor(dnnl::memory(PlainDesc(dims), Cpu(), data != nullptr ? data : DNNL_MEMORY_NONE));
 }
 
 bool Tensor::is_plain() const { return desc() == PlainDesc(dims()); }

@@ -27,8 +27,10 @@ using Dims = dnnl::memory::dims;
 std::string DimsToString(const Dims& dims);
 int64_t Product(const Dims& dims);
 
-// The plain row-major format tag for a rank (x, nc, ncw, nchw, ncdhw).
+// The plain row-major format tag for a rank (x, nc, ncw, nchw, ncdhw), and
+// the f32 descriptor of dims in that layout.
 dnnl::memory::format_tag PlainTag(size_t rank);
+dnnl::memory::desc PlainDesc(const Dims& dims);
 
 class Tensor {
  public:
@@ -40,6 +42,9 @@ class Tensor {
 
   // A zero-filled f32 tensor in the plain row-major layout.
   static Tensor Plain(const Dims& dims);
+  // A plain tensor over `data`, which it does not own (nullptr: no buffer
+  // yet; point it later with memory().set_data_handle).
+  static Tensor View(float* data, const Dims& dims);
 
   bool empty() const { return !memory_; }
   dnnl::memory::desc desc() const { return memory_.get_desc(); }

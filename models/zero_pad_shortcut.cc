@@ -10,14 +10,6 @@ namespace psg::models {
 using engine::Dims;
 using engine::Tensor;
 
-namespace {
-
-dnnl::memory::desc Plain(const Dims& dims) {
-  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw);
-}
-
-}  // namespace
-
 ZeroPadShortcut::ZeroPadShortcut(std::string name, int64_t in_channels, int64_t out_channels,
                                  int64_t stride)
     : Layer(std::move(name)), in_channels_(in_channels), out_channels_(out_channels), stride_(stride) {
@@ -32,8 +24,8 @@ const Tensor& ZeroPadShortcut::Forward(const Tensor& x, engine::Mode) {
             in_channels_, " input channels, got ", engine::DimsToString(in));
   input_dims_ = in;
   const int64_t oh = (in[2] + stride_ - 1) / stride_, ow = (in[3] + stride_ - 1) / stride_;
-  output_.EnsureDesc(Plain({in[0], out_channels_, oh, ow}));
-  const Tensor& src = input_adapter_.To(x, Plain(in));
+  output_.EnsureDesc(engine::PlainDesc({in[0], out_channels_, oh, ow}));
+  const Tensor& src = input_adapter_.To(x, engine::PlainDesc(in));
   engine::Stream().wait();
   const int64_t pad = (out_channels_ - in_channels_) / 2;
   const float* s = src.raw();
@@ -53,8 +45,8 @@ const Tensor& ZeroPadShortcut::Backward(const Tensor& dy) {
             "': Backward needs a Forward with matching output dims");
   const Dims in = input_dims_;
   const Dims out = output_.dims();
-  input_grad_.EnsureDesc(Plain(in));
-  const Tensor& g = grad_adapter_.To(dy, Plain(out));
+  input_grad_.EnsureDesc(engine::PlainDesc(in));
+  const Tensor& g = grad_adapter_.To(dy, engine::PlainDesc(out));
   engine::Stream().wait();
   const int64_t pad = (out_channels_ - in_channels_) / 2;
   const float* s = g.raw();

@@ -98,11 +98,7 @@ std::vector<std::pair<std::string, engine::Tensor>> Psgd::State() {
     if (grid != nullptr && options_.grid.estimate == RangeEstimate::kMovingAverage) {
       const absl::Span<float> range = grid->range_state();
       state.emplace_back(name + "/grid_range",
-                         engine::Tensor(dnnl::memory(
-                             dnnl::memory::desc({static_cast<int64_t>(range.size())},
-                                                dnnl::memory::data_type::f32,
-                                                dnnl::memory::format_tag::a),
-                             engine::Cpu(), range.data())));
+                         engine::Tensor::View(range.data(), {static_cast<int64_t>(range.size())}));
     }
   }
   return state;

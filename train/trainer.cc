@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/loader.h"
-#include "engine/context.h"
 #include "engine/loss.h"
 #include "train/training_state.h"
 
@@ -35,9 +34,7 @@ class BatchView {
   const engine::Tensor& View(const data::Batch& batch) {
     const engine::Dims dims = {batch.n, batch.c, batch.h, batch.w};
     if (tensor_.empty() || tensor_.dims() != dims) {
-      tensor_ = engine::Tensor(dnnl::memory(
-          dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw),
-          engine::Cpu(), DNNL_MEMORY_NONE));
+      tensor_ = engine::Tensor::View(nullptr, dims);
     }
     tensor_.memory().set_data_handle(const_cast<float*>(batch.images.data()));
     return tensor_;
