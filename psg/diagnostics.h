@@ -1,8 +1,7 @@
-// How close a tensor is to its compression target, for per-epoch logs and for
-// the paper's Fig. 1 (per-layer quantization MSE, PSG vs SGD).
+// How close a tensor is to its compression target, for per-epoch logs (the
+// quantization MSE of the evaluation protocol is engine::QuantizationMse).
 //
 //   double distance = MeanDistance(target, w);  // the grid PSG pulls toward
-//   double mse = QuantizationMse(w, /*bits=*/4);  // the grid evaluation uses
 #ifndef PSG_PSG_DIAGNOSTICS_H_
 #define PSG_PSG_DIAGNOSTICS_H_
 
@@ -32,10 +31,6 @@ double MeanDistance(T target, absl::Span<const float> w) {
   if (w.empty()) return 0;
   return SumOfTerms(target, w, [](double d) { return std::fabs(d); }) / w.size();
 }
-
-// ||W - Q_b(W)||^2 / n for the quantizer of the evaluation protocol: one grid
-// per tensor, levels -qmax..qmax, step max|W| / qmax from the exact max-abs.
-double QuantizationMse(absl::Span<const float> w, int bits);
 
 }  // namespace psg::psgd
 

@@ -20,8 +20,15 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "engine/quant_grid.h"
 
 namespace psg::psgd {
+
+using engine::CheckGridBits;
+using engine::GridPoint;
+using engine::GridRange;
+using engine::MakeGrid;
+using engine::RoundHalfEven;
 
 // A target splits a tensor of n elements into rows() equal contiguous rows
 // (output channels, or one row for the whole tensor); PointForRow(r) is valid
@@ -59,44 +66,6 @@ class ZeroTarget {
 
 // ---------------------------------------------------------------- b-bit grid
 
-// Round to nearest, ties to even: torch.round, and std::nearbyint in the
-// default rounding mode. Written so that it vectorizes without SSE4.1's
-// roundps: adding 1.5 * 2^23 moves |x| < 2^22 into (2^23, 2^24), where floats
-// are exactly the integers, so the addition itself rounds x (ties to even:
-// 1.5 * 2^23 is even); subtracting gives that integer back exactly. Valid for
-// |x| < 2^22 (grid levels are at most 255) and without -ffast-math, which would
-// fold the pair away.
-inline float RoundHalfEven(float x) {
-  constexpr float kShift = 0x1.8p23f;
-  return (x + kShift) - kShift;
-}
-
-// The grid {step * k : k integer, min_level <= k <= max_level}; 0 is always a
-// level. operator() is the quantizer Q(w) = step * round(clip(w / step, min, max)):
-// clipping to integer bounds first and rounding after equals rounding first.
-struct GridPoint {
-  float step;
-  float min_level;
-  float max_level;
-
-  float operator()(float w) const {
-    return step * RoundHalfEven(std::min(std::max(w / step, min_level), max_level));
-  }
-};
-
-enum class GridRange {
-  // Levels -qmax..qmax with qmax = 2^(b-1) - 1 and step = max|W| / qmax
-  // (released code).
-  kRestricted,
-  // Levels -2^(b-1)..2^(b-1) - 1 with step = max|W| / ((2^b - 1) / 2), as
-  // torch's symmetric MinMaxObserver: the range spans the 2^b - 1 steps.
-  kFull,
-  // Levels 0..2^b - 1 shifted by an integer zero point z = round(-min / step),
-  // step = (max - min) / (2^b - 1), with min <= 0 <= max (torch's affine
-  // observer): here min_level = -z and max_level = 2^b - 1 - z.
-  kAsymmetric,
-};
-
 enum class RangeEstimate {
   // Exponential moving average of the observed range, initialised from the
   // first observation: r <- r + momentum * (observed - r) (released code,
@@ -115,15 +84,6 @@ struct GridOptions {
   RangeEstimate estimate = RangeEstimate::kMovingAverage;
   float ema_momentum = 0.1f;
 };
-
-// Throws std::invalid_argument unless 2 <= bits <= 8 (1 bit leaves only the
-// level 0 in the restricted range; levels beyond 8 bits are not a target of
-// this toolkit).
-void CheckGridBits(int bits, const char* context);
-
-// The grid of a range with lowest value `low` <= 0 <= `high` (for symmetric
-// ranges low = -high). A zero range gives the one-point grid {0}.
-GridPoint MakeGrid(GridRange range, int bits, float low, float high);
 
 // The b-bit quantizer grid of a tensor, per tensor or per output channel.
 class GridTarget {

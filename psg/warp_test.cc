@@ -6,7 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "psg/testing/throws.h"
+#include "engine/testing/throws.h"
 
 namespace psg::psgd {
 namespace {

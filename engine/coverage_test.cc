@@ -1,4 +1,4 @@
-#include "psg/policy.h"
+#include "engine/coverage.h"
 
 #include <deque>
 #include <string>
@@ -6,9 +6,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "psg/testing/throws.h"
+#include "engine/testing/throws.h"
 
-namespace psg::psgd {
+namespace psg::engine {
 namespace {
 
 using engine::Parameter;
@@ -16,9 +16,9 @@ using engine::ParamKind;
 
 // A ResNet-like list: stem conv with bias, BN, a block conv with bias, a 1x1
 // shortcut, a hidden FC and the classifier.
-class PolicyTest : public ::testing::Test {
+class CoverageTest : public ::testing::Test {
  protected:
-  PolicyTest() {
+  CoverageTest() {
     Add("conv1.weight", ParamKind::kConvWeight, {8, 3, 3, 3});
     Add("conv1.bias", ParamKind::kConvBias, {8});
     Add("bn1.weight", ParamKind::kBnGamma, {8});
@@ -39,7 +39,7 @@ class PolicyTest : public ::testing::Test {
   }
 
   // "name:bits" for each covered parameter.
-  std::vector<std::string> Covered(const PolicyOptions& options) {
+  std::vector<std::string> Covered(const CoverageOptions& options) {
     const std::vector<Coverage> coverage = ResolveCoverage(params_, options);
     std::vector<std::string> covered;
     for (size_t i = 0; i < params_.size(); ++i) {
@@ -54,14 +54,14 @@ class PolicyTest : public ::testing::Test {
   engine::ParameterList params_;
 };
 
-TEST_F(PolicyTest, ReleasedDefaultsCoverConvsAndFirstLastNeverBatchNorm) {
+TEST_F(CoverageTest, ReleasedDefaultsCoverConvsAndFirstLastNeverBatchNorm) {
   EXPECT_THAT(Covered({.bits = 4}),
               ::testing::ElementsAre("conv1.weight:4", "conv1.bias:4", "block.conv.weight:4",
                                      "block.conv.bias:4", "block.shortcut.weight:4", "fc.weight:4",
                                      "fc.bias:4"));
 }
 
-TEST_F(PolicyTest, FirstAndLastUseEightBitsBelowFourBits) {
+TEST_F(CoverageTest, FirstAndLastUseEightBitsBelowFourBits) {
   EXPECT_THAT(Covered({.bits = 2}),
               ::testing::ElementsAre("conv1.weight:8", "conv1.bias:8", "block.conv.weight:2",
                                      "block.conv.bias:2", "block.shortcut.weight:2", "fc.weight:8",
@@ -72,20 +72,20 @@ TEST_F(PolicyTest, FirstAndLastUseEightBitsBelowFourBits) {
                                      "fc.bias:3"));
 }
 
-TEST_F(PolicyTest, FirstLastCoverageOff) {
+TEST_F(CoverageTest, FirstLastCoverageOff) {
   EXPECT_THAT(Covered({.bits = 4, .cover_first_last = false}),
               ::testing::ElementsAre("block.conv.weight:4", "block.conv.bias:4",
                                      "block.shortcut.weight:4"));
 }
 
-TEST_F(PolicyTest, HiddenFcAndConvBiasFlags) {
+TEST_F(CoverageTest, HiddenFcAndConvBiasFlags) {
   EXPECT_THAT(
       Covered({.bits = 4, .cover_hidden_fc = true, .cover_conv_bias = false}),
       ::testing::ElementsAre("conv1.weight:4", "block.conv.weight:4", "block.shortcut.weight:4",
                              "fc1.weight:4", "fc1.bias:4", "fc.weight:4", "fc.bias:4"));
 }
 
-TEST_F(PolicyTest, RejectsBadBits) {
+TEST_F(CoverageTest, RejectsBadBits) {
   for (int bits : {0, 1, 9}) {
     EXPECT_THAT([&] { ResolveCoverage(params_, {.bits = bits}); },
                 ThrowsInvalidArgument("PSG policy: grid bit-width"))
@@ -94,4 +94,4 @@ TEST_F(PolicyTest, RejectsBadBits) {
 }
 
 }  // namespace
-}  // namespace psg::psgd
+}  // namespace psg::engine

@@ -12,16 +12,16 @@
 //
 //   std::vector<Coverage> coverage = ResolveCoverage(params, {.bits = 4});
 //   if (coverage[i].covered) UseGrid(coverage[i].bits);
-#ifndef PSG_PSG_POLICY_H_
-#define PSG_PSG_POLICY_H_
+#ifndef PSG_ENGINE_COVERAGE_H_
+#define PSG_ENGINE_COVERAGE_H_
 
 #include <vector>
 
 #include "engine/parameter.h"
 
-namespace psg::psgd {
+namespace psg::engine {
 
-struct PolicyOptions {
+struct CoverageOptions {
   int bits = 4;                  // target bit-width, 2..8
   bool cover_first_last = true;  // first conv and last FC, weight and bias
   bool widen_first_last = true;  // first/last use 8 bits when bits < 4
@@ -35,9 +35,9 @@ struct Coverage {
 };
 
 // One entry per parameter of `params`, in order.
-std::vector<Coverage> ResolveCoverage(const engine::ParameterList& params,
-                                      const PolicyOptions& options);
+std::vector<Coverage> ResolveCoverage(const ParameterList& params,
+                                      const CoverageOptions& options);
 
-}  // namespace psg::psgd
+}  // namespace psg::engine
 
-#endif  // PSG_PSG_POLICY_H_
+#endif  // PSG_ENGINE_COVERAGE_H_

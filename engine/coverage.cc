@@ -1,17 +1,17 @@
-#include "psg/policy.h"
+#include "engine/coverage.h"
 
-#include "psg/target.h"
+#include "engine/quant_grid.h"
 
-namespace psg::psgd {
+namespace psg::engine {
 namespace {
 
 Coverage CoveredIf(bool covered, int bits) { return covered ? Coverage{true, bits} : Coverage{}; }
 
 }  // namespace
 
-std::vector<Coverage> ResolveCoverage(const engine::ParameterList& params,
-                                      const PolicyOptions& options) {
-  using engine::ParamKind;
+std::vector<Coverage> ResolveCoverage(const ParameterList& params,
+                                      const CoverageOptions& options) {
+  
   CheckGridBits(options.bits, "PSG policy");
   const int64_t n = params.size();
   int64_t first_conv = -1, last_fc = -1;
@@ -47,4 +47,4 @@ std::vector<Coverage> ResolveCoverage(const engine::ParameterList& params,
   return coverage;
 }
 
-}  // namespace psg::psgd
+}  // namespace psg::engine
