@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 
 namespace psg::engine {
 
@@ -71,6 +72,15 @@ const Tensor& Add::Backward(const Tensor& dy) {
                           {DNNL_ARG_DIFF_DST, diff_dst.memory()},
                           {DNNL_ARG_DIFF_SRC, plan.diff.memory()}});
   return plan.diff;
+}
+
+int Add::Export(Graph* graph, int a, int b) const {
+  Node node;
+  node.kind = NodeKind::kAdd;
+  node.name = name_;
+  node.inputs = {a, b};
+  node.relu = relu_;
+  return graph->AddNode(std::move(node));
 }
 
 }  // namespace psg::engine

@@ -31,6 +31,9 @@ class Add {
   const Tensor& Forward(const Tensor& a, const Tensor& b, Mode mode);
   // Gradient with respect to a (and b: they are the same).
   const Tensor& Backward(const Tensor& dy);
+  // Appends the node a + b (relu fused as in Forward) reading nodes `a` and
+  // `b`; returns its id (engine/graph.h).
+  int Export(Graph* graph, int a, int b) const;
 
  private:
   struct Plan;

@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 
 namespace psg::engine {
 
@@ -135,6 +136,21 @@ void BatchNorm2d::CollectParameters(ParameterList* out) {
   out->push_back(&beta_);
   out->push_back(&running_mean_);
   out->push_back(&running_var_);
+}
+
+int BatchNorm2d::Export(Graph* graph, int input) const {
+  Node node;
+  node.kind = NodeKind::kBatchNorm;
+  node.name = name();
+  node.inputs = {input};
+  node.gamma = gamma_.value;
+  node.beta = beta_.value;
+  node.mean = running_mean_.value;
+  node.var = running_var_.value;
+  node.epsilon = options_.epsilon;
+  node.in_channels = node.out_channels = options_.channels;
+  node.relu = options_.fuse_relu;
+  return graph->AddNode(std::move(node));
 }
 
 }  // namespace psg::engine

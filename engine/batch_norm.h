@@ -32,6 +32,7 @@ class BatchNorm2d : public Layer {
   const Tensor& Forward(const Tensor& x, Mode mode) override;
   const Tensor& Backward(const Tensor& dy) override;
   void CollectParameters(ParameterList* out) override;
+  int Export(Graph* graph, int input) const override;
 
   const BatchNormOptions& options() const { return options_; }
   Parameter& gamma() { return gamma_; }

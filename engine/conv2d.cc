@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 
 namespace psg::engine {
 
@@ -168,6 +169,23 @@ const Tensor& Conv2d::Backward(const Tensor& dy) {
 void Conv2d::CollectParameters(ParameterList* out) {
   out->push_back(&weight_);
   if (bias_) out->push_back(&*bias_);
+}
+
+int Conv2d::Export(Graph* graph, int input) const {
+  const auto& o = options_;
+  Node node;
+  node.kind = NodeKind::kConv;
+  node.name = name();
+  node.inputs = {input};
+  node.weight = weight_.value;
+  if (bias_) node.bias = bias_->value;
+  node.in_channels = o.in_channels;
+  node.out_channels = o.out_channels;
+  node.kernel = o.kernel;
+  node.stride = o.stride;
+  node.padding = o.padding;
+  node.groups = o.groups;
+  return graph->AddNode(std::move(node));
 }
 
 }  // namespace psg::engine

@@ -45,6 +45,7 @@ class Conv2d : public Layer {
   const Tensor& Forward(const Tensor& x, Mode mode) override;
   const Tensor& Backward(const Tensor& dy) override;
   void CollectParameters(ParameterList* out) override;
+  int Export(Graph* graph, int input) const override;
 
   const Conv2dOptions& options() const { return options_; }
   Parameter& weight() { return weight_; }

@@ -40,7 +40,7 @@ std::vector<Coverage> ResolveCoverage(const ParameterList& params,
       case ParamKind::kFcBias:
         coverage[i] = fc_weight;
         break;
-      default:  // BatchNorm parameters and state
+      default:  // BatchNorm parameters and state, learned quantizer clips and steps, gates
         break;
     }
   }

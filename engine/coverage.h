@@ -7,8 +7,10 @@
 //   - they use 8 bits when the target is below 4 bits;
 //   - a bias is covered like the weight of its layer (the nearest preceding
 //     weight of the same layer type, as layers list weight then bias);
-//   - hidden fully-connected layers, BatchNorm parameters and anything else
-//     are not covered and get the plain gradient.
+//   - hidden fully-connected layers, BatchNorm parameters, learned quantizer
+//     parameters (kActivationClip, kQuantStep), learned pruning gates
+//     (kGateLogAlpha) and anything else are not covered and get the plain
+//     gradient.
 //
 //   std::vector<Coverage> coverage = ResolveCoverage(params, {.bits = 4});
 //   if (coverage[i].covered) UseGrid(coverage[i].bits);

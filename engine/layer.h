@@ -5,12 +5,14 @@
 //
 //   const Tensor& y = layer.Forward(x, Mode::kTrain);
 //   const Tensor& dx = layer.Backward(dy);   // also writes parameter gradients
+//   int out = layer.Export(&graph, graph.AddInput("input"));  // engine/graph.h
 //
 // Forward keeps a handle to `x`; the caller must not overwrite x's buffer
 // before Backward. Backward writes (does not accumulate) parameter gradients.
 #ifndef PSG_ENGINE_LAYER_H_
 #define PSG_ENGINE_LAYER_H_
 
+#include <stdexcept>
 #include <string>
 
 #include "engine/parameter.h"
@@ -19,6 +21,8 @@
 namespace psg::engine {
 
 enum class Mode { kTrain, kEval };
+
+class Graph;  // engine/graph.h
 
 class Layer {
  public:
@@ -30,6 +34,14 @@ class Layer {
   virtual const Tensor& Forward(const Tensor& x, Mode mode) = 0;
   virtual const Tensor& Backward(const Tensor& dy) = 0;
   virtual void CollectParameters(ParameterList* out) { (void)out; }
+  // Appends this layer's inference nodes to `graph`, reading node `input`,
+  // and returns the id of its output node (see engine/graph.h). Layers that
+  // have no inference form keep this default, which throws.
+  virtual int Export(Graph* graph, int input) const {
+    (void)graph;
+    (void)input;
+    throw std::invalid_argument("layer '" + name_ + "' cannot be exported to an inference graph");
+  }
 
   const std::string& name() const { return name_; }
 

@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 
 namespace psg::engine {
 
@@ -105,6 +106,18 @@ const Tensor& Linear::Backward(const Tensor& dy) {
 void Linear::CollectParameters(ParameterList* out) {
   out->push_back(&weight_);
   if (bias_) out->push_back(&*bias_);
+}
+
+int Linear::Export(Graph* graph, int input) const {
+  Node node;
+  node.kind = NodeKind::kLinear;
+  node.name = name();
+  node.inputs = {input};
+  node.weight = weight_.value;
+  if (bias_) node.bias = bias_->value;
+  node.in_channels = options_.in_features;
+  node.out_channels = options_.out_features;
+  return graph->AddNode(std::move(node));
 }
 
 }  // namespace psg::engine

@@ -30,6 +30,7 @@ class Linear : public Layer {
   const Tensor& Forward(const Tensor& x, Mode mode) override;
   const Tensor& Backward(const Tensor& dy) override;
   void CollectParameters(ParameterList* out) override;
+  int Export(Graph* graph, int input) const override;
 
   Parameter& weight() { return weight_; }
   Parameter* bias() { return bias_ ? &*bias_ : nullptr; }

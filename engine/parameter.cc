@@ -12,6 +12,9 @@ const char* ParamKindName(ParamKind kind) {
     case ParamKind::kBnBeta: return "bn_beta";
     case ParamKind::kBnRunningMean: return "bn_running_mean";
     case ParamKind::kBnRunningVar: return "bn_running_var";
+    case ParamKind::kActivationClip: return "activation_clip";
+    case ParamKind::kQuantStep: return "quant_step";
+    case ParamKind::kGateLogAlpha: return "gate_log_alpha";
   }
   return "unknown";
 }

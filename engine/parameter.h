@@ -27,6 +27,9 @@ enum class ParamKind {
   kBnBeta,
   kBnRunningMean,  // state, not trained: grad is empty
   kBnRunningVar,   // state, not trained: grad is empty
+  kActivationClip,  // a learned activation clipping level (PACT's alpha), {1}
+  kQuantStep,       // a learned quantization step size (LSQ's s), {1}
+  kGateLogAlpha,    // a learned gate's log alpha (L0's hard concrete gate), one per gated weight
 };
 
 const char* ParamKindName(ParamKind kind);

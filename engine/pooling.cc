@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 
 namespace psg::engine {
 
@@ -102,6 +103,15 @@ const Tensor& Pool2d::Backward(const Tensor& dy) {
                      {DNNL_ARG_WORKSPACE, plan.workspace.memory()},
                      {DNNL_ARG_DIFF_SRC, plan.diff_src.memory()}});
   return plan.diff_src;
+}
+
+int Pool2d::Export(Graph* graph, int input) const {
+  Node node;
+  node.kind = NodeKind::kPool;
+  node.name = name();
+  node.inputs = {input};
+  node.pool = options_;
+  return graph->AddNode(std::move(node));
 }
 
 }  // namespace psg::engine

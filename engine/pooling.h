@@ -11,23 +11,10 @@
 
 #include "engine/layer.h"
 #include "engine/plan_cache.h"
+#include "engine/pool_options.h"
 #include "engine/reorder.h"
 
 namespace psg::engine {
-
-enum class PoolKind {
-  kMax,
-  kAverage,           // padding counts towards the divisor (PyTorch default)
-  kAverageExcludePad, // divisor counts only real elements
-  kGlobalAverage,     // kernel = input size, output 1x1
-};
-
-struct PoolOptions {
-  PoolKind kind = PoolKind::kMax;
-  int64_t kernel = 2;
-  int64_t stride = 2;
-  int64_t padding = 0;
-};
 
 class Pool2d : public Layer {
  public:
@@ -36,6 +23,7 @@ class Pool2d : public Layer {
 
   const Tensor& Forward(const Tensor& x, Mode mode) override;
   const Tensor& Backward(const Tensor& dy) override;
+  int Export(Graph* graph, int input) const override;
 
  private:
   struct Plan;

@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 
 namespace psg::engine {
 
@@ -57,6 +58,14 @@ const Tensor& Relu::Backward(const Tensor& dy) {
                      {DNNL_ARG_DIFF_DST, diff_dst.memory()},
                      {DNNL_ARG_DIFF_SRC, plan.diff_src.memory()}});
   return plan.diff_src;
+}
+
+int Relu::Export(Graph* graph, int input) const {
+  Node node;
+  node.kind = NodeKind::kRelu;
+  node.name = name();
+  node.inputs = {input};
+  return graph->AddNode(std::move(node));
 }
 
 }  // namespace psg::engine

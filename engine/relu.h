@@ -21,6 +21,7 @@ class Relu : public Layer {
 
   const Tensor& Forward(const Tensor& x, Mode mode) override;
   const Tensor& Backward(const Tensor& dy) override;
+  int Export(Graph* graph, int input) const override;
 
  private:
   struct Plan;

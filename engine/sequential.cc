@@ -1,6 +1,7 @@
 #include "engine/sequential.h"
 
 #include "engine/check.h"
+#include "engine/graph.h"
 
 namespace psg::engine {
 
@@ -24,6 +25,12 @@ const Tensor& Sequential::Backward(const Tensor& dy) {
 
 void Sequential::CollectParameters(ParameterList* out) {
   for (auto& layer : layers_) layer->CollectParameters(out);
+}
+
+int Sequential::Export(Graph* graph, int input) const {
+  PSG_CHECK(!layers_.empty(), "Sequential '", name(), "' has no layers");
+  for (const auto& layer : layers_) input = layer->Export(graph, input);
+  return input;
 }
 
 }  // namespace psg::engine

@@ -32,6 +32,7 @@ class Sequential : public Layer {
   const Tensor& Forward(const Tensor& x, Mode mode) override;
   const Tensor& Backward(const Tensor& dy) override;
   void CollectParameters(ParameterList* out) override;
+  int Export(Graph* graph, int input) const override;
 
   size_t size() const { return layers_.size(); }
   Layer& at(size_t i) { return *layers_.at(i); }
