@@ -1,5 +1,7 @@
 #include "models/basic_block.h"
 
+#include "engine/check.h"
+#include "engine/graph.h"
 #include "models/zero_pad_shortcut.h"
 
 namespace psg::models {
@@ -26,16 +28,26 @@ engine::BatchNormOptions Bn(int64_t channels, bool relu) {
   return o;
 }
 
+int64_t MidChannels(const std::string& name, const BasicBlockOptions& o) {
+  PSG_CHECK(o.mid_channels >= 0, "BasicBlock '", name, "': mid_channels must be >= 0, got ",
+            o.mid_channels);
+  return o.mid_channels == 0 ? o.out_channels : o.mid_channels;
+}
+
 }  // namespace
 
 BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
     : Layer(name),
-      conv1_(name + ".conv1", Conv(o.in_channels, o.out_channels, 3, o.stride)),
-      bn1_(name + ".bn1", Bn(o.out_channels, /*relu=*/true)),
-      conv2_(name + ".conv2", Conv(o.out_channels, o.out_channels, 3, 1)),
+      conv1_(name + ".conv1", Conv(o.in_channels, MidChannels(name, o), 3, o.stride)),
+      bn1_(name + ".bn1", Bn(MidChannels(name, o), /*relu=*/true)),
+      conv2_(name + ".conv2", Conv(MidChannels(name, o), o.out_channels, 3, 1)),
       bn2_(name + ".bn2", Bn(o.out_channels, /*relu=*/false)),
       join_(name + ".add", /*relu=*/true),
       gradient_sum_(name + ".grad_sum", /*relu=*/false) {
+  if (o.activation_layer) {
+    act1_ = o.activation_layer(name + ".bn1.act");
+    act_out_ = o.activation_layer(name + ".add.act");
+  }
   if (o.stride == 1 && o.in_channels == o.out_channels) return;
   if (o.shortcut == ShortcutKind::kProjection) {
     shortcut_conv_ = std::make_unique<engine::Conv2d>(
@@ -51,20 +63,24 @@ BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
 BasicBlock::~BasicBlock() = default;
 
 const Tensor& BasicBlock::Forward(const Tensor& x, Mode mode) {
-  const Tensor& h = bn1_.Forward(conv1_.Forward(x, mode), mode);
-  const Tensor& main = bn2_.Forward(conv2_.Forward(h, mode), mode);
+  const Tensor* h = &bn1_.Forward(conv1_.Forward(x, mode), mode);
+  if (act1_) h = &act1_->Forward(*h, mode);
+  const Tensor& main = bn2_.Forward(conv2_.Forward(*h, mode), mode);
   const Tensor* shortcut = &x;
   if (shortcut_conv_) {
     shortcut = &shortcut_bn_->Forward(shortcut_conv_->Forward(x, mode), mode);
   } else if (shortcut_pad_) {
     shortcut = &shortcut_pad_->Forward(x, mode);
   }
-  return join_.Forward(main, *shortcut, mode);
+  const Tensor& y = join_.Forward(main, *shortcut, mode);
+  return act_out_ ? act_out_->Forward(y, mode) : y;
 }
 
 const Tensor& BasicBlock::Backward(const Tensor& dy) {
-  const Tensor& d = join_.Backward(dy);
-  const Tensor& dx_main = conv1_.Backward(bn1_.Backward(conv2_.Backward(bn2_.Backward(d))));
+  const Tensor& d = join_.Backward(act_out_ ? act_out_->Backward(dy) : dy);
+  const Tensor* dh = &conv2_.Backward(bn2_.Backward(d));
+  if (act1_) dh = &act1_->Backward(*dh);
+  const Tensor& dx_main = conv1_.Backward(bn1_.Backward(*dh));
   const Tensor* dx_shortcut = &d;
   if (shortcut_conv_) {
     dx_shortcut = &shortcut_conv_->Backward(shortcut_bn_->Backward(d));
@@ -77,12 +93,28 @@ const Tensor& BasicBlock::Backward(const Tensor& dy) {
 void BasicBlock::CollectParameters(engine::ParameterList* out) {
   conv1_.CollectParameters(out);
   bn1_.CollectParameters(out);
+  if (act1_) act1_->CollectParameters(out);
   conv2_.CollectParameters(out);
   bn2_.CollectParameters(out);
   if (shortcut_conv_) {
     shortcut_conv_->CollectParameters(out);
     shortcut_bn_->CollectParameters(out);
   }
+  if (act_out_) act_out_->CollectParameters(out);
+}
+
+int BasicBlock::Export(engine::Graph* graph, int input) const {
+  int h = bn1_.Export(graph, conv1_.Export(graph, input));
+  if (act1_) h = act1_->Export(graph, h);
+  const int main = bn2_.Export(graph, conv2_.Export(graph, h));
+  int shortcut = input;
+  if (shortcut_conv_) {
+    shortcut = shortcut_bn_->Export(graph, shortcut_conv_->Export(graph, input));
+  } else if (shortcut_pad_) {
+    shortcut = shortcut_pad_->Export(graph, input);
+  }
+  const int y = join_.Export(graph, main, shortcut);
+  return act_out_ ? act_out_->Export(graph, y) : y;
 }
 
 }  // namespace psg::models

@@ -7,9 +7,15 @@
 //   kZeroPad:    parameter-free subsample + zero channel padding (option A).
 //
 //   BasicBlock block("layer2.0", {.in_channels = 16, .out_channels = 32, .stride = 2});
+//   BasicBlock pruned("layer1.0", {.in_channels = 16, .out_channels = 16, .mid_channels = 8});
+//
+// With an activation_layer factory (e.g. activation quantization, see
+// quant/activation_quant.h) the block inserts its layers after each ReLU:
+// "<name>.bn1.act" after bn1's ReLU and "<name>.add.act" after the join's.
 #ifndef PSG_MODELS_BASIC_BLOCK_H_
 #define PSG_MODELS_BASIC_BLOCK_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,11 +28,18 @@ namespace psg::models {
 
 enum class ShortcutKind { kProjection, kZeroPad };
 
+// Makes the layer inserted after a ReLU output, given its name.
+using ActivationFactory = std::function<std::unique_ptr<engine::Layer>(const std::string& name)>;
+
 struct BasicBlockOptions {
   int64_t in_channels = 16;
   int64_t out_channels = 16;
   int64_t stride = 1;
   ShortcutKind shortcut = ShortcutKind::kProjection;
+  ActivationFactory activation_layer;  // optional
+  // conv1's filters (= bn1's and conv2's input channels), the block's middle
+  // width; 0: out_channels. Narrower for a filter-pruned block (prune/structured.h).
+  int64_t mid_channels = 0;
 };
 
 class BasicBlock : public engine::Layer {
@@ -37,6 +50,7 @@ class BasicBlock : public engine::Layer {
   const engine::Tensor& Forward(const engine::Tensor& x, engine::Mode mode) override;
   const engine::Tensor& Backward(const engine::Tensor& dy) override;
   void CollectParameters(engine::ParameterList* out) override;
+  int Export(engine::Graph* graph, int input) const override;
 
  private:
   engine::Conv2d conv1_;
@@ -49,6 +63,9 @@ class BasicBlock : public engine::Layer {
   std::unique_ptr<engine::Layer> shortcut_pad_;
   engine::Add join_;
   engine::Add gradient_sum_;
+  // After bn1's ReLU and after the join's ReLU, with an activation_layer factory.
+  std::unique_ptr<engine::Layer> act1_;
+  std::unique_ptr<engine::Layer> act_out_;
 };
 
 }  // namespace psg::models

@@ -4,6 +4,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 
 namespace psg::models {
 
@@ -59,6 +60,17 @@ const Tensor& ZeroPadShortcut::Backward(const Tensor& dy) {
           d[((n * in_channels_ + c) * in[2] + i * stride_) * in[3] + j * stride_] =
               s[((n * out_channels_ + c + pad) * out[2] + i) * out[3] + j];
   return input_grad_;
+}
+
+int ZeroPadShortcut::Export(engine::Graph* graph, int input) const {
+  engine::Node node;
+  node.kind = engine::NodeKind::kZeroPadShortcut;
+  node.name = name();
+  node.inputs = {input};
+  node.in_channels = in_channels_;
+  node.out_channels = out_channels_;
+  node.stride = stride_;
+  return graph->AddNode(std::move(node));
 }
 
 }  // namespace psg::models

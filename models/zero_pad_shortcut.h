@@ -20,6 +20,7 @@ class ZeroPadShortcut : public engine::Layer {
 
   const engine::Tensor& Forward(const engine::Tensor& x, engine::Mode mode) override;
   const engine::Tensor& Backward(const engine::Tensor& dy) override;
+  int Export(engine::Graph* graph, int input) const override;
 
  private:
   int64_t in_channels_, out_channels_, stride_;

@@ -42,12 +42,25 @@ engine::BatchNormOptions BnRelu(int64_t channels) {
   return o;
 }
 
+// The factory's layer after the ReLU output of layer `after`, if any.
+void AddActivation(Sequential& net, const ModelOptions& o, const std::string& after) {
+  if (o.activation_layer) net.Append(o.activation_layer(after + ".act"));
+}
+
 void AddStage(Sequential& net, const std::string& name, int64_t blocks, int64_t in, int64_t out,
-              int64_t stride, ShortcutKind shortcut) {
+              int64_t stride, ShortcutKind shortcut, const ModelOptions& o) {
   Sequential& stage = net.Emplace<Sequential>(name);
   for (int64_t b = 0; b < blocks; ++b) {
-    stage.Emplace<BasicBlock>(absl::StrCat(name, ".", b),
-                              BasicBlockOptions{b == 0 ? in : out, out, b == 0 ? stride : 1, shortcut});
+    const std::string block = absl::StrCat(name, ".", b);
+    BasicBlockOptions options{b == 0 ? in : out, out, b == 0 ? stride : 1, shortcut,
+                              o.activation_layer};
+    const auto mid = o.block_mid_channels.find(block);
+    if (mid != o.block_mid_channels.end()) {
+      PSG_CHECK(mid->second > 0, "model '", o.name, "': block '", block,
+                "' needs a positive middle width, got ", mid->second);
+      options.mid_channels = mid->second;
+    }
+    stage.Emplace<BasicBlock>(block, options);
   }
 }
 
@@ -56,9 +69,10 @@ std::unique_ptr<Sequential> CifarResNet(int64_t depth, const ModelOptions& o) {
   auto net = std::make_unique<Sequential>(o.name);
   net->Emplace<Conv2d>("conv1", ConvOptions(3, 16, 3, 1, 1, true));
   net->Emplace<BatchNorm2d>("bn1", BnRelu(16));
-  AddStage(*net, "layer1", n, 16, 16, 1, o.shortcut);
-  AddStage(*net, "layer2", n, 16, 32, 2, o.shortcut);
-  AddStage(*net, "layer3", n, 32, 64, 2, o.shortcut);
+  AddActivation(*net, o, "bn1");
+  AddStage(*net, "layer1", n, 16, 16, 1, o.shortcut, o);
+  AddStage(*net, "layer2", n, 16, 32, 2, o.shortcut, o);
+  AddStage(*net, "layer3", n, 32, 64, 2, o.shortcut, o);
   net->Emplace<Pool2d>("avgpool", engine::PoolOptions{PoolKind::kGlobalAverage});
   net->Emplace<Linear>("fc", engine::LinearOptions{64, o.num_classes, true});
   return net;
@@ -68,11 +82,12 @@ std::unique_ptr<Sequential> ImageNetResNet18(const ModelOptions& o) {
   auto net = std::make_unique<Sequential>(o.name);
   net->Emplace<Conv2d>("conv1", ConvOptions(3, 64, 7, 2, 3, true));
   net->Emplace<BatchNorm2d>("bn1", BnRelu(64));
+  AddActivation(*net, o, "bn1");
   net->Emplace<Pool2d>("maxpool", engine::PoolOptions{PoolKind::kMax, 3, 2, 1});
-  AddStage(*net, "layer1", 2, 64, 64, 1, ShortcutKind::kProjection);
-  AddStage(*net, "layer2", 2, 64, 128, 2, ShortcutKind::kProjection);
-  AddStage(*net, "layer3", 2, 128, 256, 2, ShortcutKind::kProjection);
-  AddStage(*net, "layer4", 2, 256, 512, 2, ShortcutKind::kProjection);
+  AddStage(*net, "layer1", 2, 64, 64, 1, ShortcutKind::kProjection, o);
+  AddStage(*net, "layer2", 2, 64, 128, 2, ShortcutKind::kProjection, o);
+  AddStage(*net, "layer3", 2, 128, 256, 2, ShortcutKind::kProjection, o);
+  AddStage(*net, "layer4", 2, 256, 512, 2, ShortcutKind::kProjection, o);
   net->Emplace<Pool2d>("avgpool", engine::PoolOptions{PoolKind::kGlobalAverage});
   net->Emplace<Linear>("fc", engine::LinearOptions{512, o.num_classes, true});
   return net;
@@ -95,6 +110,7 @@ std::unique_ptr<Sequential> Vgg16Bn(const ModelOptions& o) {
     }
     net->Emplace<Conv2d>(name + ".conv", ConvOptions(in, width, 3, 1, 1, in == 3, true));
     net->Emplace<BatchNorm2d>(name + ".bn", BnRelu(width));
+    AddActivation(*net, o, name + ".bn");
     in = width;
   }
   net->Emplace<Linear>("fc", engine::LinearOptions{512, o.num_classes, true});
@@ -107,14 +123,18 @@ std::unique_ptr<Sequential> LeNet5(const ModelOptions& o) {
   auto net = std::make_unique<Sequential>(o.name);
   net->Emplace<Conv2d>("conv1", ConvOptions(1, 6, 5, 1, 2, true, true));
   net->Emplace<engine::Relu>("relu1");
+  AddActivation(*net, o, "relu1");
   net->Emplace<Pool2d>("pool1", engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
   net->Emplace<Conv2d>("conv2", ConvOptions(6, 16, 5, 1, 0, false, true));
   net->Emplace<engine::Relu>("relu2");
+  AddActivation(*net, o, "relu2");
   net->Emplace<Pool2d>("pool2", engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
   net->Emplace<Linear>("fc1", engine::LinearOptions{400, 120, true});
   net->Emplace<engine::Relu>("relu3");
+  AddActivation(*net, o, "relu3");
   net->Emplace<Linear>("fc2", engine::LinearOptions{120, 84, true});
   net->Emplace<engine::Relu>("relu4");
+  AddActivation(*net, o, "relu4");
   net->Emplace<Linear>("fc", engine::LinearOptions{84, o.num_classes, true});
   return net;
 }
@@ -130,8 +150,9 @@ std::vector<std::string> ModelNames() {
   return names;
 }
 
-std::unique_ptr<Sequential> BuildModel(const ModelOptions& o) {
-  PSG_CHECK(o.num_classes > 0, "model '", o.name, "': num_classes must be positive");
+namespace {
+
+std::unique_ptr<Sequential> Build(const ModelOptions& o) {
   for (int64_t d : kCifarDepths) {
     if (o.name == absl::StrCat("resnet", d)) return CifarResNet(d, o);
   }
@@ -140,6 +161,29 @@ std::unique_ptr<Sequential> BuildModel(const ModelOptions& o) {
   if (o.name == "lenet5") return LeNet5(o);
   PSG_CHECK(false, "unknown model '", o.name, "'; known: ", absl::StrJoin(ModelNames(), ", "));
   return nullptr;
+}
+
+// Whether `model` has a layer named `name` (at any depth).
+bool HasLayer(engine::Layer& model, const std::string& name) {
+  engine::ParameterList params;
+  model.CollectParameters(&params);
+  const std::string prefix = name + ".";
+  for (const engine::Parameter* p : params) {
+    if (p->name.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<Sequential> BuildModel(const ModelOptions& o) {
+  PSG_CHECK(o.num_classes > 0, "model '", o.name, "': num_classes must be positive");
+  std::unique_ptr<Sequential> net = Build(o);
+  for (const auto& [block, width] : o.block_mid_channels) {
+    PSG_CHECK(HasLayer(*net, block + ".conv1"), "model '", o.name,
+              "': block_mid_channels names no basic block '", block, "'");
+  }
+  return net;
 }
 
 engine::Dims InputDims(const std::string& name) {
@@ -175,6 +219,10 @@ void InitializeParameters(engine::Layer& model, uint64_t seed) {
       case engine::ParamKind::kFcBias:
         engine::UniformFanIn(*p, *last_fc_weight, rng);
         break;
+      case engine::ParamKind::kActivationClip:
+      case engine::ParamKind::kQuantStep:
+      case engine::ParamKind::kGateLogAlpha:
+        break;  // set by their owners (PACT's initial alpha, LSQ's first batch, L0's gate init)
     }
   }
 }

@@ -7,10 +7,16 @@
 //   ModelOptions o{.name = "resnet20", .num_classes = 10};
 //   std::unique_ptr<engine::Sequential> net = BuildModel(o);
 //   InitializeParameters(*net, /*seed=*/1);
+//
+// With an activation_layer factory every ReLU output gets a layer of its own
+// after it (e.g. activation quantization): "bn1.act" after the stem, the
+// blocks' "<block>.bn1.act" and "<block>.add.act", VGG's "features.<i>.bn.act",
+// LeNet's "relu<i>.act" (ResNet-20: 1 + 9 * 2 = 19 layers).
 #ifndef PSG_MODELS_ZOO_H_
 #define PSG_MODELS_ZOO_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +30,11 @@ struct ModelOptions {
   std::string name = "resnet20";  // see ModelNames()
   int64_t num_classes = 10;
   ShortcutKind shortcut = ShortcutKind::kProjection;  // CIFAR ResNets only
+  ActivationFactory activation_layer;  // optional: a layer after every ReLU output
+  // Middle widths of named basic blocks ("layer1.0" -> 8: conv1's filters),
+  // e.g. of a filter-pruned network (prune/structured.h); blocks not named
+  // keep their full width. ResNets only; an unknown block name throws.
+  std::map<std::string, int64_t> block_mid_channels;
 };
 
 std::vector<std::string> ModelNames();

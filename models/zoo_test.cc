@@ -1,5 +1,9 @@
 #include "models/zoo.h"
 
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/loss.h"
@@ -78,6 +82,88 @@ TEST(ZooTest, ResNet20FitsASmallBatch) {
     EXPECT_LT(last, 0.2 * first);
     EXPECT_EQ(loss.correct(), 8);
   }
+}
+
+// An identity layer that counts its calls, as an activation_layer factory's product.
+struct CallCounts {
+  int forward = 0, backward = 0;
+};
+class CountingIdentity : public engine::Layer {
+ public:
+  CountingIdentity(std::string name, CallCounts* counts) : Layer(std::move(name)), counts_(counts) {}
+  const engine::Tensor& Forward(const engine::Tensor& x, Mode) override {
+    ++counts_->forward;
+    return x;
+  }
+  const engine::Tensor& Backward(const engine::Tensor& dy) override {
+    ++counts_->backward;
+    return dy;
+  }
+
+ private:
+  CallCounts* counts_;
+};
+
+TEST(ZooTest, ActivationFactoryInsertsALayerAfterEveryReluOutput) {
+  const std::pair<std::string, int> expected[] = {
+      {"resnet20", 1 + 3 * 3 * 2}, {"resnet32", 1 + 3 * 5 * 2}, {"resnet18", 1 + 4 * 2 * 2},
+      {"vgg16_bn", 13}, {"lenet5", 4}};
+  for (const auto& [model, count] : expected) {
+    std::vector<std::string> names;
+    CallCounts calls;
+    ModelOptions o{.name = model};
+    o.activation_layer = [&](const std::string& name) -> std::unique_ptr<engine::Layer> {
+      names.push_back(name);
+      return std::make_unique<CountingIdentity>(name, &calls);
+    };
+    auto net = BuildModel(o);
+    EXPECT_EQ(static_cast<int>(names.size()), count) << model;
+    // Identity layers leave the parameters (names and all) as without them.
+    engine::ParameterList with, without;
+    net->CollectParameters(&with);
+    auto plain = BuildModel({.name = model});
+    plain->CollectParameters(&without);
+    ASSERT_EQ(with.size(), without.size()) << model;
+    for (size_t i = 0; i < with.size(); ++i) EXPECT_EQ(with[i]->name, without[i]->name);
+    if (model == "resnet20") {
+      EXPECT_EQ(names[0], "bn1.act");
+      EXPECT_EQ(names[1], "layer1.0.bn1.act");
+      EXPECT_EQ(names[2], "layer1.0.add.act");
+      InitializeParameters(*net, 1);
+      const engine::Tensor x = engine::testing::RandomPlain({2, 3, 32, 32}, 3);
+      const engine::Tensor& y = net->Forward(x, Mode::kTrain);
+      net->Backward(y);
+      EXPECT_EQ(calls.forward, count);
+      EXPECT_EQ(calls.backward, count);
+    }
+  }
+}
+
+// block_mid_channels narrows conv1/bn1 and conv2's input of the named blocks
+// only; names and the other shapes stay as they are.
+TEST(ZooTest, BlockMidChannelsNarrowsTheNamedBlocks) {
+  ModelOptions o{"resnet20"};
+  o.block_mid_channels = {{"layer1.0", 5}, {"layer3.2", 7}};
+  auto net = BuildModel(o);
+  engine::ParameterList params;
+  net->CollectParameters(&params);
+  std::map<std::string, engine::Dims> dims;
+  for (const engine::Parameter* p : params) dims[p->name] = p->value.dims();
+  EXPECT_EQ(dims["layer1.0.conv1.weight"], (engine::Dims{5, 16, 3, 3}));
+  EXPECT_EQ(dims["layer1.0.bn1.running_var"], (engine::Dims{5}));
+  EXPECT_EQ(dims["layer1.0.conv2.weight"], (engine::Dims{16, 5, 3, 3}));
+  EXPECT_EQ(dims["layer1.1.conv1.weight"], (engine::Dims{16, 16, 3, 3}));
+  EXPECT_EQ(dims["layer3.2.conv2.weight"], (engine::Dims{64, 7, 3, 3}));
+  EXPECT_EQ(CountTrainableParameters(*net),
+            Count("resnet20") - (16 - 5) * (16 * 9 * 2 + 2) - (64 - 7) * (64 * 9 * 2 + 2));
+  const engine::Tensor& y =
+      net->Forward(engine::Tensor::Plain({2, 3, 32, 32}), Mode::kEval);
+  EXPECT_EQ(y.dims(), (engine::Dims{2, 10}));
+
+  o.block_mid_channels = {{"layer4.0", 8}};
+  EXPECT_THROW(BuildModel(o), std::invalid_argument);
+  o.block_mid_channels = {{"layer1.0", 0}};
+  EXPECT_THROW(BuildModel(o), std::invalid_argument);
 }
 
 }  // namespace
