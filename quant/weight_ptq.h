@@ -1,0 +1,54 @@
+// Post-training quantization of a model's weights, in place: each tensor the
+// coverage policy selects (engine/coverage.h: every convolution, first/last
+// layer at 8 bits when b < 4, BN never) is replaced by its fake-quantized
+// value, with the grid's range from a weight calibrator. The released
+// evaluation protocol is the default: per tensor, restricted symmetric range
+// from the exact max-abs, half-to-even rounding.
+//
+//   engine::WeightSnapshot fp(params);              // to undo afterwards
+//   std::vector<LayerError> errors = QuantizeWeights(params, {.bits = 4});
+//   ... evaluate ...
+//   fp.Restore();
+#ifndef PSG_QUANT_WEIGHT_PTQ_H_
+#define PSG_QUANT_WEIGHT_PTQ_H_
+
+#include <string>
+#include <vector>
+
+#include "engine/coverage.h"
+#include "engine/parameter.h"
+#include "quant/quantizer.h"
+
+namespace psg::quant {
+
+enum class WeightCalibrator {
+  kExact,       // the exact range (max |w| is a level)
+  kPercentile,  // PercentileObserver at `percentile`
+  kMse,         // MseObserver: the clip minimizing ||W - Q(W)||^2
+};
+
+struct WeightPtqOptions {
+  // Grid, granularity and rounding; `spec.bits` is the target bit-width, which
+  // the coverage policy may widen for the first/last layer.
+  QuantizerSpec spec = {.bits = 4};
+  engine::CoverageOptions coverage;  // its `bits` is overridden by spec.bits
+  WeightCalibrator calibrator = WeightCalibrator::kExact;
+  double percentile = 99.99;
+};
+
+// One quantized tensor: its name, bit-width and mean squared error.
+struct LayerError {
+  std::string name;
+  int bits = 0;
+  int64_t size = 0;
+  double mse = 0;
+};
+
+// Quantizes the covered values of `params` in place; returns one entry per
+// quantized tensor, in order.
+std::vector<LayerError> QuantizeWeights(const engine::ParameterList& params,
+                                        const WeightPtqOptions& options);
+
+}  // namespace psg::quant
+
+#endif  // PSG_QUANT_WEIGHT_PTQ_H_
