@@ -78,7 +78,11 @@ absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string
   if (!train_set.ok()) return train_set.status();
   auto test_set = ImageSetDataset::Create(out->test_images, ImageSetDataset::Mode::kEval, augment);
   if (!test_set.ok()) return test_set.status();
+  auto train_unaugmented =
+      ImageSetDataset::Create(out->train_images, ImageSetDataset::Mode::kEval, augment);
+  if (!train_unaugmented.ok()) return train_unaugmented.status();
   out->train = std::make_unique<ImageSetDataset>(*std::move(train_set));
+  out->train_unaugmented = std::make_unique<ImageSetDataset>(*std::move(train_unaugmented));
   out->test = std::make_unique<ImageSetDataset>(*std::move(test_set));
   return out;
 }

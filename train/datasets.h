@@ -20,6 +20,9 @@ namespace psg::train {
 struct TrainingData {
   data::ImageSet train_images, test_images;
   std::unique_ptr<data::Dataset> train, test;
+  // The training images with the test set's transform (normalization, no
+  // augmentation): calibration data for post-training quantization.
+  std::unique_ptr<data::Dataset> train_unaugmented;
   int num_classes = 0;
 };
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "data/loader.h"
 #include "engine/loss.h"
+#include "train/batches.h"
 #include "train/training_state.h"
 
 namespace psg::train {
@@ -63,27 +64,17 @@ std::string EpochJson(const EpochResult& r, const std::map<std::string, double>&
 
 absl::StatusOr<Evaluation> Evaluate(engine::Layer& model, const data::Dataset& test,
                                     int batch_size, int64_t max_images, int workers) {
-  data::LoaderOptions lo;
-  lo.batch_size = batch_size;
-  lo.shuffle = false;
-  lo.num_workers = workers;
-  lo.end_epoch = 1;
-  absl::StatusOr<std::unique_ptr<data::BatchLoader>> loader = data::BatchLoader::Create(test, lo);
-  if (!loader.ok()) return loader.status();
   engine::SoftmaxCrossEntropy loss({});
-  BatchView view;
   Evaluation result;
   double loss_sum = 0;
   int64_t correct = 0;
-  while (max_images == 0 || result.images < max_images) {
-    absl::StatusOr<const data::Batch*> batch = (*loader)->Next();
-    if (absl::IsOutOfRange(batch.status())) break;
-    if (!batch.ok()) return batch.status();
-    const data::Batch& b = **batch;
-    loss_sum += loss.Forward(model.Forward(view.View(b), engine::Mode::kEval), b.labels) * b.n;
+  absl::Status status = ForEachBatch(test, {batch_size, max_images, workers},
+                                     [&](const engine::Tensor& images, const data::Batch& b) {
+    loss_sum += loss.Forward(model.Forward(images, engine::Mode::kEval), b.labels) * b.n;
     correct += loss.correct();
     result.images += b.n;
-  }
+  });
+  if (!status.ok()) return status;
   result.loss = loss_sum / result.images;
   result.accuracy = static_cast<double>(correct) / result.images;
   return result;
@@ -100,6 +91,14 @@ absl::Status Trainer::Checkpoint(const std::string& name, int64_t epoch, int64_t
                                  int64_t step) {
   return SaveTrainingState(options_.output_dir + "/" + name, params_, &optimizer_,
                            {epoch, batch, step, options_.seed}, options_.metadata);
+}
+
+absl::StatusOr<Evaluation> Trainer::EvaluateModel() {
+  Hook(before_, engine::Mode::kEval);
+  absl::StatusOr<Evaluation> eval = Evaluate(model_, *data_.test, options_.batch_size,
+                                             options_.max_eval_images, options_.loader_workers);
+  Hook(after_, engine::Mode::kEval);
+  return eval;
 }
 
 absl::StatusOr<RunSummary> Trainer::Run() {
@@ -155,8 +154,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
   if (epoch_metrics_ && options_.resume_from.empty()) {
     // The starting point (e.g. an SGD checkpoint before PSG training): its
     // test accuracy and the extra metrics, as an "epoch": 0 line.
-    absl::StatusOr<Evaluation> eval = Evaluate(model_, *data_.test, options_.batch_size,
-                                               options_.max_eval_images, options_.loader_workers);
+    absl::StatusOr<Evaluation> eval = EvaluateModel();
     if (!eval.ok()) return eval.status();
     std::string json = absl::StrFormat("{\"epoch\": 0, \"test_loss\": %.6f, \"test_accuracy\": %.6f",
                                        eval->loss, eval->accuracy);
@@ -178,6 +176,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
                                                 " batch ", b, ", got ", x.epoch, "/",
                                                 x.index_in_epoch));
       }
+      Hook(before_, engine::Mode::kTrain);
       const double value = loss.Forward(model_.Forward(view.View(x), engine::Mode::kTrain), x.labels);
       if (!std::isfinite(value)) {
         return absl::DataLossError(absl::StrCat(
@@ -187,6 +186,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
             "or check the data."));
       }
       model_.Backward(loss.Backward());
+      Hook(after_, engine::Mode::kTrain);
       lr = schedule_.At(step);
       optimizer_.Step(lr);
       ++step;
@@ -226,8 +226,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
     r.train_loss = seen > 0 ? loss_sum / seen : 0;
     r.train_accuracy = seen > 0 ? static_cast<double>(correct) / seen : 0;
     r.learning_rate = lr;
-    absl::StatusOr<Evaluation> eval = Evaluate(model_, *data_.test, options_.batch_size,
-                                               options_.max_eval_images, options_.loader_workers);
+    absl::StatusOr<Evaluation> eval = EvaluateModel();
     if (!eval.ok()) return eval.status();
     r.test_loss = eval->loss;
     r.test_accuracy = eval->accuracy;

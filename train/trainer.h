@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/layer.h"
@@ -76,10 +77,33 @@ class Trainer {
     epoch_metrics_ = std::move(metrics);
   }
 
+  // Adds calls around every training step and evaluation, e.g. quantization-
+  // aware training's weight fake quantization or L0 pruning's gates:
+  // before(kTrain) before the step's forward, after(kTrain) after its backward
+  // and before the optimizer step; before(kEval) and after(kEval) around each
+  // evaluation. Pairs nest: the befores run in the order added, the afters in
+  // the reverse order (the last pair added is innermost). Either may be null.
+  void AddStepHooks(std::function<void(engine::Mode)> before,
+                    std::function<void(engine::Mode)> after) {
+    before_.push_back(std::move(before));
+    after_.insert(after_.begin(), std::move(after));
+  }
+  // Parameters outside the model (e.g. a weight quantizer's learned steps),
+  // saved in and restored from checkpoints with the model's.
+  void AddParameters(const engine::ParameterList& extra) {
+    params_.insert(params_.end(), extra.begin(), extra.end());
+  }
+
   absl::StatusOr<RunSummary> Run();
 
  private:
   absl::Status Checkpoint(const std::string& name, int64_t epoch, int64_t batch, int64_t step);
+  absl::StatusOr<Evaluation> EvaluateModel();
+  static void Hook(const std::vector<std::function<void(engine::Mode)>>& hooks, engine::Mode mode) {
+    for (const auto& hook : hooks) {
+      if (hook) hook(mode);
+    }
+  }
 
   TrainerOptions options_;
   engine::Layer& model_;
@@ -88,6 +112,7 @@ class Trainer {
   const TrainingData& data_;
   engine::ParameterList params_;
   std::function<std::map<std::string, double>()> epoch_metrics_;
+  std::vector<std::function<void(engine::Mode)>> before_, after_;  // after_: innermost first
 };
 
 }  // namespace psg::train

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "data/image_set_dataset.h"
 #include "engine/optimizer.h"
@@ -120,6 +122,35 @@ TEST_F(TrainerTest, ExtraMetricsAreLoggedFromTheStartingPointOn) {
   EXPECT_THAT(lines[0], ::testing::HasSubstr("\"calls\": 1}"));
   EXPECT_THAT(lines[3], ::testing::HasSubstr("\"epoch\": 3,"));
   EXPECT_THAT(lines[3], ::testing::HasSubstr("\"calls\": 4}"));
+}
+
+// Hook pairs nest: befores in the order added, afters in the reverse order;
+// a null hook is skipped.
+TEST_F(TrainerTest, StepHooksNestInTheOrderAdded) {
+  auto model = models::BuildModel({"resnet20", 3});
+  models::InitializeParameters(*model, 1);
+  engine::ParameterList params;
+  model->CollectParameters(&params);
+  engine::Sgd sgd(engine::TrainableOnly(params), {});
+  TrainerOptions o = Options(Dir("hooks"));
+  o.epochs = 1;
+  o.max_train_images = 8;  // one step
+  o.max_eval_images = 8;
+  auto schedule = engine::Cosine(0.01f, 1);
+  Trainer trainer(o, *model, sgd, *schedule, *data_);
+  std::vector<std::string> calls;
+  auto record = [&calls](const std::string& name) {
+    return [&calls, name](engine::Mode mode) {
+      calls.push_back(name + (mode == engine::Mode::kTrain ? " train" : " eval"));
+    };
+  };
+  trainer.AddStepHooks(record("before A"), record("after A"));
+  trainer.AddStepHooks(record("before B"), nullptr);
+  trainer.AddStepHooks(record("before C"), record("after C"));
+  ASSERT_TRUE(trainer.Run().ok());
+  EXPECT_THAT(calls, ::testing::ElementsAre("before A train", "before B train", "before C train", "after C train",
+                                            "after A train", "before A eval", "before B eval", "before C eval",
+                                            "after C eval", "after A eval"));
 }
 
 TEST_F(TrainerTest, ResumeAfterAStopMidEpochEqualsAnUninterruptedRun) {
