@@ -8,6 +8,20 @@
 //   bazel run //experiments:train -- --init_from=/tmp/run1/last.safetensors
 //       --optimizer=psgd --psg_bits=4 --psg_lambda=150 --lr=0.01 --epochs=10 ...
 //
+//   # quantization-aware training (experiments/qat_flags.h), e.g. LSQ W4A4
+//   bazel run //experiments:train -- --init_from=/tmp/run1/last.safetensors
+//       --qat=lsq --qat_bits=4 --qat_act_bits=4 --lr=0.01 --epochs=10 ...
+//
+//   # one-shot magnitude pruning, then fine-tuning with the masks (prune_flags.h)
+//   bazel run //experiments:train -- --init_from=/tmp/run1/last.safetensors
+//       --prune_sparsity=0.9 --prune_scope=global --lr=0.01 --epochs=10 ...
+//   # baselines: SNIP at initialization, gradual magnitude pruning (AGP)
+//   bazel run //experiments:train -- --prune_method=snip --prune_sparsity=0.9 --prune_scope=global ...
+//   bazel run //experiments:train -- --prune_method=agp --prune_sparsity=0.9
+//       --agp_start_step=0 --agp_end_step=30000 --agp_frequency=1000 ...
+//   # L0 regularization with hard concrete gates (the sparsity is learned)
+//   bazel run //experiments:train -- --prune_method=l0 --l0_lambda=1e-4 --l0_initial_drop=0.1 ...
+//
 // Writes <output_dir>/metrics.jsonl (one JSON line per epoch),
 // last.safetensors (atomic checkpoint; --resume continues from it exactly)
 // and result.json, and prints a progress line and a final table.
@@ -22,31 +36,25 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "experiments/common_flags.h"
 #include "experiments/optimizer_flags.h"
+#include "experiments/prune_flags.h"
+#include "experiments/qat_flags.h"
 #include "models/zoo.h"
 #include "train/datasets.h"
 #include "train/lr_flags.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
 
-ABSL_FLAG(std::string, model, "resnet20", "model name: resnet20|32|44|56|110, vgg16_bn, resnet18, lenet5");
-ABSL_FLAG(std::string, shortcut, "projection", "CIFAR ResNet shortcut: projection (1x1 conv + BN) or zeropad (option A)");
-ABSL_FLAG(std::string, dataset, "cifar10", "cifar10, cifar100 or fashion_mnist");
-ABSL_FLAG(std::string, data_dir, "", "directory holding the dataset (default $PSG_DATA_DIR, else ~/.cache/psg-toolkit/data)");
 ABSL_FLAG(int64_t, epochs, 40, "training epochs");
-ABSL_FLAG(int, batch_size, 128, "batch size");
 ABSL_FLAG(double, momentum, 0.9, "SGD momentum");
 ABSL_FLAG(bool, nesterov, false, "Nesterov momentum");
 ABSL_FLAG(double, weight_decay, 5e-4, "L2 weight decay (added to the gradient, as torch.optim.SGD)");
 ABSL_FLAG(double, label_smoothing, 0.0, "label smoothing of the cross-entropy loss");
 ABSL_FLAG(uint64_t, seed, 1, "seed of initialization, shuffling and augmentation");
-ABSL_FLAG(int, threads, 0, "OpenMP threads for oneDNN (0: all cores)");
-ABSL_FLAG(int, workers, 1, "data loader threads");
 ABSL_FLAG(std::string, output_dir, "", "run directory (required)");
 ABSL_FLAG(int64_t, checkpoint_every_steps, 100, "also checkpoint every N steps (0: epoch ends only)");
 ABSL_FLAG(std::string, init_from, "", "start from this checkpoint's weights (fresh optimizer, epoch 0)");
@@ -58,70 +66,72 @@ ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
 
 namespace {
 
-std::string FlagsJson(const std::string& optimizer_json) {
+using psg::experiments::Fail;
+using psg::experiments::UserPath;
+
+std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_json) {
   return absl::StrFormat(
       "{\"model\": \"%s\", \"shortcut\": \"%s\", \"dataset\": \"%s\", \"epochs\": %d, "
       "\"batch_size\": %d, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
-      "\"label_smoothing\": %g, \"seed\": %d, \"init_from\": \"%s\", %s, %s}",
+      "\"label_smoothing\": %g, \"seed\": %d, \"init_from\": \"%s\", %s, %s, %s}",
       absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_shortcut), absl::GetFlag(FLAGS_dataset),
       absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_momentum),
       absl::GetFlag(FLAGS_nesterov) ? "true" : "false", absl::GetFlag(FLAGS_weight_decay),
       absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_seed),
-      absl::GetFlag(FLAGS_init_from), psg::train::LrFlagsJson(), optimizer_json);
+      absl::GetFlag(FLAGS_init_from), psg::train::LrFlagsJson(), optimizer_json, qat_json);
 }
 
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
-  return 1;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Trains a model of the psg-toolkit zoo with SGD.");
-  absl::ParseCommandLine(argc, argv);
-  namespace fs = std::filesystem;
-  std::string output_dir = absl::GetFlag(FLAGS_output_dir);
+int Run() {
+  const std::string output_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   if (output_dir.empty()) return Fail("--output_dir is required");
-  // `bazel run` starts in the runfiles tree; resolve relative paths against
-  // the directory the user ran it from.
-  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY"); cwd && fs::path(output_dir).is_relative()) {
-    output_dir = (fs::path(cwd) / output_dir).string();
-  }
-  if (absl::GetFlag(FLAGS_threads) > 0) omp_set_num_threads(absl::GetFlag(FLAGS_threads));
-  const std::string shortcut = absl::GetFlag(FLAGS_shortcut);
-  if (shortcut != "projection" && shortcut != "zeropad") {
-    return Fail(absl::StrCat("--shortcut must be projection or zeropad, got '", shortcut, "'"));
-  }
-  std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  if (data_dir.empty()) data_dir = psg::train::DefaultDataDir();
-
-  auto data = psg::train::LoadTrainingData(absl::GetFlag(FLAGS_dataset), data_dir);
-  if (!data.ok()) {
-    return Fail(absl::StrCat(data.status().message(),
-                             "\n(put the data in place with tools/get_cifar10.sh, or pass --data_dir)"));
-  }
+  psg::experiments::ApplyThreadsFlag();
+  auto data = psg::experiments::LoadDataFromFlags();
+  if (!data.ok()) return Fail(data.status().message());
+  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  if (!model_options.ok()) return Fail(model_options.status().message());
+  absl::StatusOr<psg::experiments::QatFromFlags> qat = psg::experiments::ReadQatFlags();
+  if (!qat.ok()) return Fail(qat.status().message());
   try {
-    psg::models::ModelOptions mo;
-    mo.name = absl::GetFlag(FLAGS_model);
-    mo.num_classes = (*data)->num_classes;
-    mo.shortcut = shortcut == "zeropad" ? psg::models::ShortcutKind::kZeroPad
-                                        : psg::models::ShortcutKind::kProjection;
+    psg::models::ModelOptions mo = *model_options;
+    mo.activation_layer = qat->activation_layer;
     auto model = psg::models::BuildModel(mo);
     psg::models::InitializeParameters(*model, absl::GetFlag(FLAGS_seed));
     psg::engine::ParameterList params;
     model->CollectParameters(&params);
     if (const std::string init = absl::GetFlag(FLAGS_init_from); !init.empty()) {
-      auto loaded = psg::train::LoadTrainingState(init, params, nullptr);
-      if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+      // The model's weights; learned quantizer parameters start afresh.
+      auto loaded = psg::train::LoadTrainingState(
+          init, psg::experiments::WithoutQuantizerParameters(params), nullptr);
+      if (!loaded.ok()) return Fail(loaded.status().message());
       std::printf("initialized from %s (epoch %lld of its run)\n", init.c_str(),
                   static_cast<long long>(loaded->epoch));
     }
+    const std::unique_ptr<psg::quant::WeightFakeQuantizer> weight_quantizer =
+        psg::experiments::MakeWeightQuantizer(*qat, params);
+    // --prune_sparsity: one-shot magnitude pruning, then training with the masks;
+    // --prune_method=l0: learned gates, trained with the weights.
+    absl::StatusOr<psg::experiments::PruneFromFlags> prune = psg::experiments::ReadPruneFlags();
+    if (!prune.ok()) return Fail(prune.status().message());
+    const std::unique_ptr<psg::prune::L0Gates> l0_gates =
+        psg::experiments::MakeL0Gates(*prune, params, absl::GetFlag(FLAGS_seed));
+    psg::engine::ParameterList trainable = psg::engine::TrainableOnly(params);
+    if (weight_quantizer) {
+      for (psg::engine::Parameter* p : weight_quantizer->parameters()) trainable.push_back(p);
+    }
+    if (l0_gates) {
+      for (psg::engine::Parameter* p : l0_gates->parameters()) trainable.push_back(p);
+    }
     auto optimizer = psg::experiments::MakeOptimizer(
-        psg::engine::TrainableOnly(params), absl::GetFlag(FLAGS_momentum),
+        trainable, absl::GetFlag(FLAGS_momentum),
         absl::GetFlag(FLAGS_nesterov), absl::GetFlag(FLAGS_weight_decay));
-    if (!optimizer.ok()) return Fail(std::string(optimizer.status().message()));
-    const std::string flags_json = FlagsJson(optimizer->json);
+    if (!optimizer.ok()) return Fail(optimizer.status().message());
+    if (auto pruned = psg::experiments::AttachPruning(
+            *prune, params, &*optimizer,
+            psg::experiments::TrainingGradients(*model, **data, absl::GetFlag(FLAGS_batch_size)));
+        !pruned.ok()) {
+      return Fail(pruned.status().message());
+    }
+    const std::string flags_json = FlagsJson(optimizer->json, qat->json);
 
     psg::train::TrainerOptions to;
     to.epochs = absl::GetFlag(FLAGS_epochs);
@@ -138,7 +148,7 @@ int main(int argc, char** argv) {
     to.metadata["flags"] = flags_json;
     std::string resume = absl::GetFlag(FLAGS_resume);
     if (resume == "auto") {
-      resume = fs::exists(output_dir + "/last.safetensors") ? output_dir + "/last.safetensors" : "";
+      resume = std::filesystem::exists(output_dir + "/last.safetensors") ? output_dir + "/last.safetensors" : "";
     }
     to.resume_from = resume;
 
@@ -147,8 +157,11 @@ int main(int argc, char** argv) {
                                      : (*data)->train->size();
     const int64_t steps_per_epoch = train_images / to.batch_size;
     if (steps_per_epoch == 0) return Fail("fewer training images than one batch");
+    if (absl::Status s = psg::experiments::CheckPruneSchedule(*prune, steps_per_epoch * to.epochs); !s.ok()) {
+      return Fail(s.message());
+    }
     auto schedule = psg::train::ScheduleFromFlags(steps_per_epoch, to.epochs);
-    if (!schedule.ok()) return Fail(std::string(schedule.status().message()));
+    if (!schedule.ok()) return Fail(schedule.status().message());
 
     std::printf("model %s (%lld parameters), %s: %lld train / %lld test images, %lld steps per epoch, %d threads\n",
                 mo.name.c_str(), static_cast<long long>(psg::models::CountTrainableParameters(*model)),
@@ -156,14 +169,17 @@ int main(int argc, char** argv) {
                 static_cast<long long>((*data)->test->size()),
                 static_cast<long long>(steps_per_epoch), omp_get_max_threads());
     std::printf("optimizer: %s\n", optimizer->description.c_str());
+    std::printf("%s\n", qat->description.c_str());
     // Diagnostics of the starting weights, for the final start/end table.
     const std::map<std::string, double> start_metrics =
         optimizer->epoch_metrics && to.resume_from.empty() ? optimizer->epoch_metrics()
                                                             : std::map<std::string, double>();
     psg::train::Trainer trainer(to, *model, *optimizer->optimizer, **schedule, **data);
     if (optimizer->epoch_metrics) trainer.set_epoch_metrics(optimizer->epoch_metrics);
+    psg::experiments::AttachWeightQuantizer(weight_quantizer.get(), &trainer);
+    psg::experiments::AttachL0Gates(l0_gates.get(), *optimizer->optimizer, &trainer);  // inside QAT's
     absl::StatusOr<psg::train::RunSummary> summary = trainer.Run();
-    if (!summary.ok()) return Fail(std::string(summary.status().message()));
+    if (!summary.ok()) return Fail(summary.status().message());
     if (summary->stopped_early) return 0;
     const auto& r = summary->last;
     std::ofstream(output_dir + "/result.json")
@@ -187,10 +203,17 @@ int main(int argc, char** argv) {
         std::printf("| %s | %.3g | %.3g | %.1f |\n", key.c_str(), start, value, start / value);
       }
     }
+    if (l0_gates) std::printf("%s", psg::experiments::L0Summary(*l0_gates).c_str());
     std::printf("results: %s/result.json, per epoch: %s/metrics.jsonl\n", output_dir.c_str(),
                 output_dir.c_str());
   } catch (const std::exception& e) {
     return Fail(e.what());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return psg::experiments::RunCommand(argc, argv, "Trains a model of the psg-toolkit zoo.", Run);
 }

@@ -1,0 +1,152 @@
+// Post-training int8 inference of a trained checkpoint: folds the batch norms,
+// calibrates activation ranges on training batches (no augmentation), and
+// reports test accuracy of the fp32 model (eval mode), of the fake-quant
+// simulation and of the int8 network (quant/int8_network.h), with the
+// img/s of fp32 and int8 forward passes at one batch size.
+//
+//   bazel run //experiments:int8_eval -- --checkpoint=runs/r20/last.safetensors
+//       --model=resnet20 --dataset=cifar10 --output=runs/r20/int8.json
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "data/loader.h"
+#include "engine/context.h"
+#include "engine/graph.h"
+#include "experiments/common_flags.h"
+#include "experiments/model_loading.h"
+#include "experiments/timing.h"
+#include "quant/bn_fold.h"
+#include "quant/int8_network.h"
+#include "train/batches.h"
+#include "train/datasets.h"
+#include "train/trainer.h"
+
+ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");
+ABSL_FLAG(int, calibration_batches, 8, "training batches (no augmentation) for the activation ranges");
+ABSL_FLAG(int, timing_passes, 20, "timed forward passes (after 3 warm-up passes); the median is reported");
+ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
+
+namespace {
+
+using psg::engine::Tensor;
+using psg::experiments::ApplyThreadsFlag;
+using psg::experiments::Fail;
+using psg::experiments::LoadDataFromFlags;
+using psg::experiments::MedianSeconds;
+using psg::experiments::ModelOptionsFromFlags;
+using psg::experiments::UserPath;
+
+int64_t CountCorrect(const float* logits, int64_t classes, const psg::data::Batch& b) {
+  int64_t correct = 0;
+  for (int i = 0; i < b.n; ++i) {
+    const float* row = logits + i * classes;
+    correct += std::max_element(row, row + classes) - row == b.labels[i];
+  }
+  return correct;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Int8 post-training quantization of a checkpoint: accuracy and speed.");
+  absl::ParseCommandLine(argc, argv);
+  const std::string checkpoint = UserPath(absl::GetFlag(FLAGS_checkpoint));
+  const std::string output = UserPath(absl::GetFlag(FLAGS_output));
+  if (checkpoint.empty()) return Fail("--checkpoint is required");
+  ApplyThreadsFlag();
+  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+  auto data = LoadDataFromFlags();
+  if (!data.ok()) return Fail(data.status().message());
+  auto model_options = ModelOptionsFromFlags((*data)->num_classes);
+  if (!model_options.ok()) return Fail(model_options.status().message());
+  const psg::models::ModelOptions& mo = *model_options;
+  auto model = psg::experiments::LoadModel(mo, checkpoint);
+  if (!model.ok()) return Fail(model.status().message());
+  try {
+    psg::engine::Graph graph;
+    (*model)->Export(&graph, graph.AddInput("input"));
+    const psg::engine::Graph folded = psg::quant::FoldBatchNorm(graph);
+
+    psg::quant::Calibrator calibrator(folded);
+    const int calibration_batches = absl::GetFlag(FLAGS_calibration_batches);
+    absl::Status status = psg::train::ForEachBatch(
+        *(*data)->train_unaugmented,
+        {batch_size, int64_t{calibration_batches} * batch_size, absl::GetFlag(FLAGS_workers)},
+        [&](const Tensor& x, const psg::data::Batch&) { calibrator.Observe(x); });
+    if (!status.ok()) return Fail(status.message());
+    const psg::quant::ActivationRanges ranges = calibrator.ranges();
+
+    const psg::data::SampleShape shape = (*data)->test->sample_shape();
+    psg::quant::FakeQuantNetwork sim(folded, ranges);
+    psg::quant::Int8Network int8(folded, ranges, {shape.channels, shape.height, shape.width});
+    const int64_t classes = int8.num_classes();
+    const int64_t max_images = absl::GetFlag(FLAGS_max_eval_images);
+
+    auto fp32 = psg::train::Evaluate(**model, *(*data)->test, batch_size, max_images,
+                                     absl::GetFlag(FLAGS_workers));
+    if (!fp32.ok()) return Fail(fp32.status().message());
+    int64_t images = 0, sim_correct = 0, int8_correct = 0, disagree = 0;
+    std::vector<float> first_batch;
+    status = psg::train::ForEachBatch(*(*data)->test, {batch_size, max_images, absl::GetFlag(FLAGS_workers)},
+                          [&](const Tensor& x, const psg::data::Batch& b) {
+      const std::vector<float> s = sim.Forward(x).ToPlain();
+      const float* q = int8.Forward(x);
+      sim_correct += CountCorrect(s.data(), classes, b);
+      int8_correct += CountCorrect(q, classes, b);
+      for (int i = 0; i < b.n; ++i) {
+        disagree += std::max_element(s.data() + i * classes, s.data() + (i + 1) * classes) - s.data() !=
+                    std::max_element(q + i * classes, q + (i + 1) * classes) - q;
+      }
+      images += b.n;
+      if (first_batch.empty() && b.n == batch_size) first_batch = b.images;
+    });
+    if (!status.ok()) return Fail(status.message());
+    if (first_batch.empty()) return Fail("no full test batch to time");
+
+    // Speed at one full batch, all threads.
+    const int passes = absl::GetFlag(FLAGS_timing_passes);
+    const Tensor x = Tensor::View(first_batch.data(), {batch_size, shape.channels, shape.height, shape.width});
+    const double fp32_s = MedianSeconds(passes, [&] {
+      (*model)->Forward(x, psg::engine::Mode::kEval);
+      psg::engine::Stream().wait();
+    });
+    const double int8_s = MedianSeconds(passes, [&] { int8.Forward(first_batch.data(), batch_size); });
+
+    const double sim_acc = static_cast<double>(sim_correct) / images;
+    const double int8_acc = static_cast<double>(int8_correct) / images;
+    const std::string json = absl::StrFormat(
+        "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"test_images\": %d, "
+        "\"calibration_batches\": %d, \"batch_size\": %d, \"threads\": %d, "
+        "\"fp32_accuracy\": %.6f, \"simulation_accuracy\": %.6f, \"int8_accuracy\": %.6f, "
+        "\"int8_simulation_prediction_mismatches\": %d, "
+        "\"fp32_images_per_second\": %.1f, \"int8_images_per_second\": %.1f, \"speedup\": %.3f}\n",
+        checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), images, calibration_batches, batch_size,
+        omp_get_max_threads(), fp32->accuracy, sim_acc, int8_acc, disagree, batch_size / fp32_s,
+        batch_size / int8_s, fp32_s / int8_s);
+    if (!output.empty()) std::ofstream(output) << json;
+    std::printf("\n| model | test images | fp32 acc | simulated int8 acc | int8 acc | int8 vs sim "
+                "mismatches | fp32 img/s | int8 img/s | speedup |\n|---|---|---|---|---|---|---|---|---|\n"
+                "| %s | %lld | %.2f %% | %.2f %% | %.2f %% | %lld | %.0f | %.0f | %.2fx |\n",
+                mo.name.c_str(), static_cast<long long>(images), 100 * fp32->accuracy,
+                100 * sim_acc, 100 * int8_acc, static_cast<long long>(disagree),
+                batch_size / fp32_s, batch_size / int8_s, fp32_s / int8_s);
+    std::printf("(batch %d, %d threads, median of %d passes; calibration: %d training batches)\n",
+                batch_size, omp_get_max_threads(), passes, calibration_batches);
+    if (!output.empty()) std::printf("results: %s\n", output.c_str());
+  } catch (const std::exception& e) {
+    return Fail(e.what());
+  }
+  return 0;
+}

@@ -1,0 +1,282 @@
+#include "experiments/prune_flags.h"
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/loss.h"
+#include "engine/parameter_snapshot.h"
+#include "prune/mask.h"
+#include "prune/masked_optimizer.h"
+#include "prune/snip.h"
+#include "train/batches.h"
+
+ABSL_FLAG(double, prune_sparsity, 0.0,
+          "one-shot magnitude pruning after --init_from, then fine-tuning with the masks: the "
+          "fraction of covered weights pruned, in [0, 1) (0: no pruning)");
+ABSL_FLAG(std::string, prune_scope, "layer",
+          "layer (the same sparsity in every covered tensor) or global (one threshold)");
+ABSL_FLAG(bool, prune_first_last, false, "also prune the first convolution and the last linear layer");
+ABSL_FLAG(std::string, prune_method, "magnitude",
+          "magnitude (one-shot by |w|, then training with the masks), snip (one-shot by |w * g| "
+          "before training, Lee et al. 2019), agp (gradual magnitude pruning, Zhu & Gupta 2017) or l0 "
+          "(L0 regularization with hard concrete gates, Louizos et al. 2018; the sparsity is learned)");
+ABSL_FLAG(int64_t, snip_batches, 1, "SNIP: training batches whose gradients are summed for the saliency");
+ABSL_FLAG(double, agp_initial_sparsity, 0.0, "AGP: sparsity at --agp_start_step, in [0, --prune_sparsity]");
+ABSL_FLAG(int64_t, agp_start_step, 0, "AGP: optimizer steps before the first pruning");
+ABSL_FLAG(int64_t, agp_end_step, 0,
+          "AGP: the last pruning (to --prune_sparsity), before this optimizer step; below the run's steps");
+ABSL_FLAG(int64_t, agp_frequency, 100, "AGP: optimizer steps between prunings; divides end - start");
+ABSL_FLAG(double, l0_lambda, 0.0,
+          "L0: the penalty per expected nonzero covered weight, added to the batch-mean loss (>= 0; "
+          "not divided by the number of weights, so on the scale of a weight decay)");
+ABSL_FLAG(double, l0_initial_drop, 0.1, "L0: the gates' initial probability of being closed, in (0, 1)");
+
+namespace psg::experiments {
+namespace {
+
+// SNIP's masks from `prune.snip_batches` batches of `gradients`.
+absl::StatusOr<prune::MaskSet> SnipMasks(const PruneFromFlags& prune, const engine::ParameterList& params,
+                                         const GradientPass& gradients) {
+  if (!gradients) return absl::InvalidArgumentError("--prune_method=snip needs a gradient pass");
+  prune::SnipSaliency snip(params, prune.options.prune_first_last);
+  absl::StatusOr<int64_t> ran = gradients(prune.snip_batches, [&snip] { snip.Accumulate(); });
+  if (!ran.ok()) return ran.status();
+  if (*ran < prune.snip_batches) {
+    return absl::InvalidArgumentError(absl::StrCat("--snip_batches=", prune.snip_batches,
+                                                   ": the training set has only ", *ran, " batches"));
+  }
+  return snip.Masks({.sparsity = prune.options.sparsity, .scope = prune.options.scope});
+}
+
+std::vector<prune::LayerSparsity> AttachAgp(const PruneFromFlags& prune, const engine::ParameterList& params,
+                                            OptimizerFromFlags* optimizer) {
+  auto agp = std::make_unique<prune::AgpOptimizer>(std::move(optimizer->optimizer), params, prune.agp);
+  std::vector<prune::LayerSparsity> report = agp->masks().Report();
+  absl::StrAppendFormat(&optimizer->description,
+                        "; gradual magnitude pruning (AGP, %s) of %d covered weights in %d tensors%s from %.2f %% "
+                        "at step %d to %.2f %% at step %d, every %d steps, masks kept while training",
+                        prune::ScopeName(prune.options.scope), prune::Total(report).size, report.size(),
+                        prune.options.prune_first_last ? " (first/last included)" : "",
+                        100 * prune.agp.initial_sparsity, prune.agp.start_step, 100 * prune.agp.final_sparsity,
+                        prune.agp.end_step, prune.agp.frequency);
+  optimizer->optimizer = std::move(agp);
+  return report;
+}
+
+}  // namespace
+
+absl::StatusOr<prune::Scope> ParseScope(const std::string& name) {
+  if (name == "layer") return prune::Scope::kLayer;
+  if (name == "global") return prune::Scope::kGlobal;
+  return absl::InvalidArgumentError(absl::StrCat("scope must be layer or global, got '", name, "'"));
+}
+
+const char* PruneMethodName(PruneMethod method) {
+  switch (method) {
+    case PruneMethod::kSnip:
+      return "snip";
+    case PruneMethod::kAgp:
+      return "agp";
+    case PruneMethod::kL0:
+      return "l0";
+    case PruneMethod::kMagnitude:
+      break;
+  }
+  return "magnitude";
+}
+
+absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
+  PruneFromFlags out;
+  out.options.sparsity = absl::GetFlag(FLAGS_prune_sparsity);
+  try {
+    prune::CheckSparsity(out.options.sparsity);
+  } catch (const std::invalid_argument& e) {
+    return absl::InvalidArgumentError(absl::StrCat("--prune_sparsity: ", e.what()));
+  }
+  absl::StatusOr<prune::Scope> scope = ParseScope(absl::GetFlag(FLAGS_prune_scope));
+  if (!scope.ok()) return absl::InvalidArgumentError(absl::StrCat("--prune_", scope.status().message()));
+  out.options.scope = *scope;
+  out.options.prune_first_last = absl::GetFlag(FLAGS_prune_first_last);
+  out.enabled = out.options.sparsity > 0;
+  const std::string method = absl::GetFlag(FLAGS_prune_method);
+  if (method == "snip") {
+    out.method = PruneMethod::kSnip;
+  } else if (method == "agp") {
+    out.method = PruneMethod::kAgp;
+  } else if (method == "l0") {
+    out.method = PruneMethod::kL0;
+    if (out.enabled) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--prune_method=l0 learns its sparsity (set by --l0_lambda): leave --prune_sparsity at 0, got ",
+          out.options.sparsity));
+    }
+    out.enabled = true;
+    out.l0 = {.lambda = absl::GetFlag(FLAGS_l0_lambda),
+              .initial_drop = absl::GetFlag(FLAGS_l0_initial_drop),
+              .prune_first_last = out.options.prune_first_last};
+    if (!std::isfinite(out.l0.lambda) || out.l0.lambda < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--l0_lambda must be finite and >= 0, got ", out.l0.lambda));
+    }
+    if (!(out.l0.initial_drop > 0 && out.l0.initial_drop < 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--l0_initial_drop must be in (0, 1), got ", out.l0.initial_drop));
+    }
+  } else if (method != "magnitude") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--prune_method must be magnitude, snip, agp or l0, got '", method, "'"));
+  }
+  if (out.method != PruneMethod::kMagnitude && !out.enabled) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--prune_method=", method, " needs --prune_sparsity > 0 (the final sparsity)"));
+  }
+  out.snip_batches = absl::GetFlag(FLAGS_snip_batches);
+  if (out.snip_batches < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--snip_batches must be >= 1, got ", out.snip_batches));
+  }
+  out.agp = {.initial_sparsity = absl::GetFlag(FLAGS_agp_initial_sparsity),
+             .final_sparsity = out.options.sparsity,
+             .start_step = absl::GetFlag(FLAGS_agp_start_step),
+             .end_step = absl::GetFlag(FLAGS_agp_end_step),
+             .frequency = absl::GetFlag(FLAGS_agp_frequency),
+             .scope = out.options.scope,
+             .prune_first_last = out.options.prune_first_last};
+  if (out.method == PruneMethod::kAgp) {
+    try {
+      prune::CheckAgpOptions(out.agp);
+    } catch (const std::invalid_argument& e) {
+      return absl::InvalidArgumentError(absl::StrCat("--agp_*: ", e.what()));
+    }
+  }
+  return out;
+}
+
+absl::Status CheckPruneSchedule(const PruneFromFlags& prune, int64_t total_steps) {
+  if (!prune.enabled || prune.method != PruneMethod::kAgp || prune.agp.end_step < total_steps) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("--agp_end_step (", prune.agp.end_step,
+                                                 ") must be below the run's total optimizer steps (",
+                                                 total_steps, "), or the final sparsity is never reached"));
+}
+
+GradientPass TrainingGradients(engine::Layer& model, const train::TrainingData& data, int batch_size) {
+  const data::Dataset* images = data.train_unaugmented ? data.train_unaugmented.get() : data.train.get();
+  return [&model, images, batch_size](int64_t batches,
+                                      const std::function<void()>& after_backward) -> absl::StatusOr<int64_t> {
+    engine::ParameterList params;
+    model.CollectParameters(&params);
+    engine::ParameterList state;
+    for (engine::Parameter* p : params) {
+      if (!p->trainable()) state.push_back(p);
+    }
+    const engine::WeightSnapshot running_statistics(state);
+    engine::SoftmaxCrossEntropy loss({});
+    int64_t done = 0;
+    absl::Status status = train::ForEachBatch(
+        *images, {.batch_size = batch_size, .max_images = batches * batch_size},
+        [&](const engine::Tensor& x, const data::Batch& b) {
+          if (done >= batches) return;
+          loss.Forward(model.Forward(x, engine::Mode::kTrain), b.labels);
+          model.Backward(loss.Backward());
+          after_backward();
+          ++done;
+        });
+    running_statistics.Restore();
+    if (!status.ok()) return status;
+    return done;
+  };
+}
+
+absl::StatusOr<std::vector<prune::LayerSparsity>> AttachPruning(const PruneFromFlags& prune,
+                                                               const engine::ParameterList& params,
+                                                               OptimizerFromFlags* optimizer,
+                                                               const GradientPass& gradients) {
+  absl::StrAppendFormat(&optimizer->json, ", \"prune_sparsity\": %g, \"prune_scope\": \"%s\", \"prune_first_last\": %s",
+                        prune.options.sparsity, prune::ScopeName(prune.options.scope),
+                        prune.options.prune_first_last ? "true" : "false");
+  absl::StrAppendFormat(&optimizer->json, ", \"prune_method\": \"%s\"", PruneMethodName(prune.method));
+  if (prune.method == PruneMethod::kSnip) {
+    absl::StrAppendFormat(&optimizer->json, ", \"snip_batches\": %d", prune.snip_batches);
+  } else if (prune.method == PruneMethod::kAgp) {
+    absl::StrAppendFormat(&optimizer->json,
+                          ", \"agp_initial_sparsity\": %g, \"agp_start_step\": %d, \"agp_end_step\": %d, "
+                          "\"agp_frequency\": %d",
+                          prune.agp.initial_sparsity, prune.agp.start_step, prune.agp.end_step, prune.agp.frequency);
+  } else if (prune.method == PruneMethod::kL0) {
+    absl::StrAppendFormat(&optimizer->json, ", \"l0_lambda\": %g, \"l0_initial_drop\": %g", prune.l0.lambda,
+                          prune.l0.initial_drop);
+  }
+  if (!prune.enabled) return std::vector<prune::LayerSparsity>();
+  if (prune.method == PruneMethod::kL0) {
+    absl::StrAppendFormat(&optimizer->description,
+                          "; L0 regularization (hard concrete gates, Louizos et al. 2018) of the covered weights%s: "
+                          "lambda %g per expected nonzero weight, initial drop rate %g",
+                          prune.options.prune_first_last ? " (first/last included)" : "", prune.l0.lambda,
+                          prune.l0.initial_drop);
+    return std::vector<prune::LayerSparsity>();
+  }
+  std::string how = "by magnitude";
+  prune::MaskSet masks;
+  try {
+    if (prune.method == PruneMethod::kAgp) return AttachAgp(prune, params, optimizer);
+    if (prune.method == PruneMethod::kSnip) {
+      absl::StatusOr<prune::MaskSet> snip = SnipMasks(prune, params, gradients);
+      if (!snip.ok()) return snip.status();
+      masks = *std::move(snip);
+      how = absl::StrFormat("by SNIP saliency |w * g| (%d batches)", prune.snip_batches);
+    } else {
+      masks = prune::MagnitudeMasks(params, prune.options);
+    }
+  } catch (const std::invalid_argument& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  masks.Apply();
+  masks.ZeroMaskedOptimizerState(*optimizer->optimizer);
+  std::vector<prune::LayerSparsity> report = masks.Report();
+  const prune::LayerSparsity total = prune::Total(report);
+  absl::StrAppendFormat(&optimizer->description, "; pruned %s %s to %.2f %% (%d of %d covered weights in %d tensors%s), masks kept while training",
+                        prune::ScopeName(prune.options.scope), how, 100 * total.sparsity, total.pruned, total.size,
+                        report.size(), prune.options.prune_first_last ? ", first/last included" : "");
+  optimizer->optimizer = std::make_unique<prune::MaskedOptimizer>(std::move(optimizer->optimizer), std::move(masks));
+  return report;
+}
+
+std::unique_ptr<prune::L0Gates> MakeL0Gates(const PruneFromFlags& prune, const engine::ParameterList& params,
+                                            uint64_t seed) {
+  if (!prune.enabled || prune.method != PruneMethod::kL0) return nullptr;
+  prune::L0Options options = prune.l0;
+  options.seed = seed;
+  return std::make_unique<prune::L0Gates>(params, options);
+}
+
+void AttachL0Gates(prune::L0Gates* gates, const engine::Optimizer& optimizer, train::Trainer* trainer) {
+  if (gates == nullptr) return;
+  trainer->AddParameters(gates->parameters());
+  trainer->AddStepHooks([gates, &optimizer](engine::Mode mode) { gates->BeforeForward(mode, optimizer.steps()); },
+                        [gates](engine::Mode mode) {
+                          if (mode == engine::Mode::kTrain) {
+                            gates->AfterBackward();
+                          } else {
+                            gates->Restore();
+                          }
+                        });
+}
+
+std::string L0Summary(const prune::L0Gates& gates) {
+  std::vector<prune::LayerSparsity> report = gates.Report();
+  report.push_back(prune::Total(report));
+  std::string out = "\n| L0 gates (evaluation gate 0: pruned) | weights | pruned | sparsity |\n|---|---|---|---|\n";
+  for (const prune::LayerSparsity& l : report) {
+    absl::StrAppendFormat(&out, "| %s | %d | %d | %.2f %% |\n", l.name, l.size, l.pruned, 100 * l.sparsity);
+  }
+  absl::StrAppendFormat(&out, "covered sparsity %.2f %%; expected nonzero gates while training %.0f of %d\n",
+                        100 * report.back().sparsity, gates.ExpectedL0(), report.back().size);
+  return out;
+}
+
+}  // namespace psg::experiments

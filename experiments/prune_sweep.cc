@@ -1,0 +1,185 @@
+// Magnitude pruning of a trained checkpoint without fine-tuning (the paper's
+// pruning protocol): the dense test accuracy, then the accuracy at each
+// sparsity for each scope (layer-wise: the same sparsity in every covered
+// tensor; global: one threshold), with the per-layer sparsities. Covered:
+// every convolution weight, first/last layer with --first_last; BN never.
+//
+//   bazel run //experiments:prune_sweep -- --checkpoint=runs/r20/last.safetensors
+//       --model=resnet20 --sparsity=0.5,0.7,0.8,0.9,0.95 --scope=layer,global --first_last=false
+//
+// Writes <output_dir>/prune_sweep.json and prune_sweep.md (default output_dir:
+// <checkpoint dir>/prune_sweep).
+#include <omp.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/parameter_snapshot.h"
+#include "experiments/common_flags.h"
+#include "experiments/model_loading.h"
+#include "experiments/prune_flags.h"
+#include "prune/magnitude.h"
+#include "train/datasets.h"
+#include "train/trainer.h"
+
+ABSL_FLAG(std::string, checkpoint, "", "checkpoint to prune (required)");
+ABSL_FLAG(std::vector<std::string>, sparsity, std::vector<std::string>({"0.5", "0.7", "0.8", "0.9", "0.95"}),
+          "fractions of the covered weights pruned, each in [0, 1)");
+ABSL_FLAG(std::vector<std::string>, scope, std::vector<std::string>({"layer", "global"}),
+          "layer (the same sparsity per tensor) and/or global (one threshold)");
+ABSL_FLAG(bool, first_last, false, "also prune the first convolution and the last linear layer");
+ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+ABSL_FLAG(std::string, output_dir, "", "where prune_sweep.json and .md go (default <checkpoint dir>/prune_sweep)");
+
+namespace {
+
+
+using psg::experiments::ExistingCheckpoint;
+using psg::experiments::Fail;
+using psg::experiments::OutputDirFor;
+using psg::experiments::WriteResultFiles;
+using psg::prune::LayerSparsity;
+using psg::prune::Scope;
+
+struct Outcome {
+  Scope scope = Scope::kLayer;
+  double sparsity = 0;  // 0: the dense model
+  psg::train::Evaluation eval;
+  std::vector<LayerSparsity> layers;
+  std::string label() const {
+    return sparsity == 0 ? std::string("dense") : absl::StrFormat("%s %g", psg::prune::ScopeName(scope), sparsity);
+  }
+};
+
+std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>& outcomes) {
+  std::string json = absl::StrCat("{\"flags\": ", flags_json, ", \"results\": [");
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const Outcome& o = outcomes[i];
+    const LayerSparsity total = psg::prune::Total(o.layers);
+    absl::StrAppendFormat(&json, "%s\n  {\"scope\": \"%s\", \"sparsity\": %g, \"achieved_sparsity\": %.6f, "
+                          "\"pruned\": %d, \"covered\": %d, \"test_accuracy\": %.6f, \"test_loss\": %.6f, \"layers\": [",
+                          i ? "," : "", o.sparsity == 0 ? "dense" : psg::prune::ScopeName(o.scope), o.sparsity,
+                          total.sparsity, total.pruned, total.size, o.eval.accuracy, o.eval.loss);
+    for (size_t j = 0; j < o.layers.size(); ++j) {
+      const LayerSparsity& l = o.layers[j];
+      absl::StrAppendFormat(&json, "%s{\"name\": \"%s\", \"size\": %d, \"pruned\": %d, \"sparsity\": %.6f}",
+                            j ? ", " : "", l.name, l.size, l.pruned, l.sparsity);
+    }
+    json += "]}";
+  }
+  return json + "\n]}\n";
+}
+
+// Accuracy by sparsity (rows) and scope (columns), then each pruned setting's
+// per-layer sparsities.
+std::string ResultTable(const std::vector<double>& sparsities, const std::vector<Scope>& scopes,
+                        const std::vector<Outcome>& outcomes) {
+  const double dense = outcomes.front().eval.accuracy;
+  std::string md = absl::StrFormat("Dense test accuracy: %.2f %%\n\n| sparsity |", 100 * dense);
+  std::string rule = "|---|";
+  for (Scope s : scopes) {
+    absl::StrAppend(&md, " ", psg::prune::ScopeName(s), " accuracy | change vs dense |");
+    rule += "---|---|";
+  }
+  absl::StrAppend(&md, "\n", rule, "\n");
+  for (size_t i = 0; i < sparsities.size(); ++i) {
+    absl::StrAppendFormat(&md, "| %g |", sparsities[i]);
+    for (size_t k = 0; k < scopes.size(); ++k) {
+      const Outcome& o = outcomes[1 + k * sparsities.size() + i];
+      absl::StrAppendFormat(&md, " %.2f %% | %+.2f |", 100 * o.eval.accuracy, 100 * (o.eval.accuracy - dense));
+    }
+    md += "\n";
+  }
+  md += "\nPer-layer sparsity:\n\n| layer | size |";
+  rule = "|---|---|";
+  for (size_t i = 1; i < outcomes.size(); ++i) {
+    absl::StrAppend(&md, " ", outcomes[i].label(), " |");
+    rule += "---|";
+  }
+  absl::StrAppend(&md, "\n", rule, "\n");
+  for (size_t j = 0; j < outcomes[1].layers.size(); ++j) {
+    absl::StrAppendFormat(&md, "| %s | %d |", outcomes[1].layers[j].name, outcomes[1].layers[j].size);
+    for (size_t i = 1; i < outcomes.size(); ++i) absl::StrAppendFormat(&md, " %.3f |", outcomes[i].layers[j].sparsity);
+    md += "\n";
+  }
+  return md;
+}
+
+int Run() {
+  const absl::StatusOr<std::string> checkpoint_path = ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
+  if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
+  const std::string& checkpoint = *checkpoint_path;
+  const std::string output_dir = OutputDirFor(absl::GetFlag(FLAGS_output_dir), checkpoint, "prune_sweep");
+  psg::experiments::ApplyThreadsFlag();
+
+  std::vector<double> sparsities;
+  for (const std::string& text : absl::GetFlag(FLAGS_sparsity)) {
+    double s = 0;
+    if (!absl::SimpleAtod(text, &s) || !(s > 0 && s < 1)) {
+      return Fail(absl::StrCat("--sparsity: each value must be a number in (0, 1), got '", text, "'"));
+    }
+    sparsities.push_back(s);
+  }
+  if (sparsities.empty()) return Fail("--sparsity: give at least one value");
+  std::vector<Scope> scopes;
+  for (const std::string& text : absl::GetFlag(FLAGS_scope)) {
+    absl::StatusOr<Scope> scope = psg::experiments::ParseScope(text);
+    if (!scope.ok()) return Fail(absl::StrCat("--", scope.status().message()));
+    scopes.push_back(*scope);
+  }
+  if (scopes.empty()) return Fail("--scope: give layer, global or both");
+
+  auto data = psg::experiments::LoadDataFromFlags();
+  if (!data.ok()) return Fail(data.status().message());
+  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  if (!model_options.ok()) return Fail(model_options.status().message());
+  const psg::models::ModelOptions& mo = *model_options;
+  auto model = psg::experiments::LoadModel(mo, checkpoint);
+  if (!model.ok()) return Fail(model.status().message());
+  psg::engine::ParameterList params;
+  (*model)->CollectParameters(&params);
+  const psg::engine::WeightSnapshot dense(params);
+
+  const bool first_last = absl::GetFlag(FLAGS_first_last);
+  std::vector<Outcome> outcomes = {Outcome{}};
+  for (Scope scope : scopes) {
+    for (double s : sparsities) outcomes.push_back({scope, s, {}, {}});
+  }
+  for (Outcome& o : outcomes) {
+    if (o.sparsity > 0) o.layers = psg::prune::PruneByMagnitude(params, {o.sparsity, o.scope, first_last});
+    auto eval = psg::train::Evaluate(**model, *(*data)->test, absl::GetFlag(FLAGS_batch_size),
+                                     absl::GetFlag(FLAGS_max_eval_images), absl::GetFlag(FLAGS_workers));
+    dense.Restore();
+    if (!eval.ok()) return Fail(eval.status().message());
+    o.eval = *eval;
+    std::printf("%-12s test accuracy %.2f %%  (loss %.4f, %lld images, %.4f of covered weights pruned)\n",
+                o.label().c_str(), 100 * o.eval.accuracy, o.eval.loss, static_cast<long long>(o.eval.images),
+                psg::prune::Total(o.layers).sparsity);
+    std::fflush(stdout);
+  }
+
+  const std::string flags_json = absl::StrFormat(
+      "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"first_last\": %s, "
+      "\"max_eval_images\": %d, \"threads\": %d}",
+      checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), first_last ? "true" : "false",
+      absl::GetFlag(FLAGS_max_eval_images), omp_get_max_threads());
+  const std::string table = ResultTable(sparsities, scopes, outcomes);
+  const absl::Status written = WriteResultFiles(
+      output_dir, {{"prune_sweep.json", ResultJson(flags_json, outcomes)}, {"prune_sweep.md", table}});
+  if (!written.ok()) return Fail(written.message());
+  std::printf("\n%s\nwrote %s/prune_sweep.json and prune_sweep.md\n", table.c_str(), output_dir.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return psg::experiments::RunCommand(
+      argc, argv, "Magnitude pruning of a checkpoint without fine-tuning: accuracy per sparsity.", Run);
+}

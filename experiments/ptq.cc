@@ -1,0 +1,276 @@
+// Post-training quantization of a trained checkpoint, no fine-tuning: the FP
+// test accuracy, then the accuracy with the weights (and optionally the ReLU
+// outputs) quantized at each bit-width, and each quantized layer's weight MSE.
+// The default is the released evaluation protocol: per-tensor symmetric
+// weights (-qmax..qmax) from the exact max, first/last layer at 8 bits when
+// b < 4, BN not folded, no calibration data for weights; activations
+// (--act_bits) unsigned on every ReLU output, their range the exact max over
+// --calibration_batches training batches (no augmentation).
+//
+//   bazel run //experiments:ptq -- --checkpoint=runs/r20/last.safetensors
+//       --bits=8,6,4,3,2 [--act_bits=same|N] [--granularity=channel] [--calibrator=mse]
+//
+// Writes <output_dir>/ptq.json and ptq.md (default output_dir: <checkpoint dir>/ptq).
+#include <omp.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "engine/parameter_snapshot.h"
+#include "engine/quant_grid.h"
+#include "experiments/common_flags.h"
+#include "experiments/model_loading.h"
+#include "quant/activation_quant.h"
+#include "quant/weight_ptq.h"
+#include "train/batches.h"
+#include "train/datasets.h"
+#include "train/trainer.h"
+
+ABSL_FLAG(std::string, checkpoint, "", "checkpoint to quantize (required)");
+ABSL_FLAG(std::vector<std::string>, bits, std::vector<std::string>({"8", "6", "4", "3", "2"}),
+          "weight bit-widths, 2..8");
+ABSL_FLAG(std::string, act_bits, "",
+          "activation bit-width on every ReLU output: empty (weights only), N (2..8), or 'same' "
+          "(as the weights)");
+ABSL_FLAG(std::string, granularity, "tensor", "weight grids: tensor or channel (per output channel)");
+ABSL_FLAG(std::string, range, "restricted", "weight grid: restricted (-qmax..qmax), full, asymmetric");
+ABSL_FLAG(std::string, rounding, "half_even", "half_even (torch.round) or half_away");
+ABSL_FLAG(std::string, calibrator, "exact", "weight range: exact (max), percentile, mse");
+ABSL_FLAG(double, percentile, 99.99, "percentile of |w| for --calibrator=percentile");
+ABSL_FLAG(bool, first_last, true, "quantize the first convolution and the last linear layer");
+ABSL_FLAG(bool, widen_first_last, true, "first/last layer at 8 bits when bits < 4");
+ABSL_FLAG(int, calibration_batches, 8, "training batches for the activation ranges");
+ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+ABSL_FLAG(std::string, output_dir, "", "where ptq.json and ptq.md go (default <checkpoint dir>/ptq)");
+
+namespace {
+
+using psg::engine::GridRange;
+using psg::experiments::ExistingCheckpoint;
+using psg::experiments::Fail;
+using psg::experiments::OutputDirFor;
+using psg::experiments::WriteResultFiles;
+using psg::quant::Rounding;
+using psg::quant::WeightCalibrator;
+
+template <class T>
+absl::StatusOr<T> Choice(const std::string& flag, const std::string& value,
+                         const std::map<std::string, T>& choices) {
+  if (auto it = choices.find(value); it != choices.end()) return it->second;
+  std::string known;
+  for (const auto& [name, unused] : choices) absl::StrAppend(&known, known.empty() ? "" : ", ", name);
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": expected one of ", known));
+}
+
+absl::StatusOr<int> BitWidth(const std::string& flag, const std::string& text) {
+  int bits = 0;
+  if (!absl::SimpleAtoi(text, &bits) || bits < 2 || bits > 8) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": bit-width must be an integer in [2, 8], got '", text, "'"));
+  }
+  return bits;
+}
+
+struct Setting {
+  int weight_bits = 0;  // 0: FP weights
+  int act_bits = 0;     // 0: FP activations
+  std::string label() const {
+    if (weight_bits == 0) return "FP";
+    return act_bits == 0 ? absl::StrCat("W", weight_bits) : absl::StrCat("W", weight_bits, "A", act_bits);
+  }
+};
+
+struct Outcome {
+  Setting setting;
+  psg::train::Evaluation eval;
+  std::vector<psg::quant::LayerError> layers;
+};
+
+// A model whose ReLU outputs are quantized to `act_bits` (0: none), loaded from
+// the checkpoint, with its activation ranges calibrated on `calibration`.
+struct Network {
+  std::unique_ptr<psg::engine::Sequential> model;
+  psg::engine::ParameterList params;
+};
+
+absl::StatusOr<Network> LoadNetwork(psg::models::ModelOptions options, const std::string& checkpoint,
+                                    int act_bits, const psg::data::Dataset& calibration,
+                                    const psg::train::BatchPass& pass) {
+  std::vector<psg::quant::FakeQuantActivation*> activations;
+  if (act_bits > 0) {
+    options.activation_layer = [&](const std::string& name) {
+      auto layer = std::make_unique<psg::quant::FakeQuantActivation>(name, act_bits);
+      activations.push_back(layer.get());
+      return layer;
+    };
+  }
+  auto model = psg::experiments::LoadModel(options, checkpoint);
+  if (!model.ok()) return model.status();
+  Network network{std::move(*model), {}};
+  network.model->CollectParameters(&network.params);
+  if (!activations.empty()) {
+    for (auto* a : activations) a->StartCalibration();
+    absl::Status s = psg::train::ForEachBatch(calibration, pass, [&](const psg::engine::Tensor& x, const psg::data::Batch&) {
+      network.model->Forward(x, psg::engine::Mode::kEval);
+    });
+    if (!s.ok()) return s;
+    for (auto* a : activations) a->FinishCalibration();
+  }
+  return network;
+}
+
+std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>& outcomes) {
+  std::string json = absl::StrCat("{\"flags\": ", flags_json, ", \"results\": [");
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const Outcome& o = outcomes[i];
+    absl::StrAppendFormat(&json, "%s\n  {\"setting\": \"%s\", \"weight_bits\": %d, \"act_bits\": %d, "
+                          "\"test_accuracy\": %.6f, \"test_loss\": %.6f, \"layers\": [",
+                          i ? "," : "", o.setting.label(), o.setting.weight_bits, o.setting.act_bits,
+                          o.eval.accuracy, o.eval.loss);
+    for (size_t j = 0; j < o.layers.size(); ++j) {
+      absl::StrAppendFormat(&json, "%s{\"name\": \"%s\", \"bits\": %d, \"size\": %d, \"mse\": %.6g}",
+                            j ? ", " : "", o.layers[j].name, o.layers[j].bits, o.layers[j].size,
+                            o.layers[j].mse);
+    }
+    json += "]}";
+  }
+  return json + "\n]}\n";
+}
+
+std::string ResultTable(const std::vector<Outcome>& outcomes) {
+  std::string md = "| setting | test accuracy | change vs FP |\n|---|---|---|\n";
+  const double fp = outcomes.front().eval.accuracy;
+  for (const Outcome& o : outcomes) {
+    absl::StrAppendFormat(&md, "| %s | %.2f %% | %+.2f |\n", o.setting.label(), 100 * o.eval.accuracy,
+                          100 * (o.eval.accuracy - fp));
+  }
+  if (outcomes.size() < 2) return md;
+  md += "\nPer-layer weight quantization MSE:\n\n| layer |";
+  std::string rule = "|---|";
+  for (size_t i = 1; i < outcomes.size(); ++i) {
+    absl::StrAppend(&md, " ", outcomes[i].setting.label(), " |");
+    rule += "---|";
+  }
+  absl::StrAppend(&md, "\n", rule, "\n");
+  for (size_t j = 0; j < outcomes[1].layers.size(); ++j) {
+    absl::StrAppend(&md, "| ", outcomes[1].layers[j].name, " |");
+    for (size_t i = 1; i < outcomes.size(); ++i) {
+      const psg::quant::LayerError& e = outcomes[i].layers[j];
+      absl::StrAppendFormat(&md, " %.3g (%d b) |", e.mse, e.bits);
+    }
+    md += "\n";
+  }
+  return md;
+}
+
+int Run() {
+  const absl::StatusOr<std::string> checkpoint_path = ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
+  if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
+  const std::string& checkpoint = *checkpoint_path;
+  const std::string output_dir = OutputDirFor(absl::GetFlag(FLAGS_output_dir), checkpoint, "ptq");
+  psg::experiments::ApplyThreadsFlag();
+
+  std::vector<Setting> settings = {{}};
+  const std::string act_flag = absl::GetFlag(FLAGS_act_bits);
+  for (const std::string& text : absl::GetFlag(FLAGS_bits)) {
+    absl::StatusOr<int> bits = BitWidth("bits", text);
+    if (!bits.ok()) return Fail(bits.status().message());
+    Setting s{*bits, 0};
+    if (act_flag == "same") {
+      s.act_bits = *bits;
+    } else if (!act_flag.empty()) {
+      absl::StatusOr<int> act = BitWidth("act_bits", act_flag);
+      if (!act.ok()) return Fail(absl::StrCat(act.status().message(), " (or 'same', or empty)"));
+      s.act_bits = *act;
+    }
+    settings.push_back(s);
+  }
+  if (settings.size() == 1) return Fail("--bits: give at least one bit-width");
+
+  psg::quant::WeightPtqOptions wo;
+  auto granularity = Choice<bool>("granularity", absl::GetFlag(FLAGS_granularity), {{"tensor", false}, {"channel", true}});
+  auto range = Choice<GridRange>("range", absl::GetFlag(FLAGS_range),
+                                 {{"restricted", GridRange::kRestricted}, {"full", GridRange::kFull},
+                                  {"asymmetric", GridRange::kAsymmetric}});
+  auto rounding = Choice<Rounding>("rounding", absl::GetFlag(FLAGS_rounding),
+                                   {{"half_even", Rounding::kHalfEven}, {"half_away", Rounding::kHalfAway}});
+  auto calibrator = Choice<WeightCalibrator>("calibrator", absl::GetFlag(FLAGS_calibrator),
+                                             {{"exact", WeightCalibrator::kExact},
+                                              {"percentile", WeightCalibrator::kPercentile},
+                                              {"mse", WeightCalibrator::kMse}});
+  for (const absl::Status& s : {granularity.status(), range.status(), rounding.status(), calibrator.status()}) {
+    if (!s.ok()) return Fail(s.message());
+  }
+  wo.spec.per_channel = *granularity;
+  wo.spec.range = *range;
+  wo.spec.rounding = *rounding;
+  wo.calibrator = *calibrator;
+  wo.percentile = absl::GetFlag(FLAGS_percentile);
+  wo.coverage.cover_first_last = absl::GetFlag(FLAGS_first_last);
+  wo.coverage.widen_first_last = absl::GetFlag(FLAGS_widen_first_last);
+
+  auto data = psg::experiments::LoadDataFromFlags();
+  if (!data.ok()) return Fail(data.status().message());
+  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  if (!model_options.ok()) return Fail(model_options.status().message());
+  const psg::models::ModelOptions& mo = *model_options;
+
+  const int batch = absl::GetFlag(FLAGS_batch_size);
+  const psg::train::BatchPass calibration{batch, int64_t{absl::GetFlag(FLAGS_calibration_batches)} * batch,
+                                          absl::GetFlag(FLAGS_workers)};
+  std::map<int, Network> networks;  // by activation bit-width
+  std::vector<Outcome> outcomes;
+  for (const Setting& s : settings) {
+    if (!networks.count(s.act_bits)) {
+      auto network = LoadNetwork(mo, checkpoint, s.act_bits, *(*data)->train_unaugmented, calibration);
+      if (!network.ok()) return Fail(network.status().message());
+      networks.emplace(s.act_bits, std::move(*network));
+    }
+    Network& net = networks.at(s.act_bits);
+    const psg::engine::WeightSnapshot fp_weights(net.params);
+    Outcome o{s, {}, {}};
+    if (s.weight_bits > 0) {
+      wo.spec.bits = s.weight_bits;
+      o.layers = psg::quant::QuantizeWeights(net.params, wo);
+    }
+    auto eval = psg::train::Evaluate(*net.model, *(*data)->test, batch, absl::GetFlag(FLAGS_max_eval_images),
+                                     absl::GetFlag(FLAGS_workers));
+    fp_weights.Restore();
+    if (!eval.ok()) return Fail(eval.status().message());
+    o.eval = *eval;
+    std::printf("%-6s test accuracy %.2f %%  (loss %.4f, %lld images)\n", s.label().c_str(),
+                100 * o.eval.accuracy, o.eval.loss, static_cast<long long>(o.eval.images));
+    std::fflush(stdout);
+    outcomes.push_back(std::move(o));
+  }
+
+  const std::string flags_json = absl::StrFormat(
+      "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"act_bits\": \"%s\", "
+      "\"granularity\": \"%s\", \"range\": \"%s\", \"rounding\": \"%s\", \"calibrator\": \"%s\", "
+      "\"first_last\": %s, \"widen_first_last\": %s, \"calibration_batches\": %d, \"threads\": %d}",
+      checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), act_flag, absl::GetFlag(FLAGS_granularity),
+      absl::GetFlag(FLAGS_range), absl::GetFlag(FLAGS_rounding), absl::GetFlag(FLAGS_calibrator),
+      wo.coverage.cover_first_last ? "true" : "false", wo.coverage.widen_first_last ? "true" : "false",
+      absl::GetFlag(FLAGS_calibration_batches), omp_get_max_threads());
+  const std::string table = ResultTable(outcomes);
+  const absl::Status written =
+      WriteResultFiles(output_dir, {{"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}});
+  if (!written.ok()) return Fail(written.message());
+  std::printf("\n%s\nwrote %s/ptq.json and ptq.md\n", table.c_str(), output_dir.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return psg::experiments::RunCommand(
+      argc, argv, "Post-training quantization of a checkpoint: accuracy per bit-width.", Run);
+}

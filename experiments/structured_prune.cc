@@ -1,0 +1,230 @@
+// L1-norm filter pruning (Li et al. 2017) of a trained checkpoint into a
+// really smaller network: removes floor(ratio * width) of the internal
+// channels of every basic block (prune/structured.h; residual streams keep
+// their widths), builds the narrower model, and reports parameters,
+// multiply-adds per image, test accuracy (without and, with
+// --finetune_epochs, after fine-tuning) and eval-mode img/s, dense vs pruned,
+// as result.json and result.md in --output_dir.
+//
+//   bazel run //experiments:structured_prune -- --checkpoint=runs/r20/last.safetensors
+//       --model=resnet20 --ratio=0.5 --skip=layer3.0 --finetune_epochs=0
+//
+// The pruned model is saved as <output_dir>/pruned.safetensors (after
+// fine-tuning, if any) with its block widths in the metadata
+// ("block_mid_channels"); models::ModelOptions::block_mid_channels with those
+// widths rebuilds it.
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <functional>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/context.h"
+#include "engine/graph.h"
+#include "engine/lr_schedule.h"
+#include "engine/optimizer.h"
+#include "experiments/common_flags.h"
+#include "experiments/model_loading.h"
+#include "experiments/structured_pruning.h"
+#include "experiments/timing.h"
+#include "prune/structured.h"
+#include "train/batches.h"
+#include "train/trainer.h"
+#include "train/training_state.h"
+
+ABSL_FLAG(std::string, checkpoint, "", "checkpoint of the dense model (required)");
+ABSL_FLAG(double, ratio, 0.5, "fraction of each block's internal filters removed, in [0, 1)");
+ABSL_FLAG(std::vector<std::string>, skip, {}, "blocks left dense (sensitive layers), e.g. layer3.0");
+ABSL_FLAG(int64_t, channel_multiple, 1,
+          "round each block's kept width up to a multiple of this (16: oneDNN's AVX-512 channel block)");
+ABSL_FLAG(int, finetune_epochs, 0, "epochs of SGD fine-tuning of the pruned model (0: none)");
+ABSL_FLAG(double, lr, 0.01, "fine-tuning learning rate (constant; momentum 0.9, weight decay 5e-4)");
+ABSL_FLAG(int, timing_passes, 20,
+          "timed forward passes of each network, interleaved (after 3 warm-up passes); the median is reported");
+ABSL_FLAG(int64_t, finetune_max_images, 0, "fine-tune on the first N training images only (0: all; smoke runs)");
+ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+ABSL_FLAG(std::string, output_dir, "", "results directory (default <checkpoint dir>/structured_prune)");
+ABSL_FLAG(bool, save_checkpoint, true, "save the pruned model as <output_dir>/pruned.safetensors");
+
+namespace {
+
+using psg::engine::Tensor;
+using psg::experiments::Fail;
+
+struct Measured {
+  psg::prune::GraphCost cost;
+  double accuracy = 0, images_per_second = 0;
+  int64_t images = 0;  // evaluated
+};
+
+psg::prune::GraphCost Cost(psg::engine::Layer& model, const std::string& name) {
+  psg::engine::Graph graph;
+  model.Export(&graph, graph.AddInput("input"));
+  return psg::prune::CountCost(graph, psg::models::InputDims(name));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("L1-norm filter pruning of a checkpoint into a smaller network.");
+  absl::ParseCommandLine(argc, argv);
+  const std::string checkpoint = psg::experiments::UserPath(absl::GetFlag(FLAGS_checkpoint));
+  if (checkpoint.empty()) return Fail("--checkpoint is required");
+  std::string output_dir = psg::experiments::UserPath(absl::GetFlag(FLAGS_output_dir));
+  if (output_dir.empty()) {
+    output_dir = (std::filesystem::path(checkpoint).parent_path() / "structured_prune").string();
+  }
+  psg::experiments::ApplyThreadsFlag();
+  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+  const int workers = absl::GetFlag(FLAGS_workers);
+  const int64_t max_images = absl::GetFlag(FLAGS_max_eval_images);
+  const int epochs = absl::GetFlag(FLAGS_finetune_epochs);
+  if (epochs < 0) return Fail("--finetune_epochs must be >= 0");
+  auto data = psg::experiments::LoadDataFromFlags();
+  if (!data.ok()) return Fail(data.status().message());
+  auto options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  if (!options.ok()) return Fail(options.status().message());
+  auto dense = psg::experiments::LoadModel(*options, checkpoint);
+  if (!dense.ok()) return Fail(dense.status().message());
+  try {
+    const psg::prune::FilterPruningOptions pruning{absl::GetFlag(FLAGS_ratio),
+                                                   absl::GetFlag(FLAGS_skip),
+                                                   absl::GetFlag(FLAGS_channel_multiple)};
+    psg::experiments::PrunedModel pruned = psg::experiments::PruneFilters(*options, **dense, pruning);
+    std::filesystem::create_directories(output_dir);
+
+    // One full test batch for timing.
+    const psg::data::SampleShape shape = (*data)->test->sample_shape();
+    std::vector<float> first_batch;
+    absl::Status status = psg::train::ForEachBatch(
+        *(*data)->test, {batch_size, batch_size, workers},
+        [&](const Tensor&, const psg::data::Batch& b) {
+          if (first_batch.empty() && b.n == batch_size) first_batch = b.images;
+        });
+    if (!status.ok()) return Fail(status.message());
+    if (first_batch.empty()) return Fail("no full test batch to time");
+    const Tensor x = Tensor::View(first_batch.data(),
+                                  {batch_size, shape.channels, shape.height, shape.width});
+    const int passes = absl::GetFlag(FLAGS_timing_passes);
+    const auto measure = [&](psg::engine::Layer& model) -> absl::StatusOr<Measured> {
+      Measured m;
+      m.cost = Cost(model, options->name);
+      auto eval = psg::train::Evaluate(model, *(*data)->test, batch_size, max_images, workers);
+      if (!eval.ok()) return eval.status();
+      m.accuracy = eval->accuracy;
+      m.images = eval->images;
+      return m;
+    };
+    auto dense_m = measure(**dense);
+    if (!dense_m.ok()) return Fail(dense_m.status().message());
+    auto pruned_m = measure(*pruned.model);
+    if (!pruned_m.ok()) return Fail(pruned_m.status().message());
+    // Interleaved, so that the shared machine's load hits both alike.
+    const auto forward = [&](psg::engine::Layer* model) {
+      return [model, &x] {
+        model->Forward(x, psg::engine::Mode::kEval);
+        psg::engine::Stream().wait();
+      };
+    };
+    const std::vector<double> seconds = psg::experiments::InterleavedMedianSeconds(
+        passes, {forward(dense->get()), forward(pruned.model.get())});
+    dense_m->images_per_second = batch_size / seconds[0];
+    pruned_m->images_per_second = batch_size / seconds[1];
+
+    const std::string widths = psg::experiments::WidthsJson(pruned.plan.Widths());
+    const std::map<std::string, std::string> metadata = {
+        {"model", options->name}, {"block_mid_channels", widths}, {"pruned_from", checkpoint},
+        {"ratio", absl::StrCat(pruning.ratio)}};
+    double finetuned_accuracy = -1;
+    if (epochs > 0) {
+      psg::engine::ParameterList params;
+      pruned.model->CollectParameters(&params);
+      psg::engine::Sgd sgd(psg::engine::TrainableOnly(params),
+                           {.momentum = 0.9f, .weight_decay = 5e-4f});
+      const auto schedule = psg::engine::Constant(static_cast<float>(absl::GetFlag(FLAGS_lr)));
+      psg::train::TrainerOptions t;
+      t.epochs = epochs;
+      t.batch_size = batch_size;
+      t.loader_workers = workers;
+      t.max_eval_images = max_images;
+      t.max_train_images = absl::GetFlag(FLAGS_finetune_max_images);
+      t.output_dir = output_dir + "/finetune";
+      t.metadata = metadata;
+      psg::train::Trainer trainer(t, *pruned.model, sgd, *schedule, **data);
+      auto summary = trainer.Run();
+      if (!summary.ok()) return Fail(summary.status().message());
+      finetuned_accuracy = summary->last.test_accuracy;
+    }
+    const std::string saved = output_dir + "/pruned.safetensors";
+    if (absl::GetFlag(FLAGS_save_checkpoint)) {
+      psg::engine::ParameterList params;
+      pruned.model->CollectParameters(&params);
+      status = psg::train::SaveTrainingState(saved, params, nullptr, {}, metadata);
+      if (!status.ok()) return Fail(status.message());
+    }
+
+    const Measured& d = *dense_m;
+    const Measured& p = *pruned_m;
+    const std::string finetuned =
+        epochs > 0 ? absl::StrFormat("%.6f", finetuned_accuracy) : std::string("null");
+    const std::string json = absl::StrFormat(
+        "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"ratio\": %g, "
+        "\"channel_multiple\": %d, "
+        "\"skip\": [%s], \"block_mid_channels\": %s, \"removed_filters\": %d, "
+        "\"dense_parameters\": %d, \"pruned_parameters\": %d, "
+        "\"dense_multiply_adds\": %d, \"pruned_multiply_adds\": %d, "
+        "\"test_images\": %d, \"dense_accuracy\": %.6f, \"pruned_accuracy\": %.6f, \"finetune_epochs\": %d, "
+        "\"finetune_lr\": %g, \"finetuned_accuracy\": %s, \"batch_size\": %d, \"threads\": %d, "
+        "\"timing_passes\": %d, \"dense_images_per_second\": %.1f, "
+        "\"pruned_images_per_second\": %.1f, \"speedup\": %.3f}\n",
+        checkpoint, options->name, absl::GetFlag(FLAGS_dataset), pruning.ratio, pruning.channel_multiple,
+        pruning.skip.empty() ? "" : absl::StrCat("\"", absl::StrJoin(pruning.skip, "\", \""), "\""),
+        widths, pruned.plan.RemovedChannels(), d.cost.parameters, p.cost.parameters,
+        d.cost.multiply_adds, p.cost.multiply_adds, d.images, d.accuracy, p.accuracy, epochs,
+        absl::GetFlag(FLAGS_lr), finetuned, batch_size, omp_get_max_threads(), passes,
+        d.images_per_second, p.images_per_second, p.images_per_second / d.images_per_second);
+    const auto pct = [](double a) { return absl::StrFormat("%.2f %%", 100 * a); };
+    const std::string markdown = absl::StrCat(
+        absl::StrFormat("## Filter pruning of %s (ratio %g%s%s)\n\n", options->name, pruning.ratio,
+                        pruning.skip.empty() ? "" : ", skip " + absl::StrJoin(pruning.skip, ","),
+                        pruning.channel_multiple == 1
+                            ? ""
+                            : absl::StrCat(", widths rounded up to a multiple of ",
+                                           pruning.channel_multiple)),
+        "| network | parameters | multiply-adds / image | test acc | fine-tuned acc | img/s |\n"
+        "|---|---|---|---|---|---|\n",
+        absl::StrFormat("| dense | %d | %.2f M | %s | - | %.0f |\n", d.cost.parameters,
+                        d.cost.multiply_adds / 1e6, pct(d.accuracy), d.images_per_second),
+        absl::StrFormat("| pruned | %d (%.1f %% fewer) | %.2f M (%.1f %% fewer) | %s | %s | %.0f "
+                        "(%.2fx) |\n",
+                        p.cost.parameters, 100.0 * (d.cost.parameters - p.cost.parameters) / d.cost.parameters,
+                        p.cost.multiply_adds / 1e6,
+                        100.0 * (d.cost.multiply_adds - p.cost.multiply_adds) / d.cost.multiply_adds,
+                        pct(p.accuracy),
+                        epochs > 0 ? absl::StrCat(pct(finetuned_accuracy), " (", epochs, " ep, lr ",
+                                                  absl::GetFlag(FLAGS_lr), ")")
+                                   : std::string("-"),
+                        p.images_per_second, p.images_per_second / d.images_per_second),
+        absl::StrFormat("\n(%d test images; block widths %s; img/s: batch %d, eval mode, %d "
+                        "threads, median of %d interleaved passes after 3 warm-up)\n",
+                        d.images, widths,
+                        batch_size, omp_get_max_threads(), passes));
+    std::ofstream(output_dir + "/result.json") << json;
+    std::ofstream(output_dir + "/result.md") << markdown;
+    std::printf("\n%s\nresults: %s/result.{json,md}\n", markdown.c_str(), output_dir.c_str());
+    if (absl::GetFlag(FLAGS_save_checkpoint)) std::printf("pruned model: %s\n", saved.c_str());
+  } catch (const std::exception& e) {
+    return Fail(e.what());
+  }
+  return 0;
+}
