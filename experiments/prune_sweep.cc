@@ -39,7 +39,6 @@ ABSL_FLAG(std::string, output_dir, "", "where prune_sweep.json and .md go (defau
 
 namespace {
 
-
 using psg::experiments::ExistingCheckpoint;
 using psg::experiments::Fail;
 using psg::experiments::OutputDirFor;
