@@ -3,9 +3,10 @@
 # short PSG experiment on real data with PSG's two-stage recipe:
 #   1. ResNet-20 trained with SGD (3 epochs on 20,000 images),
 #   2. PSGD with a 4-bit grid target from that checkpoint (2 epochs, lr 0.01),
-# printing each stage's table: test accuracy, and for PSGD the 4-bit
-# quantization MSE of every covered layer before and after.
-# Extra arguments go to both stages (e.g. --threads=1).
+#   3. both models' weights rounded to 8 and 4 bits (//experiments:ptq),
+# printing each stage's table: test accuracy, for PSGD the 4-bit quantization
+# MSE of every covered layer before and after, and the quantized accuracies.
+# Extra arguments go to both training stages (e.g. --threads=1).
 #
 #   bash tools/quickstart.sh
 set -euo pipefail
@@ -25,3 +26,9 @@ echo "== stage 2: PSGD, 4-bit grid target, from the SGD checkpoint"
 bazel run //experiments:train -- "${common[@]}" --epochs=2 --schedule=constant --lr=0.01 \
   --init_from="$out/sgd/last.safetensors" --optimizer=psgd --psg_target=grid --psg_bits=4 \
   --psg_lambda=150 --output_dir="$out/psgd" "$@"
+
+echo "== stage 3: post-training quantization of both models (weights, no fine-tuning)"
+for model in sgd psgd; do
+  bazel run //experiments:ptq -- --data_dir="$data_dir" --bits=8,4 \
+    --checkpoint="$out/$model/last.safetensors" --output_dir="$out/$model/ptq"
+done
