@@ -160,6 +160,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
                                        eval->loss, eval->accuracy);
     AppendMetrics(epoch_metrics_(), &json);
     metrics << json << "}\n";
+    metrics.flush();  // a run killed before its first epoch ends keeps this line whole
     std::printf("start: test loss %.4f acc %.2f%%\n", eval->loss, 100 * eval->accuracy);
   }
   for (int64_t epoch = position.epoch; epoch < options_.epochs; ++epoch) {
