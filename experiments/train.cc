@@ -27,7 +27,6 @@
 // and result.json, and prints a progress line and a final table.
 #include <omp.h>
 
-#include <cmath>
 #include <cstdio>
 #include <map>
 #include <filesystem>
@@ -198,9 +197,13 @@ int Run() {
       std::printf("\n| PSGD diagnostic (qmse: quantization MSE at the bit-width) | start | end | start/end |\n"
                   "|---|---|---|---|\n");
       for (const auto& [key, value] : optimizer->epoch_metrics()) {
+        // A resumed run has no start values here: they are the "epoch": 0 line of metrics.jsonl.
         const auto it = start_metrics.find(key);
-        const double start = it == start_metrics.end() ? NAN : it->second;
-        std::printf("| %s | %.3g | %.3g | %.1f |\n", key.c_str(), start, value, start / value);
+        if (it == start_metrics.end()) {
+          std::printf("| %s | see metrics.jsonl | %.3g | |\n", key.c_str(), value);
+        } else {
+          std::printf("| %s | %.3g | %.3g | %.1f |\n", key.c_str(), it->second, value, it->second / value);
+        }
       }
     }
     if (l0_gates) std::printf("%s", psg::experiments::L0Summary(*l0_gates).c_str());
