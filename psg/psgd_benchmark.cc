@@ -7,29 +7,16 @@
 //
 //   bazel run //psg:psgd_benchmark -- --benchmark_min_time=0.2
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "engine/testing/weight_like.h"
 #include "engine/sgd_kernel.h"
 #include "psg/scaled_update.h"
 #include "psg/target.h"
 
 namespace psg::psgd {
 namespace {
-
-// Weight-like values: a short random pattern, tiled. The kernels have no
-// data-dependent branches, so only the value range matters, and drawing 16M
-// values one by one would dominate the smoke test.
-std::vector<float> WeightLike(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.05f);
-  std::vector<float> pattern(4099);
-  for (float& x : pattern) x = normal(rng);
-  std::vector<float> values(n);
-  for (int64_t i = 0; i < n; ++i) values[i] = pattern[i % pattern.size()];
-  return values;
-}
 
 struct Buffers {
   explicit Buffers(int64_t n) : w(WeightLike(n, 1)), g(WeightLike(n, 2)), buf(WeightLike(n, 3)) {}

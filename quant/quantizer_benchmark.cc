@@ -6,30 +6,17 @@
 //
 //   bazel run //quant:quantizer_benchmark -- --benchmark_min_time=0.2
 #include <cstdint>
-#include <random>
 #include <vector>
 
 #include "absl/types/span.h"
 #include "benchmark/benchmark.h"
+#include "engine/testing/weight_like.h"
 #include "quant/quantizer.h"
 
 namespace psg::quant {
 namespace {
 
 constexpr int64_t kChannels = 64;
-
-// Weight-like values: a short random pattern, tiled (the kernels have no
-// data-dependent branches, and drawing 16M values would dominate the smoke
-// test).
-std::vector<float> WeightLike(int64_t n) {
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal(0.0f, 0.05f);
-  std::vector<float> pattern(4099);
-  for (float& x : pattern) x = normal(rng);
-  std::vector<float> values(n);
-  for (int64_t i = 0; i < n; ++i) values[i] = pattern[i % pattern.size()];
-  return values;
-}
 
 // Arguments: {elements, per channel (0/1), rounding (0 half even, 1 half away)}.
 TensorQuantizer QuantizerFor(const benchmark::State& state, const std::vector<float>& w) {
@@ -47,7 +34,7 @@ void Report(benchmark::State& state, int64_t bytes_per_element) {
 }
 
 void BM_FakeQuantize(benchmark::State& state) {
-  const std::vector<float> w = WeightLike(state.range(0));
+  const std::vector<float> w = WeightLike(state.range(0), 1);
   std::vector<float> out(w.size());
   const TensorQuantizer q = QuantizerFor(state, w);
   for (auto _ : state) {
@@ -58,7 +45,7 @@ void BM_FakeQuantize(benchmark::State& state) {
 }
 
 void BM_ToCodes(benchmark::State& state) {
-  const std::vector<float> w = WeightLike(state.range(0));
+  const std::vector<float> w = WeightLike(state.range(0), 1);
   std::vector<int8_t> codes(w.size());
   const TensorQuantizer q = QuantizerFor(state, w);
   for (auto _ : state) {
