@@ -98,7 +98,6 @@ int main(int argc, char** argv) {
                                      absl::GetFlag(FLAGS_workers));
     if (!fp32.ok()) return Fail(fp32.status().message());
     int64_t images = 0, sim_correct = 0, int8_correct = 0, disagree = 0;
-    std::vector<float> first_batch;
     status = psg::train::ForEachBatch(*(*data)->test, {batch_size, max_images, absl::GetFlag(FLAGS_workers)},
                           [&](const Tensor& x, const psg::data::Batch& b) {
       const std::vector<float> s = sim.Forward(x).ToPlain();
@@ -110,19 +109,20 @@ int main(int argc, char** argv) {
                     std::max_element(q + i * classes, q + (i + 1) * classes) - q;
       }
       images += b.n;
-      if (first_batch.empty() && b.n == batch_size) first_batch = b.images;
     });
     if (!status.ok()) return Fail(status.message());
-    if (first_batch.empty()) return Fail("no full test batch to time");
+    absl::StatusOr<std::vector<float>> first_batch =
+        psg::train::FirstFullBatch(*(*data)->test, batch_size, absl::GetFlag(FLAGS_workers));
+    if (!first_batch.ok()) return Fail(first_batch.status().message());
 
     // Speed at one full batch, all threads.
     const int passes = absl::GetFlag(FLAGS_timing_passes);
-    const Tensor x = Tensor::View(first_batch.data(), {batch_size, shape.channels, shape.height, shape.width});
+    const Tensor x = Tensor::View(first_batch->data(), {batch_size, shape.channels, shape.height, shape.width});
     const double fp32_s = MedianSeconds(passes, [&] {
       (*model)->Forward(x, psg::engine::Mode::kEval);
       psg::engine::Stream().wait();
     });
-    const double int8_s = MedianSeconds(passes, [&] { int8.Forward(first_batch.data(), batch_size); });
+    const double int8_s = MedianSeconds(passes, [&] { int8.Forward(first_batch->data(), batch_size); });
 
     const double sim_acc = static_cast<double>(sim_correct) / images;
     const double int8_acc = static_cast<double>(int8_correct) / images;

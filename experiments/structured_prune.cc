@@ -105,15 +105,10 @@ int main(int argc, char** argv) {
 
     // One full test batch for timing.
     const psg::data::SampleShape shape = (*data)->test->sample_shape();
-    std::vector<float> first_batch;
-    absl::Status status = psg::train::ForEachBatch(
-        *(*data)->test, {batch_size, batch_size, workers},
-        [&](const Tensor&, const psg::data::Batch& b) {
-          if (first_batch.empty() && b.n == batch_size) first_batch = b.images;
-        });
-    if (!status.ok()) return Fail(status.message());
-    if (first_batch.empty()) return Fail("no full test batch to time");
-    const Tensor x = Tensor::View(first_batch.data(),
+    absl::StatusOr<std::vector<float>> first_batch =
+        psg::train::FirstFullBatch(*(*data)->test, batch_size, workers);
+    if (!first_batch.ok()) return Fail(first_batch.status().message());
+    const Tensor x = Tensor::View(first_batch->data(),
                                   {batch_size, shape.channels, shape.height, shape.width});
     const int passes = absl::GetFlag(FLAGS_timing_passes);
     const auto measure = [&](psg::engine::Layer& model) -> absl::StatusOr<Measured> {
@@ -169,7 +164,7 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_save_checkpoint)) {
       psg::engine::ParameterList params;
       pruned.model->CollectParameters(&params);
-      status = psg::train::SaveTrainingState(saved, params, nullptr, {}, metadata);
+      const absl::Status status = psg::train::SaveTrainingState(saved, params, nullptr, {}, metadata);
       if (!status.ok()) return Fail(status.message());
     }
 

@@ -28,23 +28,6 @@ std::string FormatDuration(double seconds) {
   return absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
 }
 
-// An input tensor that views the loader's batch buffer (no copy): the
-// memory object is created once per shape and re-pointed each step.
-class BatchView {
- public:
-  const engine::Tensor& View(const data::Batch& batch) {
-    const engine::Dims dims = {batch.n, batch.c, batch.h, batch.w};
-    if (tensor_.empty() || tensor_.dims() != dims) {
-      tensor_ = engine::Tensor::View(nullptr, dims);
-    }
-    tensor_.memory().set_data_handle(const_cast<float*>(batch.images.data()));
-    return tensor_;
-  }
-
- private:
-  engine::Tensor tensor_;
-};
-
 void AppendMetrics(const std::map<std::string, double>& extra, std::string* json) {
   for (const auto& [key, value] : extra) absl::StrAppendFormat(json, ", \"%s\": %.9g", key, value);
 }
