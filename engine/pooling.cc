@@ -87,8 +87,9 @@ const Tensor& Pool2d::Backward(const Tensor& dy) {
   PSG_CHECK(dy.dims() == plan.dst.dims(), "Pool2d '", name(), "': output gradient dims ",
             DimsToString(dy.dims()), " differ from output dims ", DimsToString(plan.dst.dims()));
   if (!plan.has_backward) {
-    const memory::desc diff_src_md(plan.src_desc.dims(), memory::data_type::f32,
-                                   memory::format_tag::any);
+    // The forward input's layout: with format any, oneDNN 2.6 picks a layout
+    // (acdB16b for a global pool) that only its reference kernel handles.
+    const memory::desc& diff_src_md = plan.src_desc;
     const dnnl::pooling_backward::primitive_desc pd(
         dnnl::pooling_backward::desc(plan.algorithm, diff_src_md, plan.dst.desc(), plan.strides,
                                      plan.kernel, plan.padding, plan.padding),
