@@ -35,6 +35,8 @@ class Add {
   // `b`; returns its id (engine/graph.h).
   int Export(Graph* graph, int a, int b) const;
 
+  const std::string& name() const { return name_; }
+
  private:
   struct Plan;
   std::string name_;

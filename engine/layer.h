@@ -16,6 +16,7 @@
 #include <string>
 
 #include "engine/parameter.h"
+#include "engine/profiler.h"
 #include "engine/tensor.h"
 
 namespace psg::engine {
@@ -48,6 +49,17 @@ class Layer {
  private:
   std::string name_;
 };
+
+// Forward / Backward timed as a scope of the active profiler, if any
+// (engine/profiler.h). Composite layers run their parts through these.
+inline const Tensor& ProfiledForward(Layer& layer, const Tensor& x, Mode mode) {
+  ProfileScope scope(layer.name(), Phase::kForward);
+  return layer.Forward(x, mode);
+}
+inline const Tensor& ProfiledBackward(Layer& layer, const Tensor& dy) {
+  ProfileScope scope(layer.name(), Phase::kBackward);
+  return layer.Backward(dy);
+}
 
 }  // namespace psg::engine
 

@@ -13,13 +13,13 @@ Layer& Sequential::Append(std::unique_ptr<Layer> layer) {
 const Tensor& Sequential::Forward(const Tensor& x, Mode mode) {
   PSG_CHECK(!layers_.empty(), "Sequential '", name(), "' has no layers");
   const Tensor* h = &x;
-  for (auto& layer : layers_) h = &layer->Forward(*h, mode);
+  for (auto& layer : layers_) h = &ProfiledForward(*layer, *h, mode);
   return *h;
 }
 
 const Tensor& Sequential::Backward(const Tensor& dy) {
   const Tensor* g = &dy;
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &(*it)->Backward(*g);
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &ProfiledBackward(**it, *g);
   return *g;
 }
 

@@ -7,6 +7,8 @@
 namespace psg::models {
 
 using engine::Mode;
+using engine::ProfiledBackward;
+using engine::ProfiledForward;
 using engine::Tensor;
 
 namespace {
@@ -63,29 +65,37 @@ BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
 BasicBlock::~BasicBlock() = default;
 
 const Tensor& BasicBlock::Forward(const Tensor& x, Mode mode) {
-  const Tensor* h = &bn1_.Forward(conv1_.Forward(x, mode), mode);
-  if (act1_) h = &act1_->Forward(*h, mode);
-  const Tensor& main = bn2_.Forward(conv2_.Forward(*h, mode), mode);
+  const Tensor* h = &ProfiledForward(bn1_, ProfiledForward(conv1_, x, mode), mode);
+  if (act1_) h = &ProfiledForward(*act1_, *h, mode);
+  const Tensor& main = ProfiledForward(bn2_, ProfiledForward(conv2_, *h, mode), mode);
   const Tensor* shortcut = &x;
   if (shortcut_conv_) {
-    shortcut = &shortcut_bn_->Forward(shortcut_conv_->Forward(x, mode), mode);
+    shortcut = &ProfiledForward(*shortcut_bn_, ProfiledForward(*shortcut_conv_, x, mode), mode);
   } else if (shortcut_pad_) {
-    shortcut = &shortcut_pad_->Forward(x, mode);
+    shortcut = &ProfiledForward(*shortcut_pad_, x, mode);
   }
-  const Tensor& y = join_.Forward(main, *shortcut, mode);
-  return act_out_ ? act_out_->Forward(y, mode) : y;
+  const Tensor* y = nullptr;
+  {
+    engine::ProfileScope scope(join_.name(), engine::Phase::kForward);
+    y = &join_.Forward(main, *shortcut, mode);
+  }
+  return act_out_ ? ProfiledForward(*act_out_, *y, mode) : *y;
 }
 
 const Tensor& BasicBlock::Backward(const Tensor& dy) {
-  const Tensor& d = join_.Backward(act_out_ ? act_out_->Backward(dy) : dy);
-  const Tensor* dh = &conv2_.Backward(bn2_.Backward(d));
-  if (act1_) dh = &act1_->Backward(*dh);
-  const Tensor& dx_main = conv1_.Backward(bn1_.Backward(*dh));
-  const Tensor* dx_shortcut = &d;
+  const Tensor* d = act_out_ ? &ProfiledBackward(*act_out_, dy) : &dy;
+  {
+    engine::ProfileScope scope(join_.name(), engine::Phase::kBackward);
+    d = &join_.Backward(*d);
+  }
+  const Tensor* dh = &ProfiledBackward(conv2_, ProfiledBackward(bn2_, *d));
+  if (act1_) dh = &ProfiledBackward(*act1_, *dh);
+  const Tensor& dx_main = ProfiledBackward(conv1_, ProfiledBackward(bn1_, *dh));
+  const Tensor* dx_shortcut = d;
   if (shortcut_conv_) {
-    dx_shortcut = &shortcut_conv_->Backward(shortcut_bn_->Backward(d));
+    dx_shortcut = &ProfiledBackward(*shortcut_conv_, ProfiledBackward(*shortcut_bn_, *d));
   } else if (shortcut_pad_) {
-    dx_shortcut = &shortcut_pad_->Backward(d);
+    dx_shortcut = &ProfiledBackward(*shortcut_pad_, *d);
   }
   return gradient_sum_.Forward(dx_main, *dx_shortcut, Mode::kEval);
 }
