@@ -62,6 +62,9 @@ ABSL_FLAG(int64_t, stop_after_steps, 0, "stop with a checkpoint after this many 
 ABSL_FLAG(int64_t, max_train_images, 0, "train on the first N images only (0: all; for smoke runs)");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
 ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
+ABSL_FLAG(int64_t, profile_step, 0,
+          "print where the time of this step of the run goes (per layer and direction, "
+          "outside oneDNN primitives) and write profile.json (0: off)");
 
 namespace {
 
@@ -83,6 +86,7 @@ std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_
 int Run() {
   const std::string output_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   if (output_dir.empty()) return Fail("--output_dir is required");
+  if (absl::GetFlag(FLAGS_profile_step) < 0) return Fail("--profile_step must be >= 0");
   psg::experiments::ApplyThreadsFlag();
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
@@ -143,6 +147,7 @@ int Run() {
     to.output_dir = output_dir;
     to.checkpoint_every_steps = absl::GetFlag(FLAGS_checkpoint_every_steps);
     to.progress_every_steps = absl::GetFlag(FLAGS_progress_every);
+    to.profile_step = absl::GetFlag(FLAGS_profile_step);
     to.stop_after_steps = absl::GetFlag(FLAGS_stop_after_steps);
     to.metadata["flags"] = flags_json;
     std::string resume = absl::GetFlag(FLAGS_resume);

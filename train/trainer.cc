@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/loader.h"
 #include "engine/loss.h"
+#include "engine/profiler.h"
 #include "train/batches.h"
 #include "train/training_state.h"
 
@@ -152,7 +154,15 @@ absl::StatusOr<RunSummary> Trainer::Run() {
     int64_t correct = 0, seen = 0;
     float lr = 0;
     for (int64_t b = epoch == position.epoch ? position.batch : 0; b < batches; ++b) {
-      absl::StatusOr<const data::Batch*> batch = (*loader)->Next();
+      const bool profile = options_.profile_step > 0 && step - position.step + 1 == options_.profile_step;
+      engine::Profiler profiler;
+      std::optional<engine::Profiler::Recording> recording;
+      if (profile) recording.emplace(&profiler);
+      absl::StatusOr<const data::Batch*> batch;
+      {
+        engine::ProfileScope scope("data", engine::Phase::kOther);
+        batch = (*loader)->Next();
+      }
       if (!batch.ok()) return batch.status();
       const data::Batch& x = **batch;
       if (x.epoch != epoch || x.index_in_epoch != b) {
@@ -160,8 +170,23 @@ absl::StatusOr<RunSummary> Trainer::Run() {
                                                 " batch ", b, ", got ", x.epoch, "/",
                                                 x.index_in_epoch));
       }
-      Hook(before_, engine::Mode::kTrain);
-      const double value = loss.Forward(model_.Forward(view.View(x), engine::Mode::kTrain), x.labels);
+      {
+        engine::ProfileScope scope("hooks", engine::Phase::kOther);
+        Hook(before_, engine::Mode::kTrain);
+      }
+      const engine::Tensor* input;
+      {
+        engine::ProfileScope scope("data", engine::Phase::kOther);
+        input = &view.View(x);
+      }
+      const engine::Tensor& logits = model_.Forward(*input, engine::Mode::kTrain);
+      double value;
+      const engine::Tensor* dlogits;
+      {
+        engine::ProfileScope scope("loss", engine::Phase::kOther);
+        value = loss.Forward(logits, x.labels);
+        dlogits = &loss.Backward();
+      }
       if (!std::isfinite(value)) {
         return absl::DataLossError(absl::StrCat(
             "training diverged: loss is ", value, " at epoch ", epoch + 1, ", batch ", b + 1,
@@ -169,10 +194,24 @@ absl::StatusOr<RunSummary> Trainer::Run() {
             "). Weights were not saved past the last checkpoint; lower the learning rate "
             "or check the data."));
       }
-      model_.Backward(loss.Backward());
-      Hook(after_, engine::Mode::kTrain);
+      model_.Backward(*dlogits);
+      {
+        engine::ProfileScope scope("hooks", engine::Phase::kOther);
+        Hook(after_, engine::Mode::kTrain);
+      }
       lr = schedule_.At(step);
-      optimizer_.Step(lr);
+      {
+        engine::ProfileScope scope("optimizer", engine::Phase::kOther);
+        optimizer_.Step(lr);
+      }
+      if (profile) {
+        recording.reset();
+        std::printf("profile of step %lld (batch %d):\n%s", static_cast<long long>(step + 1),
+                    x.n, profiler.Table().c_str());
+        std::ofstream(options_.output_dir + "/profile.json") << profiler.Json() << "\n";
+        std::printf("profile: %s/profile.json\n", options_.output_dir.c_str());
+        std::fflush(stdout);
+      }
       ++step;
       loss_sum += value * x.n;
       correct += loss.correct();

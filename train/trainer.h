@@ -40,6 +40,11 @@ struct TrainerOptions {
   // total (0: run all epochs); for time-boxed runs and resume tests.
   int64_t stop_after_steps = 0;
   int progress_every_steps = 50;   // progress line period (0: epoch ends only)
+  // Profile this step of the run (1-based, counted from the start or the
+  // resume point; 0: none): per-layer forward / backward times and the time
+  // outside oneDNN primitives (data, loss, hooks, optimizer), printed and
+  // written to <output_dir>/profile.json (engine/profiler.h).
+  int64_t profile_step = 0;
   // Written into every checkpoint's metadata (e.g. the flags as JSON).
   std::map<std::string, std::string> metadata;
 };

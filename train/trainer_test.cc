@@ -108,6 +108,31 @@ TEST_F(TrainerTest, LearnsAndWritesMetricsAndCheckpoint) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/last.safetensors"));
 }
 
+TEST_F(TrainerTest, ProfilesOneStepWithoutChangingTheRun) {
+  TrainerOptions plain = Options(Dir("unprofiled"));
+  plain.epochs = 1;
+  TrainerOptions profiled = plain;
+  profiled.output_dir = Dir("profiled");
+  profiled.profile_step = 2;
+  auto expected = Train(plain, 0.05f);
+  auto actual = Train(profiled, 0.05f);
+  ASSERT_TRUE(expected.ok() && actual.ok());
+  EXPECT_EQ(*actual, *expected);
+  EXPECT_FALSE(std::filesystem::exists(plain.output_dir + "/profile.json"));
+  std::ifstream in(profiled.output_dir + "/profile.json");
+  std::stringstream json;
+  json << in.rdbuf();
+  EXPECT_THAT(json.str(), ::testing::HasSubstr("\"steps\": 1,"));
+  for (const char* scope : {"{\"name\": \"data\", \"phase\": \"other\"",
+                            "{\"name\": \"layer3.2.conv2\", \"phase\": \"forward\"",
+                            "{\"name\": \"layer3.2.conv2\", \"phase\": \"backward\"",
+                            "{\"name\": \"loss\", \"phase\": \"other\"",
+                            "{\"name\": \"optimizer\", \"phase\": \"other\""}) {
+    EXPECT_THAT(json.str(), ::testing::HasSubstr(scope));
+  }
+  EXPECT_THAT(json.str(), ::testing::HasSubstr("\"convolution backward_weights\": "));
+}
+
 TEST_F(TrainerTest, ExtraMetricsAreLoggedFromTheStartingPointOn) {
   const std::string dir = Dir("extra");
   int calls = 0;
