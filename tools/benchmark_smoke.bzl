@@ -14,3 +14,15 @@ def benchmark_smoke_test(name, benchmark, size = "medium"):
         data = [benchmark],
         tags = ["benchmark_smoke"],
     )
+
+def binary_smoke_test(name, binary, args, expect, size = "medium"):
+    """Runs a bench binary once with small `args`; passes if it exits 0 and
+    its output contains `expect` (a line only a complete run prints)."""
+    native.sh_test(
+        name = name,
+        size = size,
+        srcs = ["//tools:run_binary_smoke.sh"],
+        args = ["$(location %s)" % binary, "'%s'" % expect] + args,
+        data = [binary],
+        tags = ["benchmark_smoke"],
+    )

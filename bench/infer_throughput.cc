@@ -1,0 +1,117 @@
+// Inference throughput of the zoo's models: the fp32 network in evaluation
+// mode and the int8 network of quant/int8_network.h (batch norms folded, s8
+// weights per channel, u8/s8 activations calibrated on the same random
+// batch), timed interleaved in one run on a fixed random NCHW batch; both
+// include converting that batch into the network's own layout.
+//
+//   bazel run -c opt //bench:infer_throughput -- --models=resnet20,resnet32,resnet18
+//       --threads=2 --output=/tmp/infer_throughput.json
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "bench/throughput_setup.h"
+#include "engine/context.h"
+#include "engine/graph.h"
+#include "experiments/timing.h"
+#include "models/zoo.h"
+#include "quant/bn_fold.h"
+#include "quant/int8_network.h"
+
+ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zoo models");
+ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
+ABSL_FLAG(int, threads, 0, "OpenMP threads (0: all cores)");
+ABSL_FLAG(std::string, precisions, "fp32,int8", "comma-separated: fp32, int8");
+ABSL_FLAG(int, warmup, 3, "untimed passes per precision before timing");
+ABSL_FLAG(int, passes, 20, "timed passes per precision; the median is reported");
+ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
+
+namespace psg::bench {
+namespace {
+
+int Main() {
+  const int threads = SetThreads(absl::GetFlag(FLAGS_threads));
+  const std::vector<ThroughputCase> cases =
+      CasesFromFlag(absl::GetFlag(FLAGS_models), absl::GetFlag(FLAGS_batch));
+  const std::vector<std::string> precisions =
+      absl::StrSplit(absl::GetFlag(FLAGS_precisions), ',', absl::SkipWhitespace());
+  const int passes = absl::GetFlag(FLAGS_passes);
+  if (passes < 1 || absl::GetFlag(FLAGS_warmup) < 0) {
+    throw std::invalid_argument("--passes must be >= 1 and --warmup >= 0");
+  }
+  std::string results;
+  std::printf("| model | batch | precision | pass ms | img/s |\n|---|---|---|---|---|\n");
+  for (const ThroughputCase& c : cases) {
+    std::unique_ptr<engine::Sequential> net = models::BuildModel({c.model, c.classes});
+    models::InitializeParameters(*net, 1);
+    const engine::Tensor x = RandomInput(c, 1);
+    // Train-mode passes give the batch norms non-trivial running statistics.
+    for (int i = 0; i < 3; ++i) net->Forward(x, engine::Mode::kTrain);
+    std::unique_ptr<quant::Int8Network> int8;
+    std::vector<std::function<void()>> calls;
+    for (const std::string& precision : precisions) {
+      if (precision == "fp32") {
+        calls.push_back([&] {
+          net->Forward(x, engine::Mode::kEval);
+          engine::Stream().wait();
+        });
+      } else if (precision == "int8") {
+        engine::Graph graph;
+        net->Export(&graph, graph.AddInput("input"));
+        const engine::Graph folded = quant::FoldBatchNorm(graph);
+        quant::Calibrator calibrator(folded);
+        calibrator.Observe(x);
+        int8 = std::make_unique<quant::Int8Network>(folded, calibrator.ranges(), c.sample);
+        calls.push_back([&] { int8->Forward(x); });
+      } else {
+        throw std::invalid_argument("unknown precision '" + precision + "' (fp32 or int8)");
+      }
+    }
+    const std::vector<double> seconds =
+        experiments::InterleavedMedianSeconds(passes, calls, absl::GetFlag(FLAGS_warmup));
+    for (size_t i = 0; i < precisions.size(); ++i) {
+      std::printf("| %s | %lld | %s | %.2f | %.1f |\n", c.model.c_str(),
+                  static_cast<long long>(c.batch), precisions[i].c_str(), 1e3 * seconds[i],
+                  c.batch / seconds[i]);
+      absl::StrAppendFormat(&results,
+                            "%s{\"model\": \"%s\", \"batch\": %d, \"precision\": \"%s\", "
+                            "\"pass_ms\": %.4f, \"images_per_second\": %.2f}",
+                            results.empty() ? "" : ", ", c.model, c.batch, precisions[i],
+                            1e3 * seconds[i], c.batch / seconds[i]);
+    }
+    if (seconds.size() == 2) {
+      std::printf("| %s | | %s / %s speed | %.3fx | |\n", c.model.c_str(), precisions[1].c_str(),
+                  precisions[0].c_str(), seconds[0] / seconds[1]);
+    }
+  }
+  std::printf("(%d threads, median of %d interleaved passes after %d warm-up passes)\n", threads,
+              passes, absl::GetFlag(FLAGS_warmup));
+  const std::string output = absl::GetFlag(FLAGS_output);
+  WriteJsonOrDie(output, absl::StrCat("{\"benchmark\": \"infer_throughput\", \"machine\": ",
+                                      MachineJson(), ", \"passes\": ", passes, ", \"results\": [",
+                                      results, "]}"));
+  if (!output.empty()) std::printf("results: %s\n", output.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace psg::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Inference img/s of zoo models, fp32 and int8.");
+  absl::ParseCommandLine(argc, argv);
+  try {
+    return psg::bench::Main();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,64 @@
+#include "bench/throughput_setup.h"
+
+#include <omp.h>
+
+#include <fstream>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "engine/testing/gradient_check.h"
+#include "models/zoo.h"
+#include "oneapi/dnnl/dnnl.h"
+
+namespace psg::bench {
+
+std::vector<ThroughputCase> CasesFromFlag(const std::string& models, int64_t batch) {
+  if (batch < 0) throw std::invalid_argument(absl::StrCat("batch must be >= 0, got ", batch));
+  std::vector<ThroughputCase> cases;
+  for (absl::string_view name : absl::StrSplit(models, ',', absl::SkipWhitespace())) {
+    ThroughputCase c;
+    c.model = std::string(absl::StripAsciiWhitespace(name));
+    c.sample = models::InputDims(c.model);  // throws for an unknown model
+    c.classes = c.sample[1] == 224 ? 1000 : 10;
+    c.batch = batch > 0 ? batch : c.sample[1] == 224 ? 32 : 128;
+    cases.push_back(c);
+  }
+  if (cases.empty()) throw std::invalid_argument("no model given");
+  return cases;
+}
+
+int SetThreads(int threads) {
+  if (threads < 0) throw std::invalid_argument(absl::StrCat("threads must be >= 0, got ", threads));
+  if (threads > 0) omp_set_num_threads(threads);
+  return omp_get_max_threads();
+}
+
+engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed) {
+  return engine::testing::RandomPlain({c.batch, c.sample[0], c.sample[1], c.sample[2]}, seed);
+}
+
+std::string MachineJson() {
+  std::string cpu = "unknown";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (absl::StartsWith(line, "model name")) {
+      cpu = std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
+      break;
+    }
+  }
+  const dnnl_version_t* v = dnnl_version();
+  return absl::StrFormat("{\"cpu\": \"%s\", \"threads\": %d, \"onednn\": \"%d.%d.%d\"}", cpu,
+                         omp_get_max_threads(), v->major, v->minor, v->patch);
+}
+
+void WriteJsonOrDie(const std::string& path, const std::string& json) {
+  if (path.empty()) return;
+  std::ofstream out(path);
+  out << json << "\n";
+  if (!out.good()) throw std::runtime_error("cannot write '" + path + "'");
+}
+
+}  // namespace psg::bench

@@ -1,0 +1,48 @@
+// Shared pieces of the throughput benchmarks (train_throughput,
+// infer_throughput): the model list with each model's default batch, thread
+// setup, a random input batch, the machine description and JSON output.
+//
+//   for (const ThroughputCase& c : CasesFromFlag("resnet20,resnet18", 0)) {
+//     engine::Tensor x = RandomInput(c, /*seed=*/1);   // {c.batch, C, H, W}
+//     ...
+//   }
+//   WriteJsonOrDie(path, absl::StrCat("{\"machine\": ", MachineJson(), ...));
+#ifndef PSG_BENCH_THROUGHPUT_SETUP_H_
+#define PSG_BENCH_THROUGHPUT_SETUP_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace psg::bench {
+
+struct ThroughputCase {
+  std::string model;  // a models/zoo.h name
+  int64_t batch = 0;
+  int64_t classes = 0;
+  engine::Dims sample;  // {C, H, W}
+};
+
+// One case per comma-separated model name; batch 0 picks the batch
+// sizes (128, ResNet-18 at 224x224: 32). Throws std::invalid_argument for an
+// unknown model or a negative batch.
+std::vector<ThroughputCase> CasesFromFlag(const std::string& models, int64_t batch);
+
+// Sets OpenMP's thread count (0: leave all cores) and returns the count used.
+int SetThreads(int threads);
+
+// A reproducible uniform [-1, 1) batch {batch, C, H, W}, plain NCHW.
+engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed);
+
+// {"cpu": ..., "threads": N, "onednn": "2.6.3"} of this process.
+std::string MachineJson();
+
+// Writes `json` (plus a newline) to `path` unless it is empty; throws
+// std::runtime_error naming the path when it cannot be written.
+void WriteJsonOrDie(const std::string& path, const std::string& json);
+
+}  // namespace psg::bench
+
+#endif  // PSG_BENCH_THROUGHPUT_SETUP_H_
