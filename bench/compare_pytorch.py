@@ -200,7 +200,7 @@ def toolkit_train(model_name, args):
 
 
 def toolkit_infer(model_name, args):
-    rs = toolkit(args.infer_bin, [f"--models={model_name}", "--precisions=fp32,int8",
+    rs = toolkit(args.infer_bin, [f"--models={model_name}", "--precisions=fp32,fp32_fused,int8",
                                   f"--threads={args.threads}", f"--passes={args.passes}",
                                   f"--warmup={args.warmup}"])["results"]
     return {f"toolkit {r['precision']}": r["images_per_second"] for r in rs}
@@ -244,19 +244,18 @@ def report(models, modes, medians, args):
             for (m, mn, variant), ips in sorted(medians.items()):
                 if m == mode and mn == model_name:
                     rows.append((mode, model_name, batch_size(model_name), variant, ips))
-            get = lambda v: medians.get((mode, model_name, v))
-            best_fp32 = max((ips for (m, mn, v), ips in medians.items()
-                             if m == mode and mn == model_name and v.startswith("torch fp32")),
-                            default=None)
-            if best_fp32:
-                ratios.append((mode, model_name, "toolkit fp32 / best PyTorch fp32",
-                               get("toolkit fp32") / best_fp32))
+            def best(prefix):
+                return max(ips for (m, mn, v), ips in medians.items()
+                           if m == mode and mn == model_name and v.startswith(prefix))
+            toolkit_fp32 = best("toolkit fp32")
+            ratios.append((mode, model_name, "best toolkit fp32 / best PyTorch fp32",
+                           toolkit_fp32 / best("torch fp32")))
             if mode == "infer":
-                best_int8 = max(get("torch int8 NCHW"), get("torch int8 channels_last"))
+                int8 = medians[(mode, model_name, "toolkit int8")]
                 ratios.append((mode, model_name, "toolkit int8 / best PyTorch int8 (onednn)",
-                               get("toolkit int8") / best_int8))
-                ratios.append((mode, model_name, "toolkit int8 / toolkit fp32",
-                               get("toolkit int8") / get("toolkit fp32")))
+                               int8 / best("torch int8")))
+                ratios.append((mode, model_name, "toolkit int8 / best toolkit fp32",
+                               int8 / toolkit_fp32))
     print(f"\n| mode | model | batch | implementation | img/s |\n|---|---|---|---|---|")
     for mode, model_name, batch, variant, ips in rows:
         print(f"| {mode} | {model_name} | {batch} | {variant} | {ips:.1f} |")

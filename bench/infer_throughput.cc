@@ -1,8 +1,10 @@
-// Inference throughput of the zoo's models: the fp32 network in evaluation
-// mode and the int8 network of quant/int8_network.h (batch norms folded, s8
-// weights per channel, u8/s8 activations calibrated on the same random
-// batch), timed interleaved in one run on a fixed random NCHW batch; both
-// include converting that batch into the network's own layout.
+// Inference throughput of the zoo's models, timed interleaved in one run on a
+// fixed random NCHW batch (each includes converting it to its own layout):
+//   fp32        the training engine's network in evaluation mode;
+//   fp32_fused  the deployment fp32 network (quant/int8_network.h): batch
+//               norms folded, ReLU and residual adds fused into convolutions;
+//   int8        the int8 network: the same fusions, s8 weights per channel,
+//               u8/s8 activations calibrated on the same random batch.
 //
 //   bazel run -c opt //bench:infer_throughput -- --models=resnet20,resnet32,resnet18
 //       --threads=2 --output=/tmp/infer_throughput.json
@@ -29,7 +31,8 @@
 ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zoo models");
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
 ABSL_FLAG(int, threads, 0, "OpenMP threads (0: all cores)");
-ABSL_FLAG(std::string, precisions, "fp32,int8", "comma-separated: fp32, int8");
+ABSL_FLAG(std::string, precisions, "fp32,fp32_fused,int8",
+          "comma-separated: fp32, fp32_fused, int8");
 ABSL_FLAG(int, warmup, 3, "untimed passes per precision before timing");
 ABSL_FLAG(int, passes, 20, "timed passes per precision; the median is reported");
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
@@ -55,6 +58,10 @@ int Main() {
     const engine::Tensor x = RandomInput(c, 1);
     // Train-mode passes give the batch norms non-trivial running statistics.
     for (int i = 0; i < 3; ++i) net->Forward(x, engine::Mode::kTrain);
+    engine::Graph graph;
+    net->Export(&graph, graph.AddInput("input"));
+    const engine::Graph folded = quant::FoldBatchNorm(graph);
+    std::unique_ptr<quant::FusedFp32Network> fused;
     std::unique_ptr<quant::Int8Network> int8;
     std::vector<std::function<void()>> calls;
     for (const std::string& precision : precisions) {
@@ -63,16 +70,17 @@ int Main() {
           net->Forward(x, engine::Mode::kEval);
           engine::Stream().wait();
         });
+      } else if (precision == "fp32_fused") {
+        fused = std::make_unique<quant::FusedFp32Network>(folded, c.sample);
+        calls.push_back([&] { fused->Forward(x); });
       } else if (precision == "int8") {
-        engine::Graph graph;
-        net->Export(&graph, graph.AddInput("input"));
-        const engine::Graph folded = quant::FoldBatchNorm(graph);
         quant::Calibrator calibrator(folded);
         calibrator.Observe(x);
         int8 = std::make_unique<quant::Int8Network>(folded, calibrator.ranges(), c.sample);
         calls.push_back([&] { int8->Forward(x); });
       } else {
-        throw std::invalid_argument("unknown precision '" + precision + "' (fp32 or int8)");
+        throw std::invalid_argument("unknown precision '" + precision +
+                                    "' (fp32, fp32_fused or int8)");
       }
     }
     const std::vector<double> seconds =
@@ -87,9 +95,9 @@ int Main() {
                             results.empty() ? "" : ", ", c.model, c.batch, precisions[i],
                             1e3 * seconds[i], c.batch / seconds[i]);
     }
-    if (seconds.size() == 2) {
-      std::printf("| %s | | %s / %s speed | %.3fx | |\n", c.model.c_str(), precisions[1].c_str(),
-                  precisions[0].c_str(), seconds[0] / seconds[1]);
+    for (size_t i = 1; i < precisions.size(); ++i) {
+      std::printf("| %s | | %s / %s speed | %.3fx | |\n", c.model.c_str(), precisions[i].c_str(),
+                  precisions[0].c_str(), seconds[0] / seconds[i]);
     }
   }
   std::printf("(%d threads, median of %d interleaved passes after %d warm-up passes)\n", threads,

@@ -315,17 +315,25 @@ const Tensor& FakeQuantNetwork::Forward(const Tensor& x) {
 // ---------------------------------------------------------------------------
 // The int8 network on oneDNN.
 
-class Int8Network::Impl {
+// The int8 network, or with null `ranges` the same fused network in fp32.
+class FusedNetworkImpl {
  public:
-  Impl(const engine::Graph& g, const ActivationRanges& ranges, const Dims& sample_dims)
-      : plan_(MakeInt8Plan(g, &ranges)), sample_(sample_dims) {
-    PSG_CHECK(sample_dims.size() == 3, "Int8Network: sample dims must be {C, H, W}, got ",
+  FusedNetworkImpl(const engine::Graph& g, const ActivationRanges* ranges, const Dims& sample_dims)
+      : fp32_(ranges == nullptr), plan_(MakeInt8Plan(g, ranges)), sample_(sample_dims) {
+    PSG_CHECK(sample_dims.size() == 3, "fused network: sample dims must be {C, H, W}, got ",
               engine::DimsToString(sample_dims));
     for (const Int8Step& step : plan_.steps) {
       nodes_.push_back(g.node(step.node));
+      const Node& node = nodes_.back();
       Weights w;
-      if (step.op != Op::kPool) {
-        QuantizedWeights q = QuantizeWeights(nodes_.back(), SourceGrid(plan_, step.src).step);
+      if (step.op != Op::kPool && fp32_) {
+        w.codes = node.weight.ToPlain();
+        std::vector<float> bias =
+            node.bias.empty() ? std::vector<float>(node.out_channels, 0.0f) : node.bias.ToPlain();
+        w.bias = memory(memory::desc({node.out_channels}, dt::f32, tag::a), engine::Cpu());
+        std::memcpy(w.bias.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+      } else if (step.op != Op::kPool) {
+        QuantizedWeights q = QuantizeWeights(node, SourceGrid(plan_, step.src).step);
         w.codes = std::move(q.codes);
         w.bias = memory(memory::desc({static_cast<int64_t>(q.bias_levels.size())}, dt::s32, tag::a),
                         engine::Cpu());
@@ -343,7 +351,11 @@ class Int8Network::Impl {
 
   const float* Forward(const float* x, int64_t batch) {
     Batch& b = BatchFor(batch);
-    QuantizeInput(x, batch, b.input);
+    if (fp32_) {
+      b.input.set_data_handle(const_cast<float*>(x));  // read only
+    } else {
+      QuantizeInput(x, batch, b.input);
+    }
     for (size_t s = 0; s < plan_.steps.size(); ++s) {
       const Int8Step& step = plan_.steps[s];
       Prim& p = b.prims[s];
@@ -367,9 +379,9 @@ class Int8Network::Impl {
 
  private:
   struct Weights {
-    std::vector<float> codes;   // plain levels
-    memory bias;                // s32 levels (empty for pooling)
-    std::vector<float> scales;  // output scales per channel
+    std::vector<float> codes;   // plain levels (fp32: the weights)
+    memory bias;                // s32 levels, fp32: f32 (empty for pooling)
+    std::vector<float> scales;  // output scales per channel (int8 only)
   };
   struct Prim {
     dnnl::primitive primitive;
@@ -381,7 +393,11 @@ class Int8Network::Impl {
     std::vector<Prim> prims;
   };
 
-  static dt TypeOf(bool is_signed) { return is_signed ? dt::s8 : dt::u8; }
+  // The data type of a value: f32 in the fp32 network, else u8 after a ReLU, s8 otherwise.
+  dt TypeOf(bool is_signed) const { return fp32_ ? dt::f32 : is_signed ? dt::s8 : dt::u8; }
+  // Activation layouts: channels-last for the int8 kernels, oneDNN's choice
+  // (blocked) for fp32.
+  tag ActivationTag() const { return fp32_ ? tag::any : tag::nhwc; }
 
   void QuantizeInput(const float* x, int64_t n, const memory& input) const {
     const int64_t c = sample_[0], hw = sample_[1] * sample_[2];
@@ -392,6 +408,8 @@ class Int8Network::Impl {
         for (int64_t p = 0; p < hw; ++p)
           dst[(i * hw + p) * c + ch] = static_cast<int8_t>(Level(grid, x[(i * c + ch) * hw + p]));
   }
+
+  dt WeightType() const { return fp32_ ? dt::f32 : dt::s8; }
 
   memory ReorderedWeights(const Weights& w, const Dims& dims, tag plain,
                           const memory::desc& want) const {
@@ -408,14 +426,15 @@ class Int8Network::Impl {
     if (it != batches_.end()) return it->second;
     Batch& b = batches_[n];
     Dims dims = {n, sample_[0], sample_[1], sample_[2]};
-    b.input = memory(memory::desc(dims, dt::s8, tag::nhwc), engine::Cpu());
+    b.input = fp32_ ? memory(memory::desc(dims, dt::f32, tag::nchw), engine::Cpu(), nullptr)
+                    : memory(memory::desc(dims, dt::s8, tag::nhwc), engine::Cpu());
     std::vector<Dims> out_dims;
     for (size_t s = 0; s < plan_.steps.size(); ++s) {
       const Int8Step& step = plan_.steps[s];
       const Node& node = nodes_[s];
       const Dims in = step.src == -1 ? dims : out_dims[step.src];
-      const bool in_signed = step.src == -1 || plan_.steps[step.src].output_signed;
-      const memory::desc src_md(in, TypeOf(in_signed), tag::nhwc);
+      const memory::desc src_md =
+          step.src == -1 ? b.input.get_desc() : b.prims[step.src].dst.get_desc();
       Prim p;
       if (step.op == Op::kConv) {
         const int64_t oh = (in[2] + 2 * node.padding - node.kernel) / node.stride + 1;
@@ -425,11 +444,13 @@ class Int8Network::Impl {
             ? Dims{node.out_channels, node.in_channels, node.kernel, node.kernel}
             : Dims{node.groups, node.out_channels / node.groups, node.in_channels / node.groups,
                    node.kernel, node.kernel};
-        const memory::desc dst_md(out, TypeOf(step.output_signed), tag::nhwc);
+        const memory::desc dst_md(out, TypeOf(step.output_signed), ActivationTag());
         dnnl::primitive_attr attr;
-        attr.set_output_scales(1 << 1, weights_[s].scales);
+        if (!fp32_) attr.set_output_scales(1 << 1, weights_[s].scales);
         dnnl::post_ops ops;
-        if (step.sum != -2) {
+        if (step.sum != -2 && fp32_) {
+          ops.append_sum(1.0f);
+        } else if (step.sum != -2) {
           const bool sum_signed = step.sum == -1 || plan_.steps[step.sum].output_signed;
           ops.append_sum(SourceGrid(plan_, step.sum).step / step.output_grid.step,
                          TypeOf(sum_signed));
@@ -440,13 +461,22 @@ class Int8Network::Impl {
         dnnl::convolution_forward::primitive_desc pd(
             dnnl::convolution_forward::desc(
                 dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-                memory::desc(wdims, dt::s8, tag::any), weights_[s].bias.get_desc(), dst_md, strides,
-                pad, pad),
+                memory::desc(wdims, WeightType(), tag::any), weights_[s].bias.get_desc(), dst_md,
+                strides, pad, pad),
             attr, engine::Cpu());
         p.primitive = dnnl::convolution_forward(pd);
         p.weights = ReorderedWeights(weights_[s], wdims, node.groups == 1 ? tag::oihw : tag::goihw,
                                      pd.weights_desc());
         p.dst = memory(pd.dst_desc(), engine::Cpu());
+        if (step.sum != -2) {
+          // Forward copies the add's other input into dst byte for byte (int8:
+          // the sum post-op reads it as the other's type, s8 or u8).
+          const memory::desc other =
+              step.sum == -1 ? b.input.get_desc() : b.prims[step.sum].dst.get_desc();
+          PSG_CHECK(fp32_ ? other == pd.dst_desc() : other.get_size() == pd.dst_desc().get_size(),
+                    "fused network: the residual add into '", node.name,
+                    "' reads a value of another layout");
+        }
         out_dims.push_back(out);
       } else if (step.op == Op::kPool) {
         engine::PoolOptions o = node.pool;
@@ -463,7 +493,7 @@ class Int8Network::Impl {
         }
         const Dims out = {n, in[1], (in[2] + 2 * pad[0] - kernel[0]) / strides[0] + 1,
                           (in[3] + 2 * pad[1] - kernel[1]) / strides[1] + 1};
-        const memory::desc dst_md(out, TypeOf(step.output_signed), tag::nhwc);
+        const memory::desc dst_md(out, TypeOf(step.output_signed), ActivationTag());
         dnnl::pooling_forward::primitive_desc pd(
             dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, algo, src_md, dst_md,
                                         strides, kernel, pad, pad),
@@ -477,10 +507,10 @@ class Int8Network::Impl {
                   node.in_channels, " features, its input is ", engine::DimsToString(in));
         const Dims wdims = {node.out_channels, in[1], in[2], in[3]};
         dnnl::primitive_attr attr;
-        attr.set_output_scales(1 << 1, weights_[s].scales);
+        if (!fp32_) attr.set_output_scales(1 << 1, weights_[s].scales);
         dnnl::inner_product_forward::primitive_desc pd(
             dnnl::inner_product_forward::desc(
-                dnnl::prop_kind::forward_inference, src_md, memory::desc(wdims, dt::s8, tag::any),
+                dnnl::prop_kind::forward_inference, src_md, memory::desc(wdims, WeightType(), tag::any),
                 weights_[s].bias.get_desc(), memory::desc({n, node.out_channels}, dt::f32, tag::nc)),
             attr, engine::Cpu());
         p.primitive = dnnl::inner_product_forward(pd);
@@ -493,6 +523,7 @@ class Int8Network::Impl {
     return b;
   }
 
+  bool fp32_;
   Int8Plan plan_;
   Dims sample_;
   std::vector<Node> nodes_;
@@ -500,9 +531,24 @@ class Int8Network::Impl {
   std::map<int64_t, Batch> batches_;
 };
 
+namespace {
+
+void CheckSampleInput(const Tensor& x, const Dims& sample, const char* network) {
+  const Dims d = x.dims();
+  PSG_CHECK(x.is_plain() && d.size() == 4 && Dims(d.begin() + 1, d.end()) == sample, network,
+            ": input must be plain NCHW {N, ", engine::DimsToString(sample), "}, got ",
+            engine::DimsToString(d));
+}
+
+}  // namespace
+
+class Int8Network::Impl : public FusedNetworkImpl {
+  using FusedNetworkImpl::FusedNetworkImpl;
+};
+
 Int8Network::Int8Network(const engine::Graph& folded, const ActivationRanges& ranges,
                          const Dims& sample_dims)
-    : impl_(std::make_unique<Impl>(folded, ranges, sample_dims)) {}
+    : impl_(std::make_unique<Impl>(folded, &ranges, sample_dims)) {}
 
 Int8Network::~Int8Network() = default;
 
@@ -511,13 +557,30 @@ const float* Int8Network::Forward(const float* x, int64_t batch) {
 }
 
 const float* Int8Network::Forward(const Tensor& x) {
-  const Dims d = x.dims();
-  PSG_CHECK(x.is_plain() && d.size() == 4 && Dims(d.begin() + 1, d.end()) == impl_->sample(),
-            "Int8Network: input must be plain NCHW {N, ", engine::DimsToString(impl_->sample()),
-            "}, got ", engine::DimsToString(d));
+  CheckSampleInput(x, impl_->sample(), "Int8Network");
   return impl_->Forward(x.raw(), x.dims()[0]);
 }
 
 int64_t Int8Network::num_classes() const { return impl_->num_classes(); }
+
+class FusedFp32Network::Impl : public FusedNetworkImpl {
+  using FusedNetworkImpl::FusedNetworkImpl;
+};
+
+FusedFp32Network::FusedFp32Network(const engine::Graph& folded, const Dims& sample_dims)
+    : impl_(std::make_unique<Impl>(folded, nullptr, sample_dims)) {}
+
+FusedFp32Network::~FusedFp32Network() = default;
+
+const float* FusedFp32Network::Forward(const float* x, int64_t batch) {
+  return impl_->Forward(x, batch);
+}
+
+const float* FusedFp32Network::Forward(const Tensor& x) {
+  CheckSampleInput(x, impl_->sample(), "FusedFp32Network");
+  return impl_->Forward(x.raw(), x.dims()[0]);
+}
+
+int64_t FusedFp32Network::num_classes() const { return impl_->num_classes(); }
 
 }  // namespace psg::quant

@@ -116,6 +116,28 @@ class Int8Network {
   std::unique_ptr<Impl> impl_;
 };
 
+// The same network in fp32: the folded graph's convolutions with the int8
+// network's fusions (ReLU and residual adds as post-ops) in oneDNN's blocked
+// layouts. The deployment fp32 baseline that int8 is measured against; its
+// logits equal the unfolded model's up to float rounding.
+//
+//   FusedFp32Network fp32(FoldBatchNorm(graph), /*sample_dims=*/{3, 32, 32});
+//   const float* logits = fp32.Forward(images_nchw);   // {N, classes}
+class FusedFp32Network {
+ public:
+  FusedFp32Network(const engine::Graph& folded, const engine::Dims& sample_dims);
+  ~FusedFp32Network();
+  // `x`: batch * C * H * W floats in NCHW order, read in place (not copied).
+  // Returns batch * classes logits, valid until the next call.
+  const float* Forward(const float* x, int64_t batch);
+  const float* Forward(const engine::Tensor& x_nchw);
+  int64_t num_classes() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace psg::quant
 
 #endif  // PSG_QUANT_INT8_NETWORK_H_

@@ -124,6 +124,38 @@ TEST(Int8NetworkTest, SmallResNetMatchesSimulation) {
   ExpectClose(Compare(*model, {3, 16, 16}));
 }
 
+// The fused fp32 network computes the unfolded model in evaluation mode: BN
+// folding and the fusions only reorder float operations (relative error
+// ~1e-6 per layer), so the logits agree to 1e-4 of their range.
+void ExpectFusedFp32MatchesModel(engine::Layer& model, const Dims& sample) {
+  Graph graph;
+  model.Export(&graph, graph.AddInput("input"));
+  FusedFp32Network net(FoldBatchNorm(graph), sample);
+  const int64_t n = 5;  // not a multiple of any vector width
+  const Tensor x = engine::testing::RandomPlain({n, sample[0], sample[1], sample[2]}, 31);
+  const std::vector<float> want = model.Forward(x, engine::Mode::kEval).ToPlain();
+  net.Forward(x);
+  const float* got = net.Forward(x.raw(), n);  // again: reused primitives and buffers
+  ASSERT_EQ(static_cast<int64_t>(want.size()), n * net.num_classes());
+  double range = 0;
+  for (float v : want) range = std::max<double>(range, std::abs(v));
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4 * range) << i;
+}
+
+TEST(FusedFp32NetworkTest, ConvBnReluPoolLinearMatchesTheModel) {
+  auto model = ConvBnReluPoolLinear();
+  engine::testing::RandomizeParameters(*model, 1);
+  engine::reference::RandomizeBatchNorm(*model, 2);
+  ExpectFusedFp32MatchesModel(*model, {3, 8, 8});
+}
+
+TEST(FusedFp32NetworkTest, ResNet20MatchesTheModel) {
+  auto model = models::BuildModel({.name = "resnet20"});
+  models::InitializeParameters(*model, 5);
+  engine::reference::RandomizeBatchNorm(*model, 6);
+  ExpectFusedFp32MatchesModel(*model, {3, 32, 32});
+}
+
 TEST(Int8NetworkTest, ResNet20PlanFusesReluAndAdds) {
   auto model = models::BuildModel({.name = "resnet20"});
   Graph graph;
