@@ -6,9 +6,14 @@ namespace psg::engine {
 
 WeightSnapshot::WeightSnapshot(const ParameterList& params) : params_(params) {
   values_.reserve(params_.size());
-  for (const Parameter* p : params_) {
-    const absl::Span<const float> w = p->value.flat();
-    values_.emplace_back(w.begin(), w.end());
+  for (const Parameter* p : params_) values_.emplace_back(p->value.flat().size());
+  Capture();
+}
+
+void WeightSnapshot::Capture() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const absl::Span<const float> w = params_[i]->value.flat();
+    std::copy(w.begin(), w.end(), values_[i].begin());
   }
 }
 

@@ -5,6 +5,7 @@
 //   QuantizeWeights(params, options);   // or PruneByMagnitude(params, ...)
 //   ... evaluate ...
 //   dense.Restore();
+//   dense.Capture();                    // take the current values again (no allocation)
 #ifndef PSG_ENGINE_PARAMETER_SNAPSHOT_H_
 #define PSG_ENGINE_PARAMETER_SNAPSHOT_H_
 
@@ -17,6 +18,8 @@ namespace psg::engine {
 class WeightSnapshot {
  public:
   explicit WeightSnapshot(const ParameterList& params);
+  // Saves the parameters' current values into the existing buffers.
+  void Capture();
   // Writes the saved values back into the same parameters.
   void Restore() const;
 
