@@ -44,6 +44,7 @@
 #include "experiments/qat_flags.h"
 #include "models/zoo.h"
 #include "train/datasets.h"
+#include "train/gradient_l1.h"
 #include "train/lr_flags.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
@@ -62,6 +63,11 @@ ABSL_FLAG(int64_t, stop_after_steps, 0, "stop with a checkpoint after this many 
 ABSL_FLAG(int64_t, max_train_images, 0, "train on the first N images only (0: all; for smoke runs)");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
 ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
+ABSL_FLAG(double, gradient_l1, 0.0,
+          "Gradient-L1 regularization's lambda (Alizadeh et al. 2020; one extra forward/backward "
+          "pass per step; 0: off)");
+ABSL_FLAG(double, gradient_l1_step, 1e-3,
+          "Gradient-L1: finite-difference step of its Hessian-vector product");
 ABSL_FLAG(int64_t, profile_step, 0,
           "print where the time of this step of the run goes (per layer and direction, "
           "outside oneDNN primitives) and write profile.json (0: off)");
@@ -75,11 +81,13 @@ std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_
   return absl::StrFormat(
       "{\"model\": \"%s\", \"shortcut\": \"%s\", \"dataset\": \"%s\", \"epochs\": %d, "
       "\"batch_size\": %d, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
-      "\"label_smoothing\": %g, \"seed\": %d, \"init_from\": \"%s\", %s, %s, %s}",
+      "\"label_smoothing\": %g, \"gradient_l1\": %g, \"gradient_l1_step\": %g, \"seed\": %d, "
+      "\"init_from\": \"%s\", %s, %s, %s}",
       absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_shortcut), absl::GetFlag(FLAGS_dataset),
       absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_momentum),
       absl::GetFlag(FLAGS_nesterov) ? "true" : "false", absl::GetFlag(FLAGS_weight_decay),
-      absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_seed),
+      absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_gradient_l1),
+      absl::GetFlag(FLAGS_gradient_l1_step), absl::GetFlag(FLAGS_seed),
       absl::GetFlag(FLAGS_init_from), psg::train::LrFlagsJson(), optimizer_json, qat_json);
 }
 
@@ -182,6 +190,17 @@ int Run() {
     if (optimizer->epoch_metrics) trainer.set_epoch_metrics(optimizer->epoch_metrics);
     psg::experiments::AttachWeightQuantizer(weight_quantizer.get(), &trainer);
     psg::experiments::AttachL0Gates(l0_gates.get(), *optimizer->optimizer, &trainer);  // inside QAT's
+    std::unique_ptr<psg::train::GradientL1> gradient_l1;
+    if (absl::GetFlag(FLAGS_gradient_l1) != 0.0) {
+      gradient_l1 = std::make_unique<psg::train::GradientL1>(
+          params, psg::train::GradientL1Options{
+                      .lambda = static_cast<float>(absl::GetFlag(FLAGS_gradient_l1)),
+                      .step = static_cast<float>(absl::GetFlag(FLAGS_gradient_l1_step))});
+      trainer.AddGradientHook(
+          [&](const std::function<void()>& recompute) { gradient_l1->Apply(recompute); });
+      std::printf("gradient L1 regularization: lambda %g, step %g\n",
+                  absl::GetFlag(FLAGS_gradient_l1), absl::GetFlag(FLAGS_gradient_l1_step));
+    }
     absl::StatusOr<psg::train::RunSummary> summary = trainer.Run();
     if (!summary.ok()) return Fail(summary.status().message());
     if (summary->stopped_early) return 0;

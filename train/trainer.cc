@@ -195,6 +195,15 @@ absl::StatusOr<RunSummary> Trainer::Run() {
             "or check the data."));
       }
       model_.Backward(*dlogits);
+      const int64_t step_correct = loss.correct();
+      if (!gradient_hooks_.empty()) {
+        engine::ProfileScope scope("hooks", engine::Phase::kOther);
+        const std::function<void()> recompute = [&] {
+          loss.Forward(model_.Forward(*input, engine::Mode::kTrain), x.labels);
+          model_.Backward(loss.Backward());
+        };
+        for (const auto& hook : gradient_hooks_) hook(recompute);
+      }
       {
         engine::ProfileScope scope("hooks", engine::Phase::kOther);
         Hook(after_, engine::Mode::kTrain);
@@ -214,7 +223,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
       }
       ++step;
       loss_sum += value * x.n;
-      correct += loss.correct();
+      correct += step_correct;
       seen += x.n;
       images_this_run += x.n;
       const bool stop = options_.stop_after_steps > 0 && step >= options_.stop_after_steps;

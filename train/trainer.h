@@ -93,6 +93,13 @@ class Trainer {
     before_.push_back(std::move(before));
     after_.insert(after_.begin(), std::move(after));
   }
+  // Adds a call after every training step's backward pass, before the after
+  // hooks and the optimizer step, that may change the gradients and may call
+  // `recompute` to rerun the step's forward, loss and backward pass on the same
+  // batch (e.g. Gradient-L1 regularization's Hessian-vector product).
+  void AddGradientHook(std::function<void(const std::function<void()>& recompute)> hook) {
+    gradient_hooks_.push_back(std::move(hook));
+  }
   // Parameters outside the model (e.g. a weight quantizer's learned steps),
   // saved in and restored from checkpoints with the model's.
   void AddParameters(const engine::ParameterList& extra) {
@@ -118,6 +125,7 @@ class Trainer {
   engine::ParameterList params_;
   std::function<std::map<std::string, double>()> epoch_metrics_;
   std::vector<std::function<void(engine::Mode)>> before_, after_;  // after_: innermost first
+  std::vector<std::function<void(const std::function<void()>&)>> gradient_hooks_;
 };
 
 }  // namespace psg::train

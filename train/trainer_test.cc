@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/zoo.h"
+#include "train/gradient_l1.h"
 #include "train/training_state.h"
 
 namespace psg::train {
@@ -71,7 +72,8 @@ class TrainerTest : public ::testing::Test {
   // Trains a fresh ResNet-20 and returns its parameters (and BN statistics).
   absl::StatusOr<std::vector<std::vector<float>>> Train(
       const TrainerOptions& o, float lr, RunSummary* summary = nullptr,
-      std::function<std::map<std::string, double>()> epoch_metrics = nullptr) {
+      std::function<std::map<std::string, double>()> epoch_metrics = nullptr,
+      const GradientL1Options* gradient_l1 = nullptr) {
     auto model = models::BuildModel({"resnet20", 3});
     models::InitializeParameters(*model, o.seed);
     engine::ParameterList params;
@@ -80,6 +82,12 @@ class TrainerTest : public ::testing::Test {
     auto schedule = engine::Cosine(lr, 18);
     Trainer trainer(o, *model, sgd, *schedule, *data_);
     if (epoch_metrics) trainer.set_epoch_metrics(epoch_metrics);
+    std::unique_ptr<GradientL1> regularizer;
+    if (gradient_l1 != nullptr) {
+      regularizer = std::make_unique<GradientL1>(params, *gradient_l1);
+      trainer.AddGradientHook(
+          [&](const std::function<void()>& recompute) { regularizer->Apply(recompute); });
+    }
     absl::StatusOr<RunSummary> result = trainer.Run();
     if (!result.ok()) return result.status();
     if (summary != nullptr) *summary = *result;
@@ -106,6 +114,24 @@ TEST_F(TrainerTest, LearnsAndWritesMetricsAndCheckpoint) {
   }
   EXPECT_EQ(lines, 3);
   EXPECT_TRUE(std::filesystem::exists(dir + "/last.safetensors"));
+}
+
+// A gradient hook's extra pass leaves no trace: Gradient-L1 with lambda 0
+// trains bit for bit as plain SGD (batch-norm statistics included); lambda >
+// 0 trains differently.
+TEST_F(TrainerTest, GradientHookRecomputesWithoutSideEffects) {
+  TrainerOptions plain = Options(Dir("no_hook"));
+  plain.epochs = 1;
+  TrainerOptions hooked = plain;
+  hooked.output_dir = Dir("hook");
+  const GradientL1Options zero{.lambda = 0.0f}, some{.lambda = 0.1f};
+  auto expected = Train(plain, 0.05f);
+  auto with_zero = Train(hooked, 0.05f, nullptr, nullptr, &zero);
+  hooked.output_dir = Dir("hook_lambda");
+  auto with_some = Train(hooked, 0.05f, nullptr, nullptr, &some);
+  ASSERT_TRUE(expected.ok() && with_zero.ok() && with_some.ok());
+  EXPECT_EQ(*with_zero, *expected);
+  EXPECT_NE(*with_some, *expected);
 }
 
 TEST_F(TrainerTest, ProfilesOneStepWithoutChangingTheRun) {
