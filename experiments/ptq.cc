@@ -13,6 +13,7 @@
 // Writes <output_dir>/ptq.json and ptq.md (default output_dir: <checkpoint dir>/ptq).
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "engine/quant_grid.h"
 #include "experiments/common_flags.h"
 #include "experiments/model_loading.h"
+#include "experiments/svg_plot.h"
 #include "quant/activation_quant.h"
 #include "quant/weight_ptq.h"
 #include "train/batches.h"
@@ -143,6 +145,59 @@ std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>
     json += "]}";
   }
   return json + "\n]}\n";
+}
+
+// accuracy.svg: test accuracy vs weight bits, one series per activation
+// setting, FP as a flat reference; qmse.svg: the size-weighted mean weight
+// quantization MSE vs bits (log scale).
+std::vector<std::pair<std::string, std::string>> ResultPlots(const std::vector<Outcome>& outcomes) {
+  std::map<int, psg::experiments::Series> accuracy;  // by activation bits
+  std::map<int, double> mse_by_bits;  // the weights' error does not depend on activations
+  double fp = 0;
+  for (const Outcome& o : outcomes) {
+    if (o.setting.weight_bits == 0) {
+      fp = o.eval.accuracy;
+      continue;
+    }
+    psg::experiments::Series& series = accuracy[o.setting.act_bits];
+    series.name = o.setting.act_bits == 0 ? "weights quantized"
+                                          : absl::StrCat("weights and activations (A", o.setting.act_bits, ")");
+    series.x.push_back(o.setting.weight_bits);
+    series.y.push_back(100 * o.eval.accuracy);
+    double sum = 0, size = 0;
+    for (const psg::quant::LayerError& e : o.layers) {
+      sum += e.mse * e.size;
+      size += e.size;
+    }
+    mse_by_bits[o.setting.weight_bits] = sum / size;
+  }
+  std::vector<std::pair<std::string, std::string>> plots;
+  if (accuracy.empty()) return plots;
+  std::vector<psg::experiments::Series> series = {{"FP", {}, {}}};
+  for (auto& [act, s] : accuracy) {
+    for (double b : s.x) {
+      series[0].x.push_back(b);
+      series[0].y.push_back(100 * fp);
+    }
+    series.push_back(s);
+  }
+  std::sort(series[0].x.begin(), series[0].x.end());
+  series[0].x.erase(std::unique(series[0].x.begin(), series[0].x.end()), series[0].x.end());
+  series[0].y.resize(series[0].x.size());
+  plots.push_back({"accuracy.svg", psg::experiments::LinePlotSvg(
+      series, {.title = "Test accuracy after rounding", .x_label = "weight bits",
+               .y_label = "test accuracy (%)", .x_ticks = series[0].x})});
+  psg::experiments::Series mse{"weights", {}, {}};
+  for (const auto& [b, value] : mse_by_bits) {
+    mse.x.push_back(b);
+    mse.y.push_back(value);
+  }
+  if (std::all_of(mse.y.begin(), mse.y.end(), [](double v) { return v > 0; })) {
+    plots.push_back({"qmse.svg", psg::experiments::LinePlotSvg(
+        {mse}, {.title = "Weight quantization MSE (size-weighted mean over layers)",
+                .x_label = "weight bits", .y_label = "MSE", .log_y = true, .x_ticks = mse.x})});
+  }
+  return plots;
 }
 
 std::string ResultTable(const std::vector<Outcome>& outcomes) {
@@ -261,10 +316,12 @@ int Run() {
       wo.coverage.cover_first_last ? "true" : "false", wo.coverage.widen_first_last ? "true" : "false",
       absl::GetFlag(FLAGS_calibration_batches), omp_get_max_threads());
   const std::string table = ResultTable(outcomes);
-  const absl::Status written =
-      WriteResultFiles(output_dir, {{"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}});
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}};
+  for (auto& plot : ResultPlots(outcomes)) files.push_back(std::move(plot));
+  const absl::Status written = WriteResultFiles(output_dir, files);
   if (!written.ok()) return Fail(written.message());
-  std::printf("\n%s\nwrote %s/ptq.json and ptq.md\n", table.c_str(), output_dir.c_str());
+  std::printf("\n%s\nwrote %s/ptq.json, ptq.md and plots (*.svg)\n", table.c_str(), output_dir.c_str());
   return 0;
 }
 
