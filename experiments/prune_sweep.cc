@@ -12,6 +12,7 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "experiments/common_flags.h"
 #include "experiments/model_loading.h"
 #include "experiments/prune_flags.h"
+#include "experiments/svg_plot.h"
 #include "prune/magnitude.h"
 #include "train/datasets.h"
 #include "train/trainer.h"
@@ -55,6 +57,27 @@ struct Outcome {
     return sparsity == 0 ? std::string("dense") : absl::StrFormat("%s %g", psg::prune::ScopeName(scope), sparsity);
   }
 };
+
+// Test accuracy vs sparsity, one series per scope starting from the dense model.
+std::string AccuracyPlot(const std::vector<Outcome>& outcomes) {
+  std::map<std::string, psg::experiments::Series> by_scope;
+  for (const Outcome& o : outcomes) {
+    if (o.sparsity == 0) continue;
+    psg::experiments::Series& s = by_scope[psg::prune::ScopeName(o.scope)];
+    if (s.x.empty()) {
+      s.name = absl::StrCat(psg::prune::ScopeName(o.scope), " magnitude");
+      s.x.push_back(0);
+      s.y.push_back(100 * outcomes.front().eval.accuracy);
+    }
+    s.x.push_back(o.sparsity);
+    s.y.push_back(100 * o.eval.accuracy);
+  }
+  std::vector<psg::experiments::Series> series;
+  for (auto& [scope, s] : by_scope) series.push_back(std::move(s));
+  return psg::experiments::LinePlotSvg(
+      series, {.title = "Magnitude pruning without fine-tuning", .x_label = "sparsity",
+               .y_label = "test accuracy (%)"});
+}
 
 std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>& outcomes) {
   std::string json = absl::StrCat("{\"flags\": ", flags_json, ", \"results\": [");
@@ -170,9 +193,12 @@ int Run() {
       absl::GetFlag(FLAGS_max_eval_images), omp_get_max_threads());
   const std::string table = ResultTable(sparsities, scopes, outcomes);
   const absl::Status written = WriteResultFiles(
-      output_dir, {{"prune_sweep.json", ResultJson(flags_json, outcomes)}, {"prune_sweep.md", table}});
+      output_dir, {{"prune_sweep.json", ResultJson(flags_json, outcomes)},
+                   {"prune_sweep.md", table},
+                   {"accuracy.svg", AccuracyPlot(outcomes)}});
   if (!written.ok()) return Fail(written.message());
-  std::printf("\n%s\nwrote %s/prune_sweep.json and prune_sweep.md\n", table.c_str(), output_dir.c_str());
+  std::printf("\n%s\nwrote %s/prune_sweep.json, prune_sweep.md and accuracy.svg\n", table.c_str(),
+              output_dir.c_str());
   return 0;
 }
 
