@@ -1,0 +1,82 @@
+// The paper's signature figure: histograms of one layer's weights from
+// several checkpoints (e.g. SGD and PSGD), overlaid, with the b-bit grid of
+// the last checkpoint drawn as vertical lines (per tensor, symmetric
+// restricted range from its max |w|, as the evaluation protocol rounds).
+//
+//   bazel run //experiments:weight_histogram -- --layer=layer3.2.conv2.weight --bits=4
+//       --checkpoints=SGD=runs/sgd/last.safetensors,PSGD=runs/psgd/last.safetensors
+//       --output=runs/psgd/hist_layer3.2.conv2.svg
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "engine/quant_grid.h"
+#include "experiments/common_flags.h"
+#include "experiments/svg_plot.h"
+#include "io/checkpoint.h"
+
+ABSL_FLAG(std::vector<std::string>, checkpoints, {},
+          "comma-separated NAME=PATH pairs (required); the last one's grid is drawn");
+ABSL_FLAG(std::string, layer, "", "tensor name, e.g. layer3.2.conv2.weight (required)");
+ABSL_FLAG(int, bits, 4, "grid bit-width to draw, 2..8");
+ABSL_FLAG(int, bins, 150, "histogram bins");
+ABSL_FLAG(std::string, output, "", "SVG file to write (required)");
+
+namespace {
+
+using psg::experiments::Fail;
+using psg::experiments::UserPath;
+
+int Run() {
+  const std::string layer = absl::GetFlag(FLAGS_layer);
+  const std::string output = UserPath(absl::GetFlag(FLAGS_output));
+  const int bits = absl::GetFlag(FLAGS_bits);
+  if (absl::GetFlag(FLAGS_checkpoints).empty()) return Fail("--checkpoints is required");
+  if (layer.empty()) return Fail("--layer is required");
+  if (output.empty()) return Fail("--output is required");
+  psg::engine::CheckGridBits(bits, "--bits");
+  std::vector<psg::experiments::HistogramSeries> series;
+  for (const std::string& entry : absl::GetFlag(FLAGS_checkpoints)) {
+    const std::pair<std::string, std::string> name_path = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    if (name_path.first.empty() || name_path.second.empty()) {
+      return Fail(absl::StrCat("--checkpoints entry '", entry, "' is not NAME=PATH"));
+    }
+    auto checkpoint = psg::io::Checkpoint::Read(UserPath(name_path.second));
+    if (!checkpoint.ok()) return Fail(checkpoint.status().message());
+    auto values = checkpoint->F32(layer);
+    if (!values.ok()) {
+      return Fail(absl::StrCat(values.status().message(), "; tensors of ", name_path.second, ": ",
+                               absl::StrJoin(checkpoint->names(), ", ")));
+    }
+    series.push_back({name_path.first, std::vector<float>(values->begin(), values->end())});
+  }
+  const float max_abs = psg::engine::MaxAbs(series.back().values);
+  const psg::engine::GridPoint grid =
+      psg::engine::MakeGrid(psg::engine::GridRange::kRestricted, bits, -max_abs, max_abs);
+  std::vector<double> grid_points;
+  for (float level = grid.min_level; level <= grid.max_level; level += 1.0f) {
+    grid_points.push_back(level * grid.step);
+  }
+  psg::experiments::WriteSvg(
+      output, psg::experiments::HistogramSvg(
+                  series, {.title = absl::StrCat(layer, ": weights and the ", bits, "-bit grid of ",
+                                                 series.back().name),
+                           .x_label = "weight",
+                           .bins = absl::GetFlag(FLAGS_bins),
+                           .vertical_lines = grid_points}));
+  std::printf("wrote %s (%zu checkpoints, %zu grid points, step %g)\n", output.c_str(),
+              series.size(), grid_points.size(), grid.step);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return psg::experiments::RunCommand(
+      argc, argv, "Overlaid weight histograms of one layer with a quantization grid.", Run);
+}
