@@ -23,6 +23,7 @@
 #include "bench/throughput_setup.h"
 #include "engine/context.h"
 #include "engine/graph.h"
+#include "experiments/machine.h"
 #include "experiments/timing.h"
 #include "models/zoo.h"
 #include "quant/bn_fold.h"
@@ -104,7 +105,7 @@ int Main() {
               passes, absl::GetFlag(FLAGS_warmup));
   const std::string output = absl::GetFlag(FLAGS_output);
   WriteJsonOrDie(output, absl::StrCat("{\"benchmark\": \"infer_throughput\", \"machine\": ",
-                                      MachineJson(), ", \"passes\": ", passes, ", \"results\": [",
+                                      experiments::MachineJson(), ", \"passes\": ", passes, ", \"results\": [",
                                       results, "]}"));
   if (!output.empty()) std::printf("results: %s\n", output.c_str());
   return 0;

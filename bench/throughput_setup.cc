@@ -6,12 +6,10 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/testing/gradient_check.h"
 #include "models/zoo.h"
-#include "oneapi/dnnl/dnnl.h"
 
 namespace psg::bench {
 
@@ -38,20 +36,6 @@ int SetThreads(int threads) {
 
 engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed) {
   return engine::testing::RandomPlain({c.batch, c.sample[0], c.sample[1], c.sample[2]}, seed);
-}
-
-std::string MachineJson() {
-  std::string cpu = "unknown";
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (absl::StartsWith(line, "model name")) {
-      cpu = std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
-      break;
-    }
-  }
-  const dnnl_version_t* v = dnnl_version();
-  return absl::StrFormat("{\"cpu\": \"%s\", \"threads\": %d, \"onednn\": \"%d.%d.%d\"}", cpu,
-                         omp_get_max_threads(), v->major, v->minor, v->patch);
 }
 
 void WriteJsonOrDie(const std::string& path, const std::string& json) {

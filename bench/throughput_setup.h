@@ -1,12 +1,13 @@
 // Shared pieces of the throughput benchmarks (train_throughput,
 // infer_throughput): the model list with each model's default batch, thread
-// setup, a random input batch, the machine description and JSON output.
+// setup, a random input batch and JSON output (the machine description:
+// experiments/machine.h).
 //
 //   for (const ThroughputCase& c : CasesFromFlag("resnet20,resnet18", 0)) {
 //     engine::Tensor x = RandomInput(c, /*seed=*/1);   // {c.batch, C, H, W}
 //     ...
 //   }
-//   WriteJsonOrDie(path, absl::StrCat("{\"machine\": ", MachineJson(), ...));
+//   WriteJsonOrDie(path, absl::StrCat("{\"machine\": ", experiments::MachineJson(), ...));
 #ifndef PSG_BENCH_THROUGHPUT_SETUP_H_
 #define PSG_BENCH_THROUGHPUT_SETUP_H_
 
@@ -35,9 +36,6 @@ int SetThreads(int threads);
 
 // A reproducible uniform [-1, 1) batch {batch, C, H, W}, plain NCHW.
 engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed);
-
-// {"cpu": ..., "threads": N, "onednn": "2.6.3"} of this process.
-std::string MachineJson();
 
 // Writes `json` (plus a newline) to `path` unless it is empty; throws
 // std::runtime_error naming the path when it cannot be written.

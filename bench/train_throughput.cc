@@ -23,6 +23,7 @@
 #include "engine/loss.h"
 #include "engine/optimizer.h"
 #include "engine/profiler.h"
+#include "experiments/machine.h"
 #include "experiments/timing.h"
 #include "models/zoo.h"
 #include "psg/psgd.h"
@@ -138,7 +139,7 @@ int Main() {
               steps, absl::GetFlag(FLAGS_warmup));
   const std::string output = absl::GetFlag(FLAGS_output);
   WriteJsonOrDie(output, absl::StrCat("{\"benchmark\": \"train_throughput\", \"machine\": ",
-                                      MachineJson(), ", \"steps\": ", steps, ", \"results\": [",
+                                      experiments::MachineJson(), ", \"steps\": ", steps, ", \"results\": [",
                                       results, "], \"profiles\": {", profiles, "}}"));
   if (!output.empty()) std::printf("results: %s\n", output.c_str());
   return 0;

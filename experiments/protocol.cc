@@ -1,0 +1,166 @@
+#include "experiments/protocol.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+extern char** environ;
+
+namespace psg::experiments {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Single-quoted for a POSIX shell, so commands.sh can be run as written.
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Whether `args` already sets --name (as --name=... or --name / --noname).
+bool HasFlag(const std::vector<std::string>& args, const std::string& arg) {
+  const std::string name = arg.substr(0, arg.find('='));
+  for (const std::string& a : args) {
+    if (a == name || absl::StartsWith(a, name + "=")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string CommandPath(const std::string& name) {
+  const fs::path self = fs::read_symlink("/proc/self/exe");
+  // bazel-bin/experiments/<binary>: the commands are its siblings; under
+  // `bazel test` the runfiles tree holds them at the same relative place.
+  std::vector<fs::path> candidates = {self.parent_path() / name};
+  if (const char* runfiles = std::getenv("RUNFILES_DIR")) {
+    candidates.push_back(fs::path(runfiles) / "psg_toolkit/experiments" / name);
+  }
+  if (const char* srcdir = std::getenv("TEST_SRCDIR")) {
+    candidates.push_back(fs::path(srcdir) / "psg_toolkit/experiments" / name);
+  }
+  for (const fs::path& p : candidates) {
+    if (fs::exists(p)) return p.string();
+  }
+  throw std::runtime_error(absl::StrCat("command '", name, "' not found beside ", self.string(),
+                                        "; build //experiments:", name));
+}
+
+int RunAndLog(const std::vector<std::string>& argv, const std::string& log_path) {
+  std::ofstream log(log_path, std::ios::app);
+  if (!log) throw std::runtime_error("cannot write '" + log_path + "'");
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  std::vector<char*> c_argv;
+  for (const std::string& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
+  c_argv.push_back(nullptr);
+  pid_t pid;
+  const int spawned = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, c_argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (spawned != 0) {
+    close(pipe_fds[0]);
+    throw std::runtime_error(absl::StrCat("cannot run '", argv[0], "': error ", spawned));
+  }
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) {
+    fwrite(buffer, 1, n, stdout);
+    fflush(stdout);
+    log.write(buffer, n);
+    log.flush();  // a crash of either process keeps the log up to here
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Protocol::Protocol(std::string run_dir, std::vector<std::string> common_args,
+                   std::string command_dir)
+    : run_dir_(std::move(run_dir)),
+      common_args_(std::move(common_args)),
+      command_dir_(std::move(command_dir)) {
+  fs::create_directories(run_dir_);
+}
+
+std::string Protocol::Stage(const std::string& stage, const std::string& command,
+                            std::vector<std::string> args, const std::string& result_file) {
+  const std::string dir = run_dir_ + "/" + stage;
+  const std::string result = dir + "/" + result_file;
+  const std::string done_marker = dir + "/stage_done";
+  if (fs::exists(done_marker) && fs::exists(result)) {
+    std::printf("== stage %s: done before (%s)\n", stage.c_str(), result.c_str());
+    return dir;
+  }
+  fs::create_directories(dir);
+  for (const std::string& common : common_args_) {
+    if (!HasFlag(args, common)) args.push_back(common);
+  }
+  args.push_back("--output_dir=" + dir);
+  if (command == "train" && !HasFlag(args, "--resume")) args.push_back("--resume=auto");
+  std::vector<std::string> argv = {command_dir_.empty() ? CommandPath(command)
+                                                       : command_dir_ + "/" + command};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> quoted;
+  for (const std::string& a : args) quoted.push_back(ShellQuote(a));
+  std::ofstream(run_dir_ + "/commands.sh", std::ios::app)
+      << "# " << stage << "\nbazel run //experiments:" << command << " -- "
+      << absl::StrJoin(quoted, " ") << "\n";
+  std::printf("== stage %s: %s %s\n", stage.c_str(), command.c_str(),
+              absl::StrJoin(args, " ").c_str());
+  std::fflush(stdout);
+  const int status = RunAndLog(argv, dir + "/log.txt");
+  if (status != 0) {
+    throw std::runtime_error(absl::StrCat("stage '", stage, "' (", command, ") failed with status ",
+                                          status, "; see ", dir, "/log.txt"));
+  }
+  if (!fs::exists(result)) {
+    throw std::runtime_error(absl::StrCat("stage '", stage, "' (", command, ") wrote no ", result));
+  }
+  std::ofstream(done_marker) << "done\n";
+  return dir;
+}
+
+std::string SgdStage(Protocol& protocol, const Recipe& recipe) {
+  if (recipe.psgd_start_step == 0) {
+    return protocol.Stage("sgd", "train", recipe.sgd, "result.json") + "/last.safetensors";
+  }
+  std::vector<std::string> first_leg = recipe.sgd;
+  first_leg.push_back(absl::StrCat("--stop_after_steps=", recipe.psgd_start_step));
+  const std::string start =
+      protocol.Stage("sgd_start", "train", first_leg, "last.safetensors") + "/last.safetensors";
+  // The second leg continues from the first, or from its own checkpoint when
+  // it was interrupted.
+  const std::string own = protocol.run_dir() + "/sgd/last.safetensors";
+  std::vector<std::string> rest = recipe.sgd;
+  rest.push_back("--resume=" + (fs::exists(own) ? own : start));
+  protocol.Stage("sgd", "train", rest, "result.json");
+  return start;
+}
+
+std::string PsgdStage(Protocol& protocol, const Recipe& recipe, const std::string& stage,
+                      const std::string& init, const std::vector<std::string>& psg_flags) {
+  std::vector<std::string> args = recipe.psgd;
+  args.push_back("--optimizer=psgd");
+  args.insert(args.end(), psg_flags.begin(), psg_flags.end());
+  args.push_back("--init_from=" + init);
+  return protocol.Stage(stage, "train", args, "result.json");
+}
+
+}  // namespace psg::experiments

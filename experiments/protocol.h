@@ -1,0 +1,69 @@
+// A paper experiment as a chain of the toolkit's commands (train, ptq,
+// prune_sweep, weight_histogram), each a stage with its own directory under
+// the run directory.
+//
+//   Protocol p("runs/quant_vs_bits", {"--dataset=cifar10", "--threads=2"});
+//   const std::string sgd = p.Stage("sgd", "train", {"--epochs=20", ...}, "result.json");
+//   p.Stage("ptq_sgd", "ptq", {"--checkpoint=" + sgd + "/last.safetensors"}, "ptq.json");
+//
+// A stage that finished before (its result file and a stage_done marker
+// exist) is skipped, so an interrupted experiment resumes where it stopped (a training stage gets --resume=auto and continues
+// from its last checkpoint). Every command is appended to
+// <run_dir>/commands.sh exactly as run; a stage's output goes to the terminal
+// and to <stage dir>/log.txt. The commands are the sibling binaries of the
+// running one (their targets are its data dependencies).
+#ifndef PSG_EXPERIMENTS_PROTOCOL_H_
+#define PSG_EXPERIMENTS_PROTOCOL_H_
+
+#include <string>
+#include <vector>
+
+#include "experiments/budget.h"
+
+namespace psg::experiments {
+
+class Protocol {
+ public:
+  // `common_args` go to every command that is not given them itself
+  // (e.g. --dataset, --data_dir, --threads). Creates `run_dir`. The commands
+  // are looked up in `command_dir`, by default beside the running binary.
+  Protocol(std::string run_dir, std::vector<std::string> common_args,
+           std::string command_dir = "");
+
+  // Runs `command` (e.g. "train") with `args`, --output_dir=<stage dir> and the
+  // common args, unless the stage finished before. Returns the stage
+  // directory. Throws std::runtime_error naming the stage and its log when the
+  // command fails or does not write `result_file`.
+  std::string Stage(const std::string& stage, const std::string& command,
+                    std::vector<std::string> args, const std::string& result_file);
+
+  const std::string& run_dir() const { return run_dir_; }
+
+ private:
+  std::string run_dir_;
+  std::vector<std::string> common_args_;
+  std::string command_dir_;
+};
+
+// The recipe's SGD stage ("sgd"); returns the checkpoint the PSGD stages
+// start from: its end, or (paper budget) its checkpoint at
+// recipe.psgd_start_step, kept by a first leg "sgd_start".
+std::string SgdStage(Protocol& protocol, const Recipe& recipe);
+
+// A PSGD stage of the recipe from `init`, with the PSG flags `psg_flags`
+// (e.g. --psg_target=grid --psg_bits=4); returns the stage directory.
+std::string PsgdStage(Protocol& protocol, const Recipe& recipe, const std::string& stage,
+                      const std::string& init, const std::vector<std::string>& psg_flags);
+
+// The path of the toolkit command `name` beside the running binary (as
+// `bazel run` and `bazel test` lay them out). Throws std::runtime_error if it
+// is not there.
+std::string CommandPath(const std::string& name);
+
+// Runs `argv` (argv[0]: the program path), copying its stdout and stderr to
+// ours and to `log_path`; returns its exit status (128 + signal if killed).
+int RunAndLog(const std::vector<std::string>& argv, const std::string& log_path);
+
+}  // namespace psg::experiments
+
+#endif  // PSG_EXPERIMENTS_PROTOCOL_H_

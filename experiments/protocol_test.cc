@@ -1,0 +1,117 @@
+#include "experiments/protocol.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace psg::experiments {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A fresh directory with a fake "train" command: it records its arguments
+// in <output_dir>/args.txt, prints a line, writes result.json (if it
+// succeeds) and last.safetensors, and exits with $FAKE_STATUS (0 by default).
+class ProtocolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::string(std::getenv("TEST_TMPDIR")) + "/" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(root_);
+    fs::create_directories(root_ + "/bin");
+    const std::string train = root_ + "/bin/train";
+    std::ofstream(train) << "#!/bin/sh\n"
+                            "for a in \"$@\"; do case \"$a\" in --output_dir=*) out=${a#*=};; esac; done\n"
+                            "echo \"$@\" > \"$out/args.txt\"\n"
+                            "echo training >&2\n"
+                            "[ \"${FAKE_STATUS:-0}\" = 0 ] && echo '{}' > \"$out/result.json\"\n"
+                            "touch \"$out/last.safetensors\"\n"
+                            "exit ${FAKE_STATUS:-0}\n";
+    fs::permissions(train, fs::perms::owner_all);
+  }
+  std::string root_;
+};
+
+TEST_F(ProtocolTest, RunsAStageWithTheCommonArgsAndRecordsTheCommand) {
+  Protocol p(root_ + "/run", {"--threads=2", "--dataset=cifar10"}, root_ + "/bin");
+  const std::string dir = p.Stage("sgd", "train", {"--epochs=3", "--dataset=mnist"}, "result.json");
+  EXPECT_EQ(dir, root_ + "/run/sgd");
+  const std::string args = ReadAll(dir + "/args.txt");
+  EXPECT_THAT(args, HasSubstr("--epochs=3 --dataset=mnist --threads=2 --output_dir=" + dir +
+                              " --resume=auto"));
+  EXPECT_THAT(args, ::testing::Not(HasSubstr("cifar10")));  // the stage's own value wins
+  EXPECT_THAT(ReadAll(dir + "/log.txt"), HasSubstr("training"));
+  EXPECT_THAT(ReadAll(root_ + "/run/commands.sh"),
+              HasSubstr("# sgd\nbazel run //experiments:train -- '--epochs=3' '--dataset=mnist'"));
+}
+
+TEST_F(ProtocolTest, SkipsAFinishedStage) {
+  Protocol p(root_ + "/run", {}, root_ + "/bin");
+  const std::string dir = p.Stage("sgd", "train", {"--epochs=1"}, "result.json");
+  fs::remove(dir + "/args.txt");
+  p.Stage("sgd", "train", {"--epochs=1"}, "result.json");
+  EXPECT_FALSE(fs::exists(dir + "/args.txt"));  // not run again
+}
+
+TEST_F(ProtocolTest, RerunsAStageThatDidNotFinish) {
+  Protocol p(root_ + "/run", {}, root_ + "/bin");
+  fs::create_directories(root_ + "/run/sgd");
+  std::ofstream(root_ + "/run/sgd/result.json") << "{}";  // but no stage_done marker
+  p.Stage("sgd", "train", {}, "result.json");
+  EXPECT_TRUE(fs::exists(root_ + "/run/sgd/args.txt"));
+}
+
+TEST_F(ProtocolTest, AFailingCommandNamesTheStageAndItsLog) {
+  setenv("FAKE_STATUS", "3", 1);
+  Protocol p(root_ + "/run", {}, root_ + "/bin");
+  try {
+    p.Stage("psgd", "train", {}, "result.json");
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("stage 'psgd' (train) failed with status 3"));
+    EXPECT_THAT(e.what(), HasSubstr(root_ + "/run/psgd/log.txt"));
+  }
+  unsetenv("FAKE_STATUS");
+  EXPECT_THROW(p.Stage("x", "no_such_command", {}, "result.json"), std::runtime_error);
+}
+
+TEST(RunAndLogTest, ReturnsTheExitStatusAndKeepsTheOutput) {
+  const std::string log = std::string(std::getenv("TEST_TMPDIR")) + "/run_and_log.txt";
+  fs::remove(log);
+  EXPECT_EQ(RunAndLog({"/bin/sh", "-c", "echo out; echo err >&2; exit 5"}, log), 5);
+  EXPECT_EQ(ReadAll(log), "out\nerr\n");
+}
+
+TEST_F(ProtocolTest, PaperSgdStageKeepsTheCheckpointPsgdStartsFrom) {
+  Protocol p(root_ + "/run", {}, root_ + "/bin");
+  const std::string start = SgdStage(p, RecipeFor(Budget::kPaper));
+  EXPECT_EQ(start, root_ + "/run/sgd_start/last.safetensors");
+  EXPECT_THAT(ReadAll(root_ + "/run/sgd_start/args.txt"),
+              HasSubstr("--stop_after_steps=31980 "));  // epoch 82 of 390 steps
+  const std::string rest = ReadAll(root_ + "/run/sgd/args.txt");
+  EXPECT_THAT(rest, HasSubstr("--epochs=150"));
+  EXPECT_THAT(rest, HasSubstr("--resume=" + start));
+  EXPECT_THAT(rest, ::testing::Not(HasSubstr("--resume=auto")));
+  // Short budgets start PSGD from the end of SGD.
+  Protocol q(root_ + "/short", {}, root_ + "/bin");
+  EXPECT_EQ(SgdStage(q, RecipeFor(Budget::kShort)), root_ + "/short/sgd/last.safetensors");
+  const std::string psgd = PsgdStage(q, RecipeFor(Budget::kShort), "psgd", "x.safetensors",
+                                     {"--psg_bits=3"});
+  EXPECT_THAT(ReadAll(psgd + "/args.txt"),
+              HasSubstr("--optimizer=psgd --psg_bits=3 --init_from=x.safetensors"));
+}
+
+}  // namespace
+}  // namespace psg::experiments
