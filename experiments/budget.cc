@@ -26,17 +26,17 @@ Recipe RecipeFor(Budget budget) {
   Recipe r;
   switch (budget) {
     case Budget::kSmoke:
-      r = {"resnet20", "cifar10",
-           {"--epochs=1", "--max_train_images=256", "--schedule=constant", "--lr=0.05",
+      r = {{"--epochs=1", "--max_train_images=256", "--schedule=constant", "--lr=0.05",
             "--weight_decay=5e-4", "--batch_size=64", "--momentum=0.9"},
+           0,
            0,
            {"--epochs=1", "--max_train_images=256", "--schedule=constant", "--lr=0.01",
             "--weight_decay=1e-4", "--batch_size=64", "--momentum=0.9"},
            {"--max_eval_images=256"}};
       break;
     case Budget::kShort:
-      r = {"resnet20", "cifar10",
-           {"--epochs=20", "--schedule=onecycle", "--lr=0.1", "--nesterov", "--weight_decay=5e-4"},
+      r = {{"--epochs=20", "--schedule=onecycle", "--lr=0.1", "--nesterov", "--weight_decay=5e-4"},
+           0,
            0,
            {"--epochs=8", "--schedule=multistep", "--lr=0.01", "--milestones=6",
             "--weight_decay=1e-4"},
@@ -45,10 +45,10 @@ Recipe RecipeFor(Budget budget) {
       r.psgd.insert(r.psgd.end(), sgd_common.begin(), sgd_common.end());
       break;
     case Budget::kPaper:
-      r = {"resnet32", "cifar100",
-           {"--epochs=150", "--schedule=multistep", "--lr=0.1", "--milestones=82,123",
+      r = {{"--epochs=150", "--schedule=multistep", "--lr=0.1", "--milestones=82,123",
             "--weight_decay=1e-4"},
            82 * (50000 / 128),
+           82,
            {"--epochs=68", "--schedule=multistep", "--lr=0.01", "--milestones=41",
             "--weight_decay=1e-4"},
            {}};

@@ -5,8 +5,9 @@
 //
 //   bazel run //experiments:weight_histogram -- --layer=layer3.2.conv2.weight --bits=4
 //       --checkpoints=SGD=runs/sgd/last.safetensors,PSGD=runs/psgd/last.safetensors
-//       --output=runs/psgd/hist_layer3.2.conv2.svg
+//       --output_dir=runs/psgd      # writes histogram.svg there
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,7 +26,7 @@ ABSL_FLAG(std::vector<std::string>, checkpoints, {},
 ABSL_FLAG(std::string, layer, "", "tensor name, e.g. layer3.2.conv2.weight (required)");
 ABSL_FLAG(int, bits, 4, "grid bit-width to draw, 2..8");
 ABSL_FLAG(int, bins, 150, "histogram bins");
-ABSL_FLAG(std::string, output, "", "SVG file to write (required)");
+ABSL_FLAG(std::string, output_dir, "", "directory for histogram.svg (required)");
 
 namespace {
 
@@ -34,11 +35,11 @@ using psg::experiments::UserPath;
 
 int Run() {
   const std::string layer = absl::GetFlag(FLAGS_layer);
-  const std::string output = UserPath(absl::GetFlag(FLAGS_output));
+  const std::string output_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   const int bits = absl::GetFlag(FLAGS_bits);
   if (absl::GetFlag(FLAGS_checkpoints).empty()) return Fail("--checkpoints is required");
   if (layer.empty()) return Fail("--layer is required");
-  if (output.empty()) return Fail("--output is required");
+  if (output_dir.empty()) return Fail("--output_dir is required");
   psg::engine::CheckGridBits(bits, "--bits");
   std::vector<psg::experiments::HistogramSeries> series;
   for (const std::string& entry : absl::GetFlag(FLAGS_checkpoints)) {
@@ -62,6 +63,8 @@ int Run() {
   for (float level = grid.min_level; level <= grid.max_level; level += 1.0f) {
     grid_points.push_back(level * grid.step);
   }
+  std::filesystem::create_directories(output_dir);
+  const std::string output = output_dir + "/histogram.svg";
   psg::experiments::WriteSvg(
       output, psg::experiments::HistogramSvg(
                   series, {.title = absl::StrCat(layer, ": weights and the ", bits, "-bit grid of ",
