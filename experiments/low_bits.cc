@@ -1,0 +1,94 @@
+// Paper Table 4: extremely low bits. PSGD models trained towards 3 and 2 bits
+// (first and last layer on an 8-bit grid, as released) against the SGD
+// model, each rounded to every low bit-width without fine-tuning.
+//
+//   bazel run //experiments:low_bits -- --budget=short --data_dir=../shared/data
+//
+// Stages, files and flags as experiments/quant_vs_bits (shared SGD stage,
+// results.json, results.md, accuracy.svg, training.svg).
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "experiments/common_flags.h"
+#include "experiments/paper_experiment.h"
+#include "experiments/svg_plot.h"
+
+ABSL_FLAG(std::string, low_bits, "3,2", "bit-widths PSGD trains towards, each evaluated at all");
+ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+
+namespace psg::experiments {
+namespace {
+
+std::string command_line;
+
+int Run() {
+  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_low_bits));
+  PaperExperiment e("low_bits", command_line);
+  const std::string init = e.SgdCheckpoint();
+  std::vector<std::pair<std::string, std::string>> models = {{"SGD", e.SgdDir()}};
+  for (int b : bits) {
+    models.push_back({absl::StrCat("PSGD@W", b),
+                      PsgdStage(e.protocol(), e.recipe(), absl::StrCat("psgd_w", b), init,
+                                {"--psg_target=grid", absl::StrCat("--psg_bits=", b),
+                                 absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})});
+  }
+  std::string header = "| model | FP |", rule = "|---|---|";
+  for (int b : bits) {
+    absl::StrAppend(&header, " W", b, " |");
+    rule += "---|";
+  }
+  std::string md = absl::StrFormat(
+      "# Extremely low bits: %s on %s, budget %s\n\nTest accuracy (%%) after rounding the "
+      "weights to b bits (first and last layer at 8 bits), no fine-tuning.\n\n%s\n%s\n",
+      e.model(), e.dataset(), BudgetName(e.budget()), header, rule);
+  std::vector<std::string> json;
+  std::vector<Series> accuracy, curves = {TrainingCurve("SGD", e.SgdDir(), 0)};
+  std::vector<double> ticks;
+  for (int b : bits) ticks.insert(ticks.begin(), b);
+  for (const auto& [name, dir] : models) {
+    const std::string stage = dir.substr(dir.rfind('/') + 1);
+    std::vector<std::string> args = {"--checkpoint=" + dir + "/last.safetensors",
+                                     "--bits=" + absl::GetFlag(FLAGS_low_bits)};
+    args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
+    const RoundedModel r = ReadPtq(e.protocol().Stage("ptq_" + stage, "ptq", args, "ptq.json"));
+    absl::StrAppendFormat(&md, "| %s | %.2f |", name, 100 * r.fp);
+    Series s{name, {}, {}};
+    for (int b : bits) {
+      absl::StrAppendFormat(&md, " %.2f |", 100 * r.accuracy.at(b));
+      s.x.insert(s.x.begin(), b);
+      s.y.insert(s.y.begin(), 100 * r.accuracy.at(b));
+    }
+    md += "\n";
+    accuracy.push_back(s);
+    json.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
+    if (name != "SGD") curves.push_back(TrainingCurve(name, dir, e.PsgdStartEpoch()));
+  }
+  if (bits.front() == 3) {
+    md += "| paper (secondary source, setting not stated): PSGD@W3 vs SGD, at W3 | | 66.36 vs 0.10 |\n";
+  }
+  WriteSvg(e.run_dir() + "/accuracy.svg",
+           LinePlotSvg(accuracy, {.title = "Test accuracy at low bit-widths, no fine-tuning",
+                                  .x_label = "bits", .y_label = "test accuracy (%)",
+                                  .x_ticks = ticks}));
+  WriteSvg(e.run_dir() + "/training.svg",
+           LinePlotSvg(curves, {.title = "Test accuracy during training", .x_label = "epoch",
+                                .y_label = "test accuracy (%)"}));
+  e.WriteResults(absl::StrCat("\"models\": {", absl::StrJoin(json, ", "), "}"), md);
+  return 0;
+}
+
+}  // namespace
+}  // namespace psg::experiments
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  args[0] = "bazel run //experiments:low_bits --";
+  psg::experiments::command_line = absl::StrJoin(args, " ");
+  return psg::experiments::RunCommand(
+      argc, argv, "SGD vs PSGD at 3 and 2 bits (paper Table 4).", psg::experiments::Run);
+}

@@ -1,0 +1,159 @@
+#include "experiments/paper_experiment.h"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "experiments/common_flags.h"
+#include "experiments/machine.h"
+#include "experiments/result_json.h"
+
+ABSL_FLAG(std::string, budget, "short", "smoke, short or paper (experiments/budget.h)");
+ABSL_FLAG(int, seed, 1, "seed of every training stage");
+ABSL_FLAG(std::string, output_dir, "", "run directory (default runs/<experiment>_<budget>...)");
+ABSL_FLAG(std::string, shared_dir, "",
+          "where the SGD stage shared by the experiments is kept "
+          "(default runs/shared/<budget>_<model>_<dataset>_seed<seed>)");
+
+namespace psg::experiments {
+namespace {
+
+// "--name=value" for each shared flag not at its default, for the commands.
+std::vector<std::string> ChangedFlags(const std::vector<const char*>& names) {
+  std::vector<std::string> out;
+  for (const char* name : names) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag != nullptr && flag->CurrentValue() != flag->DefaultValue()) {
+      out.push_back(absl::StrCat("--", name, "=", flag->CurrentValue()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+PaperExperiment::PaperExperiment(const std::string& name, std::string command_line,
+                                 const std::string& suffix)
+    : name_(name), command_line_(std::move(command_line)) {
+  ApplyThreadsFlag();  // so the machine description reports the stages' threads
+  budget_ = OrThrow(ParseBudget(absl::GetFlag(FLAGS_budget)), "--budget");
+  recipe_ = RecipeFor(budget_);
+  const int seed = absl::GetFlag(FLAGS_seed);
+  for (auto* stage_flags : {&recipe_.sgd, &recipe_.psgd}) {
+    stage_flags->push_back(absl::StrCat("--seed=", seed));
+  }
+  model_ = absl::GetFlag(FLAGS_model);
+  dataset_ = absl::GetFlag(FLAGS_dataset);
+  std::string run_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
+  if (run_dir.empty()) {
+    run_dir = UserPath(absl::StrCat("runs/", name, "_", BudgetName(budget_),
+                                    suffix.empty() ? "" : "_", suffix));
+  }
+  std::string shared_dir = UserPath(absl::GetFlag(FLAGS_shared_dir));
+  if (shared_dir.empty()) {
+    shared_dir = UserPath(absl::StrCat("runs/shared/", BudgetName(budget_), "_", model_, "_",
+                                       dataset_, "_seed", seed));
+  }
+  const std::vector<std::string> common =
+      ChangedFlags({"model", "dataset", "data_dir", "shortcut", "threads", "workers"});
+  protocol_ = std::make_unique<Protocol>(run_dir, common);
+  shared_ = std::make_unique<Protocol>(shared_dir, common);
+  std::printf("%s, budget %s: %s on %s, in %s (SGD stage in %s)\n", name.c_str(),
+              BudgetName(budget_), model_.c_str(), dataset_.c_str(), run_dir.c_str(),
+              shared_dir.c_str());
+}
+
+std::string PaperExperiment::SgdCheckpoint() { return SgdStage(*shared_, recipe_); }
+
+int64_t PaperExperiment::PsgdStartEpoch() const {
+  if (recipe_.psgd_start_step > 0) return recipe_.psgd_start_epoch;
+  return static_cast<int64_t>(TrainingCurve("SGD", SgdDir(), 0).x.size());
+}
+
+void PaperExperiment::WriteResults(const std::string& json_members, std::string markdown) const {
+  const std::string command =
+      absl::StrReplaceAll(command_line_, {{"\\", "\\\\"}, {"\"", "\\\""}});
+  const std::string json = absl::StrFormat(
+      "{\"experiment\": \"%s\", \"budget\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", "
+      "\"seed\": %d, \"command\": \"%s\", \"machine\": %s, %s}\n",
+      name_, BudgetName(budget_), model_, dataset_, absl::GetFlag(FLAGS_seed), command,
+      MachineJson(), json_members);
+  absl::StrAppend(&markdown, "\nCommand: `", command_line_, "` (seed ", absl::GetFlag(FLAGS_seed),
+                  "). Every stage's command is in commands.sh here and, for the shared SGD "
+                  "stage, in ",
+                  shared_->run_dir(), "/commands.sh. Machine: ", MachineJson(), "\n");
+  const absl::Status written =
+      WriteResultFiles(run_dir(), {{"results.json", json}, {"results.md", markdown}});
+  if (!written.ok()) throw std::runtime_error(std::string(written.message()));
+  std::printf("\n%s\nwrote %s/results.json, results.md and plots (*.svg)\n", markdown.c_str(),
+              run_dir().c_str());
+}
+
+RoundedModel ReadPtq(const std::string& stage_dir) {
+  const std::string path = stage_dir + "/ptq.json";
+  const JsonValue json = OrThrow(ReadJsonFile(path), path);
+  RoundedModel r;
+  for (const JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
+    const int bits = static_cast<int>(OrThrow(row.NumberAt("weight_bits"), path));
+    const double accuracy = OrThrow(row.NumberAt("test_accuracy"), path);
+    if (bits == 0) {
+      r.fp = accuracy;
+      continue;
+    }
+    r.accuracy[bits] = accuracy;
+    double sum = 0, size = 0;
+    for (const JsonValue& layer : *OrThrow(row.ArrayAt("layers"), path)) {
+      const double n = OrThrow(layer.NumberAt("size"), path);
+      sum += n * OrThrow(layer.NumberAt("mse"), path);
+      size += n;
+    }
+    r.mse[bits] = size > 0 ? sum / size : 0;
+  }
+  return r;
+}
+
+std::string RoundedModelJson(const RoundedModel& r) {
+  std::vector<std::string> accuracy, mse;
+  for (const auto& [b, a] : r.accuracy) accuracy.push_back(absl::StrFormat("\"%d\": %.6f", b, a));
+  for (const auto& [b, m] : r.mse) mse.push_back(absl::StrFormat("\"%d\": %.6g", b, m));
+  return absl::StrFormat("{\"fp\": %.6f, \"accuracy\": {%s}, \"mse\": {%s}}", r.fp,
+                         absl::StrJoin(accuracy, ", "), absl::StrJoin(mse, ", "));
+}
+
+Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch) {
+  Series s{name, {}, {}};
+  const std::string path = stage_dir + "/metrics.jsonl";
+  for (const JsonValue& line : OrThrow(ReadJsonLinesFile(path), path)) {
+    const double epoch = OrThrow(line.NumberAt("epoch"), path);
+    if (epoch == 0) continue;  // the starting point, logged by runs from a checkpoint
+    s.x.push_back(static_cast<double>(first_epoch) + epoch);
+    s.y.push_back(100 * OrThrow(line.NumberAt("test_accuracy"), path));
+  }
+  return s;
+}
+
+double FinalTestAccuracy(const std::string& stage_dir) {
+  const std::string path = stage_dir + "/result.json";
+  return OrThrow(OrThrow(ReadJsonFile(path), path).NumberAt("final_test_accuracy"), path);
+}
+
+std::vector<int> ParseBitList(const std::string& list) {
+  std::vector<int> bits;
+  for (absl::string_view b : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    int value = 0;
+    if (!absl::SimpleAtoi(b, &value) || value < 2 || value > 8) {
+      throw std::invalid_argument(absl::StrCat("'", b, "' is not a bit-width in 2..8"));
+    }
+    bits.push_back(value);
+  }
+  if (bits.empty()) throw std::invalid_argument("no bit-width given");
+  return bits;
+}
+
+}  // namespace psg::experiments

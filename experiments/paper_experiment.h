@@ -1,0 +1,94 @@
+// What every paper-reproduction target shares: its flags (--budget, --seed,
+// --output_dir, --shared_dir), the run's Protocol, the SGD stage that several
+// targets reuse (kept under --shared_dir, so a second target of the same
+// budget, model and data set starts from the same SGD model), reading the
+// commands' result files, and writing results.json / results.md with the
+// command, seed and machine.
+//
+//   PaperExperiment e("low_bits", command_line);          // reads the flags
+//   const std::string init = e.SgdCheckpoint();             // trains SGD once
+//   const std::string dir = PsgdStage(e.protocol(), e.recipe(), "psgd_w3", init, {...});
+//   const RoundedModel r = ReadPtq(e.protocol().Stage("ptq_w3", "ptq", {...}, "ptq.json"));
+//   e.WriteResults("\"rows\": [...]", markdown);
+#ifndef PSG_EXPERIMENTS_PAPER_EXPERIMENT_H_
+#define PSG_EXPERIMENTS_PAPER_EXPERIMENT_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "experiments/budget.h"
+#include "experiments/protocol.h"
+#include "experiments/svg_plot.h"
+
+namespace psg::experiments {
+
+// The value, or a std::runtime_error naming `what` was being read.
+template <typename T>
+T OrThrow(absl::StatusOr<T> v, const std::string& what) {
+  if (!v.ok()) throw std::runtime_error(absl::StrCat(what, ": ", v.status().message()));
+  return *std::move(v);
+}
+
+class PaperExperiment {
+ public:
+  // Reads the shared flags (and --threads); `name` names the default run
+  // directory runs/<name>_<budget>[_<suffix>].
+  PaperExperiment(const std::string& name, std::string command_line, const std::string& suffix = "");
+
+  Budget budget() const { return budget_; }
+  // The budget's recipe with --seed added to both training stages.
+  const Recipe& recipe() const { return recipe_; }
+  const std::string& model() const { return model_; }
+  const std::string& dataset() const { return dataset_; }
+  const std::string& run_dir() const { return protocol_->run_dir(); }
+  Protocol& protocol() { return *protocol_; }
+
+  // Trains the recipe's SGD stage under --shared_dir (once per budget, model,
+  // data set and seed); returns the checkpoint PSGD stages start from.
+  std::string SgdCheckpoint();
+  // The SGD stage's directory (its last.safetensors is the final SGD model).
+  std::string SgdDir() const { return shared_->run_dir() + "/sgd"; }
+  // Epoch at which the PSGD stages start, for training curves.
+  int64_t PsgdStartEpoch() const;
+
+  // results.json: {"experiment", "budget", "model", "dataset", "seed",
+  // "command", "machine", <json_members>}; results.md: `markdown` plus the
+  // command, seed and machine. Prints the markdown.
+  void WriteResults(const std::string& json_members, std::string markdown) const;
+
+ private:
+  std::string name_, command_line_;
+  Budget budget_;
+  Recipe recipe_;
+  std::string model_, dataset_;
+  std::unique_ptr<Protocol> protocol_, shared_;
+};
+
+// One model's results from a ptq.json: FP accuracy, accuracy and size-weighted
+// mean weight quantization MSE by weight bit-width.
+struct RoundedModel {
+  double fp = 0;
+  std::map<int, double> accuracy;
+  std::map<int, double> mse;
+};
+RoundedModel ReadPtq(const std::string& stage_dir);
+std::string RoundedModelJson(const RoundedModel& r);
+
+// Test accuracy (%) after each epoch of a training stage's metrics.jsonl,
+// epochs numbered from `first_epoch` + 1.
+Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch);
+
+// A stage's final test accuracy, from its result.json.
+double FinalTestAccuracy(const std::string& stage_dir);
+
+// Bit-widths from a comma-separated list; throws std::invalid_argument.
+std::vector<int> ParseBitList(const std::string& list);
+
+}  // namespace psg::experiments
+
+#endif  // PSG_EXPERIMENTS_PAPER_EXPERIMENT_H_
