@@ -1,0 +1,107 @@
+// Paper Table 2: train-once regularizers compared at low bit-widths. From
+// the same SGD checkpoint, the PSGD phase of the recipe is run three ways:
+// plain SGD continued, SGD with Gradient-L1 regularization (Alizadeh et al.
+// 2020; train/gradient_l1.h) and PSGD towards 4 bits; each model is then
+// rounded without fine-tuning.
+//
+//   bazel run //experiments:regularizers -- --budget=short --data_dir=../shared/data
+//
+// Stages, files and flags as experiments/quant_vs_bits (shared SGD stage,
+// results.json, results.md, accuracy.svg, training.svg).
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "experiments/common_flags.h"
+#include "experiments/paper_experiment.h"
+#include "experiments/svg_plot.h"
+
+ABSL_FLAG(std::string, eval_bits, "8,4", "weight bit-widths to round to");
+ABSL_FLAG(double, gradient_l1, 1e-4,
+          "Gradient-L1 lambda on the sum of |dL/dw| over all weights (ResNet-20 from scratch "
+          "stalls at 1e-3)");
+ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
+
+namespace psg::experiments {
+namespace {
+
+std::string command_line;
+
+int Run() {
+  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
+  PaperExperiment e("regularizers", command_line);
+  const std::string init = e.SgdCheckpoint();
+  // The three continuations share the PSGD phase's schedule and length.
+  std::vector<std::string> sgd_args = e.recipe().psgd;
+  sgd_args.push_back("--init_from=" + init);
+  std::vector<std::string> l1_args = sgd_args;
+  l1_args.push_back(absl::StrCat("--gradient_l1=", absl::GetFlag(FLAGS_gradient_l1)));
+  const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"SGD", e.protocol().Stage("sgd_continued", "train", sgd_args, "result.json")},
+      {"Gradient-L1", e.protocol().Stage("gradient_l1", "train", l1_args, "result.json")},
+      {absl::StrCat("PSGD@W", psg_bits),
+       PsgdStage(e.protocol(), e.recipe(), absl::StrCat("psgd_w", psg_bits), init,
+                 {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
+                  absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})}};
+  std::string header = "| regularizer | FP |", rule = "|---|---|";
+  for (int b : bits) {
+    absl::StrAppend(&header, " W", b, " |");
+    rule += "---|";
+  }
+  std::string md = absl::StrFormat(
+      "# Train-once regularizers: %s on %s, budget %s\n\nFrom one SGD checkpoint, the PSGD "
+      "phase's schedule run with plain SGD, with Gradient-L1 (lambda %g) and with PSGD; test "
+      "accuracy (%%) after rounding the weights, no fine-tuning.\n\n%s\n%s\n",
+      e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_gradient_l1), header,
+      rule);
+  std::vector<std::string> json;
+  std::vector<Series> accuracy, curves;
+  std::vector<double> ticks(bits.rbegin(), bits.rend());
+  for (const auto& [name, dir] : models) {
+    const std::string stage = dir.substr(dir.rfind('/') + 1);
+    std::vector<std::string> args = {"--checkpoint=" + dir + "/last.safetensors",
+                                     "--bits=" + absl::GetFlag(FLAGS_eval_bits)};
+    args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
+    const RoundedModel r = ReadPtq(e.protocol().Stage("ptq_" + stage, "ptq", args, "ptq.json"));
+    absl::StrAppendFormat(&md, "| %s | %.2f |", name, 100 * r.fp);
+    Series s{name, {}, {}};
+    for (int b : bits) {
+      absl::StrAppendFormat(&md, " %.2f |", 100 * r.accuracy.at(b));
+      s.x.insert(s.x.begin(), b);
+      s.y.insert(s.y.begin(), 100 * r.accuracy.at(b));
+    }
+    md += "\n";
+    accuracy.push_back(s);
+    json.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
+    curves.push_back(TrainingCurve(name, dir, e.PsgdStartEpoch()));
+  }
+  WriteSvg(e.run_dir() + "/accuracy.svg",
+           LinePlotSvg(accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
+                                  .x_label = "bits", .y_label = "test accuracy (%)",
+                                  .x_ticks = ticks}));
+  WriteSvg(e.run_dir() + "/training.svg",
+           LinePlotSvg(curves, {.title = "Test accuracy after the SGD checkpoint",
+                                .x_label = "epoch", .y_label = "test accuracy (%)"}));
+  e.WriteResults(absl::StrCat("\"gradient_l1\": ", absl::GetFlag(FLAGS_gradient_l1),
+                              ", \"models\": {", absl::StrJoin(json, ", "), "}"),
+                 md);
+  return 0;
+}
+
+}  // namespace
+}  // namespace psg::experiments
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  args[0] = "bazel run //experiments:regularizers --";
+  psg::experiments::command_line = absl::StrJoin(args, " ");
+  return psg::experiments::RunCommand(
+      argc, argv, "SGD, Gradient-L1 and PSGD compared at low bit-widths (paper Table 2).",
+      psg::experiments::Run);
+}
