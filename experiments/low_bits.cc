@@ -37,48 +37,29 @@ int Run() {
                                 {"--psg_target=grid", absl::StrCat("--psg_bits=", b),
                                  absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})});
   }
-  std::string header = "| model | FP |", rule = "|---|---|";
-  for (int b : bits) {
-    absl::StrAppend(&header, " W", b, " |");
-    rule += "---|";
-  }
+  const RoundedModels rounded = RoundModels(e, models, bits);
   std::string md = absl::StrFormat(
       "# Extremely low bits: %s on %s, budget %s\n\nTest accuracy (%%) after rounding the "
-      "weights to b bits (first and last layer at 8 bits), no fine-tuning.\n\n%s\n%s\n",
-      e.model(), e.dataset(), BudgetName(e.budget()), header, rule);
-  std::vector<std::string> json;
-  std::vector<Series> accuracy, curves = {TrainingCurve("SGD", e.SgdDir(), 0)};
-  std::vector<double> ticks;
-  for (int b : bits) ticks.insert(ticks.begin(), b);
-  for (const auto& [name, dir] : models) {
-    const std::string stage = dir.substr(dir.rfind('/') + 1);
-    std::vector<std::string> args = {"--checkpoint=" + dir + "/last.safetensors",
-                                     "--bits=" + absl::GetFlag(FLAGS_low_bits)};
-    args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
-    const RoundedModel r = ReadPtq(e.protocol().Stage("ptq_" + stage, "ptq", args, "ptq.json"));
-    absl::StrAppendFormat(&md, "| %s | %.2f |", name, 100 * r.fp);
-    Series s{name, {}, {}};
-    for (int b : bits) {
-      absl::StrAppendFormat(&md, " %.2f |", 100 * r.accuracy.at(b));
-      s.x.insert(s.x.begin(), b);
-      s.y.insert(s.y.begin(), 100 * r.accuracy.at(b));
-    }
-    md += "\n";
-    accuracy.push_back(s);
-    json.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
-    if (name != "SGD") curves.push_back(TrainingCurve(name, dir, e.PsgdStartEpoch()));
+      "weights to b bits (first and last layer at 8 bits), no fine-tuning.\n\n%s%s",
+      e.model(), e.dataset(), BudgetName(e.budget()), RoundingTableHeader("model", bits),
+      rounded.table_rows);
+  std::vector<Series> curves = {TrainingCurve("SGD", e.SgdDir(), 0)};
+  for (size_t i = 1; i < models.size(); ++i) {
+    curves.push_back(TrainingCurve(models[i].first, models[i].second, e.PsgdStartEpoch()));
   }
+  std::vector<double> ticks(bits.rbegin(), bits.rend());
   if (bits.front() == 3) {
     md += "| paper (secondary source, setting not stated): PSGD@W3 vs SGD, at W3 | | 66.36 vs 0.10 |\n";
   }
   WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(accuracy, {.title = "Test accuracy at low bit-widths, no fine-tuning",
+           LinePlotSvg(rounded.accuracy, {.title = "Test accuracy at low bit-widths, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   WriteSvg(e.run_dir() + "/training.svg",
            LinePlotSvg(curves, {.title = "Test accuracy during training", .x_label = "epoch",
                                 .y_label = "test accuracy (%)"}));
-  e.WriteResults(absl::StrCat("\"models\": {", absl::StrJoin(json, ", "), "}"), md);
+  e.WriteResults(absl::StrCat("\"models\": {", absl::StrJoin(rounded.json_members, ", "), "}"),
+                 md);
   return 0;
 }
 

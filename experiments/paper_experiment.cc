@@ -126,6 +126,45 @@ std::string RoundedModelJson(const RoundedModel& r) {
                          absl::StrJoin(accuracy, ", "), absl::StrJoin(mse, ", "));
 }
 
+RoundedModels RoundModels(PaperExperiment& e,
+                          const std::vector<std::pair<std::string, std::string>>& models,
+                          const std::vector<int>& bits, const std::string& prefix,
+                          const std::vector<std::string>& ptq_args) {
+  std::vector<std::string> bit_strings;
+  for (int b : bits) bit_strings.push_back(std::to_string(b));
+  RoundedModels out;
+  for (const auto& [name, dir] : models) {
+    const std::string stage = dir.substr(dir.rfind('/') + 1);
+    std::vector<std::string> args = {"--checkpoint=" + dir + "/last.safetensors",
+                                     "--bits=" + absl::StrJoin(bit_strings, ",")};
+    args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
+    args.insert(args.end(), ptq_args.begin(), ptq_args.end());
+    const RoundedModel r =
+        ReadPtq(e.protocol().Stage("ptq_" + prefix + stage, "ptq", args, "ptq.json"));
+    absl::StrAppendFormat(&out.table_rows, "| %s | %.2f |", name, 100 * r.fp);
+    Series s{name, {}, {}};
+    for (int b : bits) absl::StrAppendFormat(&out.table_rows, " %.2f |", 100 * r.accuracy.at(b));
+    for (const auto& [b, accuracy] : r.accuracy) {  // ascending bits
+      s.x.push_back(b);
+      s.y.push_back(100 * accuracy);
+    }
+    out.table_rows += "\n";
+    out.accuracy.push_back(std::move(s));
+    out.json_members.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
+    out.by_name[name] = r;
+  }
+  return out;
+}
+
+std::string RoundingTableHeader(const std::string& first, const std::vector<int>& bits) {
+  std::string header = absl::StrCat("| ", first, " | FP |"), rule = "|---|---|";
+  for (int b : bits) {
+    absl::StrAppend(&header, " W", b, " |");
+    rule += "---|";
+  }
+  return absl::StrCat(header, "\n", rule, "\n");
+}
+
 Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch) {
   Series s{name, {}, {}};
   const std::string path = stage_dir + "/metrics.jsonl";

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -78,6 +79,24 @@ struct RoundedModel {
 };
 RoundedModel ReadPtq(const std::string& stage_dir);
 std::string RoundedModelJson(const RoundedModel& r);
+
+// Each model (name, training stage directory) rounded without fine-tuning at
+// `bits` by a ptq stage "ptq_<prefix><stage>" with `ptq_args`: its results,
+// the Markdown table rows "| name | FP | W<b>... |" in the order of `bits`,
+// the JSON members "name": {...} and one accuracy-vs-bits series per model.
+struct RoundedModels {
+  std::map<std::string, RoundedModel> by_name;
+  std::string table_rows;
+  std::vector<std::string> json_members;
+  std::vector<Series> accuracy;
+};
+RoundedModels RoundModels(PaperExperiment& e,
+                          const std::vector<std::pair<std::string, std::string>>& models,
+                          const std::vector<int>& bits, const std::string& prefix = "",
+                          const std::vector<std::string>& ptq_args = {});
+
+// "| <first> | FP | W<b> |..." and its rule line, for RoundModels' rows.
+std::string RoundingTableHeader(const std::string& first, const std::vector<int>& bits);
 
 // Test accuracy (%) after each epoch of a training stage's metrics.jsonl,
 // epochs numbered from `first_epoch` + 1.

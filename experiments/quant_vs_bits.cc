@@ -35,12 +35,6 @@ ABSL_FLAG(std::string, histogram_layer, "layer2.0.conv1.weight", "layer of the w
 namespace psg::experiments {
 namespace {
 
-std::string AccuracyRow(const std::string& name, const RoundedModel& r, const std::vector<int>& bits) {
-  std::string row = absl::StrFormat("| %s | %.2f |", name, 100 * r.fp);
-  for (int b : bits) absl::StrAppendFormat(&row, " %.2f |", 100 * r.accuracy.at(b));
-  return row + "\n";
-}
-
 // The paper's reported numbers for this setting (psg-method.md section 5)
 // as table rows, for the default bit-widths 8,6,4,3,2; empty where it
 // reports none.
@@ -67,17 +61,8 @@ int Run() {
        absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))});
   const std::vector<std::pair<std::string, std::string>> models = {{"SGD", e.SgdDir()},
                                                                    {psgd_name, psgd_dir}};
-  std::map<std::string, RoundedModel> weights, weights_and_activations;
-  for (const auto& [name, dir] : models) {
-    const std::string stage = dir.substr(dir.rfind('/') + 1);
-    std::vector<std::string> args = {"--checkpoint=" + dir + "/last.safetensors",
-                                     "--bits=" + absl::GetFlag(FLAGS_eval_bits)};
-    args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
-    weights[name] = ReadPtq(e.protocol().Stage("ptq_" + stage, "ptq", args, "ptq.json"));
-    args.push_back("--act_bits=same");
-    weights_and_activations[name] =
-        ReadPtq(e.protocol().Stage("ptq_act_" + stage, "ptq", args, "ptq.json"));
-  }
+  const RoundedModels weights = RoundModels(e, models, bits);
+  const RoundedModels weights_and_activations = RoundModels(e, models, bits, "act_", {"--act_bits=same"});
   e.protocol().Stage("histogram", "weight_histogram",
                      {absl::StrCat("--checkpoints=SGD=", e.SgdDir(), "/last.safetensors,", psgd_name,
                                    "=", psgd_dir, "/last.safetensors"),
@@ -86,49 +71,37 @@ int Run() {
                      "histogram.svg");
 
   // Tables laid out as the paper's: one row per model, FP then each bit-width.
-  std::string header = "| model | FP |", rule = "|---|---|", mse_header = "| model |";
-  for (int b : bits) {
-    absl::StrAppend(&header, " W", b, " |");
-    absl::StrAppend(&mse_header, " W", b, " |");
-    rule += "---|";
-  }
+  const std::string header = RoundingTableHeader("model", bits);
   std::string md = absl::StrFormat(
       "# Accuracy vs bit-width: %s on %s, budget %s\n\nTest accuracy (%%) after rounding the "
       "trained weights to b bits (released protocol: per tensor, symmetric, first and last "
-      "layer at 8 bits below 4), no fine-tuning.\n\n## Weights only (WbA32)\n\n%s\n%s\n",
-      e.model(), e.dataset(), BudgetName(e.budget()), header, rule);
-  for (const auto& [name, dir] : models) md += AccuracyRow(name, weights.at(name), bits);
-  md += PaperRows(e.dataset(), e.model(), psg_bits);
-  absl::StrAppend(&md, "\n## Weights and ReLU outputs (WbAb)\n\n", header, "\n", rule, "\n");
-  for (const auto& [name, dir] : models) md += AccuracyRow(name, weights_and_activations.at(name), bits);
-  absl::StrAppend(&md, "\n## Weight quantization MSE (size-weighted mean over layers)\n\n",
-                  mse_header, "\n", rule.substr(4), "\n");
-  for (const auto& [name, dir] : models) {
-    absl::StrAppend(&md, "| ", name, " |");
-    for (int b : bits) absl::StrAppendFormat(&md, " %.3g |", weights.at(name).mse.at(b));
-    md += "\n";
+      "layer at 8 bits below 4), no fine-tuning.\n\n## Weights only (WbA32)\n\n%s%s%s",
+      e.model(), e.dataset(), BudgetName(e.budget()), header, weights.table_rows,
+      PaperRows(e.dataset(), e.model(), psg_bits));
+  absl::StrAppend(&md, "\n## Weights and ReLU outputs (WbAb)\n\n", header,
+                  weights_and_activations.table_rows,
+                  "\n## Weight quantization MSE (size-weighted mean over layers)\n\n| model |");
+  for (int b : bits) absl::StrAppend(&md, " W", b, " |");
+  absl::StrAppend(&md, "\n", std::string(header.substr(header.find('\n') + 5)));
+  std::vector<Series> accuracy = weights.accuracy, mse;
+  for (Series s : weights_and_activations.accuracy) {
+    s.name += " (with activations)";
+    accuracy.push_back(std::move(s));
   }
-
-  std::vector<Series> accuracy, mse;
-  std::vector<double> ticks(bits.begin(), bits.end());
-  std::sort(ticks.begin(), ticks.end());
   for (const auto& [name, dir] : models) {
-    for (const auto& [label, results] : {std::pair{"", &weights},
-                                         std::pair{" (with activations)", &weights_and_activations}}) {
-      Series s{name + label, {}, {}};
-      for (const auto& [b, a] : results->at(name).accuracy) {
-        s.x.push_back(b);
-        s.y.push_back(100 * a);
-      }
-      accuracy.push_back(s);
-    }
+    const RoundedModel& r = weights.by_name.at(name);
+    absl::StrAppend(&md, "| ", name, " |");
     Series m{name, {}, {}};
-    for (const auto& [b, value] : weights.at(name).mse) {
+    for (int b : bits) absl::StrAppendFormat(&md, " %.3g |", r.mse.at(b));
+    for (const auto& [b, value] : r.mse) {
       m.x.push_back(b);
       m.y.push_back(std::max(value, 1e-12));  // a log axis; a model exactly on its grid has 0
     }
-    mse.push_back(m);
+    md += "\n";
+    mse.push_back(std::move(m));
   }
+  std::vector<double> ticks(bits.begin(), bits.end());
+  std::sort(ticks.begin(), ticks.end());
   WriteSvg(e.run_dir() + "/accuracy.svg",
            LinePlotSvg(accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
@@ -142,14 +115,10 @@ int Run() {
                        {.title = "Test accuracy during training", .x_label = "epoch",
                         .y_label = "test accuracy (%)"}));
 
-  std::vector<std::string> w, wa;
-  for (const auto& [name, r] : weights) w.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
-  for (const auto& [name, r] : weights_and_activations) {
-    wa.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
-  }
   e.WriteResults(absl::StrCat("\"psg_bits\": ", psg_bits, ", \"weights_only\": {",
-                              absl::StrJoin(w, ", "), "}, \"weights_and_activations\": {",
-                              absl::StrJoin(wa, ", "), "}"),
+                              absl::StrJoin(weights.json_members, ", "),
+                              "}, \"weights_and_activations\": {",
+                              absl::StrJoin(weights_and_activations.json_members, ", "), "}"),
                  md);
   return 0;
 }

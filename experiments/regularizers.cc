@@ -49,47 +49,25 @@ int Run() {
        PsgdStage(e.protocol(), e.recipe(), absl::StrCat("psgd_w", psg_bits), init,
                  {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
                   absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})}};
-  std::string header = "| regularizer | FP |", rule = "|---|---|";
-  for (int b : bits) {
-    absl::StrAppend(&header, " W", b, " |");
-    rule += "---|";
-  }
-  std::string md = absl::StrFormat(
+  const RoundedModels rounded = RoundModels(e, models, bits);
+  const std::string md = absl::StrFormat(
       "# Train-once regularizers: %s on %s, budget %s\n\nFrom one SGD checkpoint, the PSGD "
       "phase's schedule run with plain SGD, with Gradient-L1 (lambda %g) and with PSGD; test "
-      "accuracy (%%) after rounding the weights, no fine-tuning.\n\n%s\n%s\n",
-      e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_gradient_l1), header,
-      rule);
-  std::vector<std::string> json;
-  std::vector<Series> accuracy, curves;
+      "accuracy (%%) after rounding the weights, no fine-tuning.\n\n%s%s",
+      e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_gradient_l1),
+      RoundingTableHeader("regularizer", bits), rounded.table_rows);
+  std::vector<Series> curves;
+  for (const auto& [name, dir] : models) curves.push_back(TrainingCurve(name, dir, e.PsgdStartEpoch()));
   std::vector<double> ticks(bits.rbegin(), bits.rend());
-  for (const auto& [name, dir] : models) {
-    const std::string stage = dir.substr(dir.rfind('/') + 1);
-    std::vector<std::string> args = {"--checkpoint=" + dir + "/last.safetensors",
-                                     "--bits=" + absl::GetFlag(FLAGS_eval_bits)};
-    args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
-    const RoundedModel r = ReadPtq(e.protocol().Stage("ptq_" + stage, "ptq", args, "ptq.json"));
-    absl::StrAppendFormat(&md, "| %s | %.2f |", name, 100 * r.fp);
-    Series s{name, {}, {}};
-    for (int b : bits) {
-      absl::StrAppendFormat(&md, " %.2f |", 100 * r.accuracy.at(b));
-      s.x.insert(s.x.begin(), b);
-      s.y.insert(s.y.begin(), 100 * r.accuracy.at(b));
-    }
-    md += "\n";
-    accuracy.push_back(s);
-    json.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
-    curves.push_back(TrainingCurve(name, dir, e.PsgdStartEpoch()));
-  }
   WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
+           LinePlotSvg(rounded.accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   WriteSvg(e.run_dir() + "/training.svg",
            LinePlotSvg(curves, {.title = "Test accuracy after the SGD checkpoint",
                                 .x_label = "epoch", .y_label = "test accuracy (%)"}));
   e.WriteResults(absl::StrCat("\"gradient_l1\": ", absl::GetFlag(FLAGS_gradient_l1),
-                              ", \"models\": {", absl::StrJoin(json, ", "), "}"),
+                              ", \"models\": {", absl::StrJoin(rounded.json_members, ", "), "}"),
                  md);
   return 0;
 }
