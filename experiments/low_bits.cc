@@ -24,9 +24,7 @@ ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
 namespace psg::experiments {
 namespace {
 
-std::string command_line;
-
-int Run() {
+int Run(const std::string& command_line) {
   const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_low_bits));
   PaperExperiment e("low_bits", command_line);
   const std::string init = e.SgdCheckpoint();
@@ -67,9 +65,8 @@ int Run() {
 }  // namespace psg::experiments
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  args[0] = "bazel run //experiments:low_bits --";
-  psg::experiments::command_line = absl::StrJoin(args, " ");
-  return psg::experiments::RunCommand(
-      argc, argv, "SGD vs PSGD at 3 and 2 bits (paper Table 4).", psg::experiments::Run);
+  return psg::experiments::PaperMain(
+      argc, argv, "low_bits",
+      "SGD vs PSGD at 3 and 2 bits (paper Table 4).",
+      psg::experiments::Run);
 }

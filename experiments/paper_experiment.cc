@@ -182,6 +182,23 @@ double FinalTestAccuracy(const std::string& stage_dir) {
   return OrThrow(OrThrow(ReadJsonFile(path), path).NumberAt("final_test_accuracy"), path);
 }
 
+namespace {
+
+std::string paper_command_line;
+int (*paper_run)(const std::string&) = nullptr;
+int RunPaper() { return paper_run(paper_command_line); }
+
+}  // namespace
+
+int PaperMain(int argc, char** argv, const char* target, const char* usage,
+              int (*run)(const std::string& command_line)) {
+  std::vector<std::string> args(argv, argv + argc);
+  args[0] = absl::StrCat("bazel run //experiments:", target, " --");
+  paper_command_line = absl::StrJoin(args, " ");
+  paper_run = run;
+  return RunCommand(argc, argv, usage, RunPaper);
+}
+
 std::vector<int> ParseBitList(const std::string& list) {
   std::vector<int> bits;
   for (absl::string_view b : absl::StrSplit(list, ',', absl::SkipWhitespace())) {

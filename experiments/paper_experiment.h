@@ -5,11 +5,14 @@
 // commands' result files, and writing results.json / results.md with the
 // command, seed and machine.
 //
-//   PaperExperiment e("low_bits", command_line);          // reads the flags
+//   int Run(const std::string& command_line) {
+//     PaperExperiment e("low_bits", command_line);        // reads the flags
 //   const std::string init = e.SgdCheckpoint();             // trains SGD once
 //   const std::string dir = PsgdStage(e.protocol(), e.recipe(), "psgd_w3", init, {...});
 //   const RoundedModel r = ReadPtq(e.protocol().Stage("ptq_w3", "ptq", {...}, "ptq.json"));
-//   e.WriteResults("\"rows\": [...]", markdown);
+//     e.WriteResults("\"rows\": [...]", markdown);
+//   }
+//   int main(int argc, char** argv) { return PaperMain(argc, argv, "low_bits", "...", Run); }
 #ifndef PSG_EXPERIMENTS_PAPER_EXPERIMENT_H_
 #define PSG_EXPERIMENTS_PAPER_EXPERIMENT_H_
 
@@ -104,6 +107,12 @@ Series TrainingCurve(const std::string& name, const std::string& stage_dir, int6
 
 // A stage's final test accuracy, from its result.json.
 double FinalTestAccuracy(const std::string& stage_dir);
+
+// main() of a paper experiment target: parses the flags and returns
+// run(the command line as `bazel run //experiments:<target> -- ...`), turning
+// an escaped exception into an error message and exit code 1.
+int PaperMain(int argc, char** argv, const char* target, const char* usage,
+              int (*run)(const std::string& command_line));
 
 // Bit-widths from a comma-separated list; throws std::invalid_argument.
 std::vector<int> ParseBitList(const std::string& list);

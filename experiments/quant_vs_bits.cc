@@ -48,9 +48,7 @@ std::string PaperRows(const std::string& dataset, const std::string& model, int 
   return "";
 }
 
-std::string command_line;
-
-int Run() {
+int Run(const std::string& command_line) {
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
   const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
   PaperExperiment e("quant_vs_bits", command_line, absl::StrCat("w", psg_bits));
@@ -127,10 +125,8 @@ int Run() {
 }  // namespace psg::experiments
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  args[0] = "bazel run //experiments:quant_vs_bits --";
-  psg::experiments::command_line = absl::StrJoin(args, " ");
-  return psg::experiments::RunCommand(
-      argc, argv, "Accuracy vs bit-width of SGD and PSGD models (paper Fig. 1, Table A1).",
+  return psg::experiments::PaperMain(
+      argc, argv, "quant_vs_bits",
+      "Accuracy vs bit-width of SGD and PSGD models (paper Fig. 1, Table A1).",
       psg::experiments::Run);
 }

@@ -30,9 +30,7 @@ ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
 namespace psg::experiments {
 namespace {
 
-std::string command_line;
-
-int Run() {
+int Run(const std::string& command_line) {
   const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
   PaperExperiment e("regularizers", command_line);
   const std::string init = e.SgdCheckpoint();
@@ -76,10 +74,8 @@ int Run() {
 }  // namespace psg::experiments
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  args[0] = "bazel run //experiments:regularizers --";
-  psg::experiments::command_line = absl::StrJoin(args, " ");
-  return psg::experiments::RunCommand(
-      argc, argv, "SGD, Gradient-L1 and PSGD compared at low bit-widths (paper Table 2).",
+  return psg::experiments::PaperMain(
+      argc, argv, "regularizers",
+      "SGD, Gradient-L1 and PSGD compared at low bit-widths (paper Table 2).",
       psg::experiments::Run);
 }
