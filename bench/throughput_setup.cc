@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/denormals.h"
 #include "engine/testing/gradient_check.h"
 #include "models/zoo.h"
 
@@ -31,6 +32,7 @@ std::vector<ThroughputCase> CasesFromFlag(const std::string& models, int64_t bat
 int SetThreads(int threads) {
   if (threads < 0) throw std::invalid_argument(absl::StrCat("threads must be >= 0, got ", threads));
   if (threads > 0) omp_set_num_threads(threads);
+  engine::FlushDenormalsToZero();
   return omp_get_max_threads();
 }
 

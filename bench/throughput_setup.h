@@ -31,7 +31,8 @@ struct ThroughputCase {
 // unknown model or a negative batch.
 std::vector<ThroughputCase> CasesFromFlag(const std::string& models, int64_t batch);
 
-// Sets OpenMP's thread count (0: leave all cores) and returns the count used.
+// Sets OpenMP's thread count (0: leave all cores) and flush-to-zero on every
+// thread (engine/denormals.h); returns the count used.
 int SetThreads(int threads);
 
 // A reproducible uniform [-1, 1) batch {batch, C, H, W}, plain NCHW.

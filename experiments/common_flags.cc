@@ -12,6 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "engine/denormals.h"
 #include "experiments/model_loading.h"
 
 ABSL_FLAG(std::string, model, "resnet20", "model name (see models/zoo.h)");
@@ -79,8 +80,9 @@ int RunCommand(int argc, char** argv, const char* usage, int (*run)()) {
   }
 }
 
-void ApplyThreadsFlag() {
+void SetUpThreads() {
   if (absl::GetFlag(FLAGS_threads) > 0) omp_set_num_threads(absl::GetFlag(FLAGS_threads));
+  engine::FlushDenormalsToZero();
 }
 
 absl::StatusOr<std::unique_ptr<train::TrainingData>> LoadDataFromFlags() {

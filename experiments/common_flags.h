@@ -5,7 +5,7 @@
 //   --batch_size=128 --threads=0 --workers=1
 //
 //   absl::ParseCommandLine(argc, argv);
-//   ApplyThreadsFlag();
+//   SetUpThreads();
 //   auto data = LoadDataFromFlags();
 //   if (!data.ok()) return Fail(data.status().message());
 //   auto options = ModelOptionsFromFlags((*data)->num_classes);
@@ -56,8 +56,9 @@ absl::Status WriteResultFiles(const std::string& dir,
 // escaped exception (e.g. a rejected argument) into Fail(what).
 int RunCommand(int argc, char** argv, const char* usage, int (*run)());
 
-// omp_set_num_threads(--threads) unless it is 0 (all cores).
-void ApplyThreadsFlag();
+// omp_set_num_threads(--threads) unless it is 0 (all cores), then
+// flush-to-zero on every thread (engine/denormals.h).
+void SetUpThreads();
 
 // --dataset from --data_dir (default train::DefaultDataDir()); a missing data
 // set's error says how to get it.

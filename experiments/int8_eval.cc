@@ -41,7 +41,7 @@ ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 namespace {
 
 using psg::engine::Tensor;
-using psg::experiments::ApplyThreadsFlag;
+using psg::experiments::SetUpThreads;
 using psg::experiments::Fail;
 using psg::experiments::LoadDataFromFlags;
 using psg::experiments::MedianSeconds;
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   const std::string checkpoint = UserPath(absl::GetFlag(FLAGS_checkpoint));
   const std::string output = UserPath(absl::GetFlag(FLAGS_output));
   if (checkpoint.empty()) return Fail("--checkpoint is required");
-  ApplyThreadsFlag();
+  SetUpThreads();
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
   auto data = LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());

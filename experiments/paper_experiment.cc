@@ -41,7 +41,7 @@ std::vector<std::string> ChangedFlags(const std::vector<const char*>& names) {
 PaperExperiment::PaperExperiment(const std::string& name, std::string command_line,
                                  const std::string& suffix)
     : name_(name), command_line_(std::move(command_line)) {
-  ApplyThreadsFlag();  // so the machine description reports the stages' threads
+  SetUpThreads();  // so the machine description reports the stages' threads
   budget_ = OrThrow(ParseBudget(absl::GetFlag(FLAGS_budget)), "--budget");
   recipe_ = RecipeFor(budget_);
   const int seed = absl::GetFlag(FLAGS_seed);

@@ -138,7 +138,7 @@ int Run() {
   if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
   const std::string& checkpoint = *checkpoint_path;
   const std::string output_dir = OutputDirFor(absl::GetFlag(FLAGS_output_dir), checkpoint, "prune_sweep");
-  psg::experiments::ApplyThreadsFlag();
+  psg::experiments::SetUpThreads();
 
   std::vector<double> sparsities;
   for (const std::string& text : absl::GetFlag(FLAGS_sparsity)) {

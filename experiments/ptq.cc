@@ -231,7 +231,7 @@ int Run() {
   if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
   const std::string& checkpoint = *checkpoint_path;
   const std::string output_dir = OutputDirFor(absl::GetFlag(FLAGS_output_dir), checkpoint, "ptq");
-  psg::experiments::ApplyThreadsFlag();
+  psg::experiments::SetUpThreads();
 
   std::vector<Setting> settings = {{}};
   const std::string act_flag = absl::GetFlag(FLAGS_act_bits);

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   if (output_dir.empty()) {
     output_dir = (std::filesystem::path(checkpoint).parent_path() / "structured_prune").string();
   }
-  psg::experiments::ApplyThreadsFlag();
+  psg::experiments::SetUpThreads();
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
   const int workers = absl::GetFlag(FLAGS_workers);
   const int64_t max_images = absl::GetFlag(FLAGS_max_eval_images);

@@ -95,7 +95,7 @@ int Run() {
   const std::string output_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   if (output_dir.empty()) return Fail("--output_dir is required");
   if (absl::GetFlag(FLAGS_profile_step) < 0) return Fail("--profile_step must be >= 0");
-  psg::experiments::ApplyThreadsFlag();
+  psg::experiments::SetUpThreads();
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
   auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/loader.h"
+#include "engine/denormals.h"
 #include "engine/loss.h"
 #include "engine/profiler.h"
 #include "train/batches.h"
@@ -87,6 +88,7 @@ absl::StatusOr<Evaluation> Trainer::EvaluateModel() {
 }
 
 absl::StatusOr<RunSummary> Trainer::Run() {
+  engine::FlushDenormalsToZero();  // PSG drives weights subnormal; see engine/denormals.h
   if (options_.epochs <= 0 || options_.batch_size <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("need epochs > 0 and batch_size > 0; got epochs=",
                                                    options_.epochs, " batch_size=",

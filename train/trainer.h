@@ -106,6 +106,7 @@ class Trainer {
     params_.insert(params_.end(), extra.begin(), extra.end());
   }
 
+  // Trains (with flush-to-zero on every thread: engine/denormals.h).
   absl::StatusOr<RunSummary> Run();
 
  private:
