@@ -1,10 +1,13 @@
 // Runs a paper experiment target end to end at --budget=smoke on generated
 // CIFAR-10 files (random pixels, the official binary layout) and checks its
-// result files: results.json holds a number in [0, 1] at each given path,
+// result files: results.json holds a number in [0, 1] at each given path
+// (keys joined by '/'),
 // results.md and the plots were written, and a second run finds every stage
 // done (the shared SGD model is not trained again).
 //
-//   paper_smoke_test <target> <json path>...   e.g. weights_only.SGD.accuracy.4
+//   paper_smoke_test <target> <json path>... [-- <target flags>...]
+//   e.g. paper_smoke_test quant_vs_bits weights_only/SGD/accuracy/4
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "experiments/protocol.h"
 #include "experiments/result_json.h"
@@ -24,6 +28,7 @@ namespace fs = std::filesystem;
 
 std::string target;
 std::vector<std::string> json_paths;
+std::vector<std::string> target_flags;
 
 // The six files of cifar-10-batches-bin, 10,000 records of label + 3072 pixels.
 std::string WriteFakeCifar10(const std::string& root) {
@@ -46,10 +51,11 @@ std::string WriteFakeCifar10(const std::string& root) {
 TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   const std::string tmp = std::getenv("TEST_TMPDIR");
   const std::string run = tmp + "/run";
-  const std::vector<std::string> command = {
+  std::vector<std::string> command = {
       std::string(std::getenv("TEST_SRCDIR")) + "/psg_toolkit/experiments/" + target,
       "--budget=smoke", "--threads=1", "--data_dir=" + WriteFakeCifar10(tmp + "/data"),
       "--output_dir=" + run, "--shared_dir=" + tmp + "/shared"};
+  command.insert(command.end(), target_flags.begin(), target_flags.end());
   ASSERT_EQ(RunAndLog(command, tmp + "/log.txt"), 0);
   absl::StatusOr<JsonValue> results = ReadJsonFile(run + "/results.json");
   ASSERT_TRUE(results.ok()) << results.status();
@@ -57,8 +63,15 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   EXPECT_EQ(*results->StringAt("experiment"), target);
   for (const std::string& path : json_paths) {
     const JsonValue* v = &*results;
-    for (absl::string_view key : absl::StrSplit(path, '.')) {
-      v = v->Find(key);
+    for (absl::string_view key : absl::StrSplit(path, '/')) {
+      size_t index = 0;
+      if (v->kind() == JsonValue::Kind::kArray && absl::SimpleAtoi(key, &index)) {
+        const std::vector<JsonValue>& items = **v->AsArray();
+        ASSERT_LT(index, items.size()) << path;
+        v = &items[index];
+      } else {
+        v = v->Find(key);
+      }
       ASSERT_NE(v, nullptr) << path << ": no " << key;
     }
     absl::StatusOr<double> number = v->AsNumber();
@@ -87,6 +100,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   psg::experiments::target = argv[1];
-  psg::experiments::json_paths.assign(argv + 2, argv + argc);
+  char** flags = std::find(argv + 2, argv + argc, std::string("--"));
+  psg::experiments::json_paths.assign(argv + 2, flags);
+  if (flags != argv + argc) psg::experiments::target_flags.assign(flags + 1, argv + argc);
   return RUN_ALL_TESTS();
 }

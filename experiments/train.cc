@@ -205,13 +205,18 @@ int Run() {
     if (!summary.ok()) return Fail(summary.status().message());
     if (summary->stopped_early) return 0;
     const auto& r = summary->last;
+    // L0's covered sparsity (evaluation gates at 0), which its lambda decides.
+    const std::string l0_sparsity =
+        l0_gates ? absl::StrFormat(", \"l0_sparsity\": %.6f",
+                                   psg::prune::Total(l0_gates->Report()).sparsity)
+                 : "";
     std::ofstream(output_dir + "/result.json")
         << absl::StrFormat("{\"flags\": %s, \"final_test_accuracy\": %.6f, \"best_test_accuracy\": %.6f, "
                            "\"final_train_accuracy\": %.6f, \"steps\": %d, \"last_epoch_seconds\": %.2f, "
-                           "\"train_images_per_second\": %.1f, \"threads\": %d}\n",
+                           "\"train_images_per_second\": %.1f, \"threads\": %d%s}\n",
                            flags_json, r.test_accuracy, summary->best_test_accuracy,
                            r.train_accuracy, summary->steps, r.seconds, r.train_images_per_second,
-                           omp_get_max_threads());
+                           omp_get_max_threads(), l0_sparsity);
     std::printf("\n| model | dataset | epochs | test acc | best test acc | train acc | img/s |\n"
                 "|---|---|---|---|---|---|---|\n| %s | %s | %lld | %.2f %% | %.2f %% | %.2f %% | %.0f |\n",
                 mo.name.c_str(), absl::GetFlag(FLAGS_dataset).c_str(),
