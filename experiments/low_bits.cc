@@ -27,13 +27,13 @@ namespace {
 int Run(const std::string& command_line) {
   const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_low_bits));
   PaperExperiment e("low_bits", command_line);
-  const std::string init = e.SgdCheckpoint();
+  const double lambda = absl::GetFlag(FLAGS_psg_lambda);
   std::vector<std::pair<std::string, std::string>> models = {{"SGD", e.SgdDir()}};
   for (int b : bits) {
     models.push_back({absl::StrCat("PSGD@W", b),
-                      PsgdStage(e.protocol(), e.recipe(), absl::StrCat("psgd_w", b), init,
-                                {"--psg_target=grid", absl::StrCat("--psg_bits=", b),
-                                 absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})});
+                      e.SharedPsgdStage(absl::StrCat("psgd_w", b, "_lambda", lambda),
+                                        {"--psg_target=grid", absl::StrCat("--psg_bits=", b),
+                                         absl::StrCat("--psg_lambda=", lambda)})});
   }
   const RoundedModels rounded = RoundModels(e, models, bits);
   std::string md = absl::StrFormat(

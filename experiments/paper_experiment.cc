@@ -71,6 +71,11 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
 
 std::string PaperExperiment::SgdCheckpoint() { return SgdStage(*shared_, recipe_); }
 
+std::string PaperExperiment::SharedPsgdStage(const std::string& stage,
+                                             const std::vector<std::string>& psg_flags) {
+  return PsgdStage(*shared_, recipe_, stage, SgdCheckpoint(), psg_flags);
+}
+
 int64_t PaperExperiment::PsgdStartEpoch() const {
   if (recipe_.psgd_start_step > 0) return recipe_.psgd_start_epoch;
   return static_cast<int64_t>(TrainingCurve("SGD", SgdDir(), 0).x.size());

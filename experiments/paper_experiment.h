@@ -55,6 +55,10 @@ class PaperExperiment {
   // Trains the recipe's SGD stage under --shared_dir (once per budget, model,
   // data set and seed); returns the checkpoint PSGD stages start from.
   std::string SgdCheckpoint();
+  // A PSGD stage of the recipe from SgdCheckpoint() with `psg_flags`, kept
+  // under --shared_dir as `stage` (which must name the flags, e.g.
+  // "psgd_w4_lambda150") so that experiments share it; returns its directory.
+  std::string SharedPsgdStage(const std::string& stage, const std::vector<std::string>& psg_flags);
   // The SGD stage's directory (its last.safetensors is the final SGD model).
   std::string SgdDir() const { return shared_->run_dir() + "/sgd"; }
   // Epoch at which the PSGD stages start, for training curves.

@@ -63,9 +63,9 @@ int Run(const std::string& command_line) {
   const std::vector<double> snip = ParseSparsities(absl::GetFlag(FLAGS_snip_sparsities), "snip_sparsities");
   PaperExperiment e("pruning", command_line);
   const std::string init = e.SgdCheckpoint();
-  const std::string psgd_dir =
-      PsgdStage(e.protocol(), e.recipe(), "psgd_zero", init,
-                {"--psg_target=zero", absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_zero_lambda))});
+  const std::string psgd_dir = e.SharedPsgdStage(
+      absl::StrCat("psgd_zero_lambda", absl::GetFlag(FLAGS_zero_lambda)),
+      {"--psg_target=zero", absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_zero_lambda))});
   std::vector<std::string> sweep_args = {"--sparsity=" + absl::GetFlag(FLAGS_sparsities),
                                          "--scope=" + absl::GetFlag(FLAGS_scope)};
   sweep_args.insert(sweep_args.end(), e.recipe().eval.begin(), e.recipe().eval.end());

@@ -14,6 +14,7 @@
 // histogram/histogram.svg, commands.sh and each stage's directory.
 //
 //   bazel run //experiments:quant_vs_bits -- --budget=short --data_dir=../shared/data
+//   bazel run //experiments:quant_vs_bits -- --budget=short --psg_method=adam   # appendix
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -29,6 +30,8 @@
 
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+ABSL_FLAG(std::string, psg_method, "sgd",
+          "PSGD's update: sgd (the paper's main results) or adam (its appendix: PSG with Adam)");
 ABSL_FLAG(std::string, eval_bits, "8,6,4,3,2", "weight bit-widths to quantize to");
 ABSL_FLAG(std::string, histogram_layer, "layer2.0.conv1.weight", "layer of the weight histogram");
 
@@ -51,12 +54,18 @@ std::string PaperRows(const std::string& dataset, const std::string& model, int 
 int Run(const std::string& command_line) {
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
   const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
-  PaperExperiment e("quant_vs_bits", command_line, absl::StrCat("w", psg_bits));
-  const std::string psgd_name = absl::StrCat("PSGD@W", psg_bits);
-  const std::string psgd_dir = PsgdStage(
-      e.protocol(), e.recipe(), absl::StrCat("psgd_w", psg_bits), e.SgdCheckpoint(),
+  const std::string method = absl::GetFlag(FLAGS_psg_method);
+  if (method != "sgd" && method != "adam") {
+    return Fail(absl::StrCat("--psg_method must be sgd or adam, got '", method, "'"));
+  }
+  const std::string variant = method == "adam" ? "_adam" : "";
+  PaperExperiment e("quant_vs_bits", command_line, absl::StrCat("w", psg_bits, variant));
+  const std::string psgd_name = absl::StrCat(method == "adam" ? "PSGD-Adam@W" : "PSGD@W", psg_bits);
+  const double lambda = absl::GetFlag(FLAGS_psg_lambda);
+  const std::string psgd_dir = e.SharedPsgdStage(
+      absl::StrCat("psgd_w", psg_bits, "_lambda", lambda, variant),
       {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
-       absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))});
+       absl::StrCat("--psg_lambda=", lambda), "--psg_method=" + method});
   const std::vector<std::pair<std::string, std::string>> models = {{"SGD", e.SgdDir()},
                                                                    {psgd_name, psgd_dir}};
   const RoundedModels weights = RoundModels(e, models, bits);

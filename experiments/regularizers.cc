@@ -44,9 +44,9 @@ int Run(const std::string& command_line) {
       {"SGD", e.protocol().Stage("sgd_continued", "train", sgd_args, "result.json")},
       {"Gradient-L1", e.protocol().Stage("gradient_l1", "train", l1_args, "result.json")},
       {absl::StrCat("PSGD@W", psg_bits),
-       PsgdStage(e.protocol(), e.recipe(), absl::StrCat("psgd_w", psg_bits), init,
-                 {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
-                  absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})}};
+       e.SharedPsgdStage(absl::StrCat("psgd_w", psg_bits, "_lambda", absl::GetFlag(FLAGS_psg_lambda)),
+                         {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
+                          absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})}};
   const RoundedModels rounded = RoundModels(e, models, bits);
   const std::string md = absl::StrFormat(
       "# Train-once regularizers: %s on %s, budget %s\n\nFrom one SGD checkpoint, the PSGD "

@@ -1,0 +1,119 @@
+// Paper Table 3: PSGD combined with post-training quantization methods. The
+// SGD model and the PSGD model (towards b bits) are each quantized with every
+// weight calibrator of quant/ (exact max, percentile, MSE-optimal clip; per
+// tensor or per output channel), without fine-tuning; the table gives every
+// setting and the best one per model and bit-width.
+//
+//   bazel run //experiments:calibrators -- --budget=short --data_dir=../shared/data
+//
+// Stages, files and flags as experiments/quant_vs_bits (shared SGD and PSGD
+// stages, results.json, results.md, accuracy.svg, training.svg).
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "experiments/common_flags.h"
+#include "experiments/paper_experiment.h"
+#include "experiments/svg_plot.h"
+
+ABSL_FLAG(std::string, eval_bits, "4,3", "weight bit-widths to quantize to");
+ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
+ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+
+namespace psg::experiments {
+namespace {
+
+int Run(const std::string& command_line) {
+  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
+  const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
+  const double lambda = absl::GetFlag(FLAGS_psg_lambda);
+  PaperExperiment e("calibrators", command_line);
+  const std::string psgd_name = absl::StrCat("PSGD@W", psg_bits);
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"SGD", e.SgdDir()},
+      {psgd_name, e.SharedPsgdStage(absl::StrCat("psgd_w", psg_bits, "_lambda", lambda),
+                                    {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
+                                     absl::StrCat("--psg_lambda=", lambda)})}};
+  std::string md = absl::StrFormat(
+      "# PSGD with post-training quantization methods: %s on %s, budget %s\n\nTest accuracy "
+      "(%%) after quantizing the weights with each calibrator, no fine-tuning.\n",
+      e.model(), e.dataset(), BudgetName(e.budget()));
+  // Best accuracy per model and bit-width, with the setting that gave it.
+  std::map<std::string, std::map<int, std::pair<double, std::string>>> best;
+  std::vector<std::string> json;
+  for (const char* granularity : {"tensor", "channel"}) {
+    for (const char* calibrator : {"exact", "percentile", "mse"}) {
+      const std::string setting = absl::StrCat(calibrator, ", per ", granularity);
+      const RoundedModels rounded =
+          RoundModels(e, models, bits, absl::StrCat(calibrator, "_", granularity, "_"),
+                      {absl::StrCat("--calibrator=", calibrator),
+                       absl::StrCat("--granularity=", granularity)});
+      absl::StrAppend(&md, "\n## ", setting, "\n\n", RoundingTableHeader("model", bits),
+                      rounded.table_rows);
+      json.push_back(absl::StrCat("\"", calibrator, "_", granularity, "\": {",
+                                  absl::StrJoin(rounded.json_members, ", "), "}"));
+      for (const auto& [name, r] : rounded.by_name) {
+        for (const auto& [b, accuracy] : r.accuracy) {
+          auto& [best_accuracy, best_setting] = best[name][b];
+          if (best_setting.empty() || accuracy > best_accuracy) {
+            best_accuracy = accuracy;
+            best_setting = setting;
+          }
+        }
+      }
+    }
+  }
+  absl::StrAppend(&md, "\n## Best calibrator per model\n\n| model |");
+  std::string rule = "|---|";
+  for (int b : bits) {
+    absl::StrAppend(&md, " W", b, " |");
+    rule += "---|";
+  }
+  absl::StrAppend(&md, "\n", rule, "\n");
+  std::vector<Series> accuracy;
+  for (const auto& [name, dir] : models) {
+    absl::StrAppend(&md, "| ", name, " |");
+    Series s{name + " (best calibrator)", {}, {}};
+    for (int b : bits) {
+      const auto& [a, setting] = best[name][b];
+      absl::StrAppendFormat(&md, " %.2f (%s) |", 100 * a, setting);
+    }
+    for (const auto& [b, entry] : best[name]) {
+      s.x.push_back(b);
+      s.y.push_back(100 * entry.first);
+    }
+    md += "\n";
+    accuracy.push_back(std::move(s));
+  }
+  std::vector<double> ticks(bits.begin(), bits.end());
+  std::sort(ticks.begin(), ticks.end());
+  WriteSvg(e.run_dir() + "/accuracy.svg",
+           LinePlotSvg(accuracy, {.title = "Best post-training calibrator, no fine-tuning",
+                                  .x_label = "bits", .y_label = "test accuracy (%)",
+                                  .x_ticks = ticks}));
+  WriteSvg(e.run_dir() + "/training.svg",
+           LinePlotSvg({TrainingCurve("SGD", e.SgdDir(), 0),
+                        TrainingCurve(psgd_name, models[1].second, e.PsgdStartEpoch())},
+                       {.title = "Test accuracy during training", .x_label = "epoch",
+                        .y_label = "test accuracy (%)"}));
+  e.WriteResults(absl::StrCat("\"psg_bits\": ", psg_bits, ", \"settings\": {",
+                              absl::StrJoin(json, ", "), "}"),
+                 md);
+  return 0;
+}
+
+}  // namespace
+}  // namespace psg::experiments
+
+int main(int argc, char** argv) {
+  return psg::experiments::PaperMain(
+      argc, argv, "calibrators",
+      "SGD and PSGD models with every post-training weight calibrator (paper Table 3).",
+      psg::experiments::Run);
+}
