@@ -97,11 +97,7 @@ int Run(const std::string& command_line) {
            LinePlotSvg(accuracy, {.title = "Best post-training calibrator, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
-  WriteSvg(e.run_dir() + "/training.svg",
-           LinePlotSvg({TrainingCurve("SGD", e.SgdDir(), 0),
-                        TrainingCurve(psgd_name, models[1].second, e.PsgdStartEpoch())},
-                       {.title = "Test accuracy during training", .x_label = "epoch",
-                        .y_label = "test accuracy (%)"}));
+  e.WriteTrainingPlot({models[1]});
   e.WriteResults(absl::StrCat("\"psg_bits\": ", psg_bits, ", \"settings\": {",
                               absl::StrJoin(json, ", "), "}"),
                  md);

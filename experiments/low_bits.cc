@@ -41,10 +41,6 @@ int Run(const std::string& command_line) {
       "weights to b bits (first and last layer at 8 bits), no fine-tuning.\n\n%s%s",
       e.model(), e.dataset(), BudgetName(e.budget()), RoundingTableHeader("model", bits),
       rounded.table_rows);
-  std::vector<Series> curves = {TrainingCurve("SGD", e.SgdDir(), 0)};
-  for (size_t i = 1; i < models.size(); ++i) {
-    curves.push_back(TrainingCurve(models[i].first, models[i].second, e.PsgdStartEpoch()));
-  }
   std::vector<double> ticks(bits.rbegin(), bits.rend());
   if (bits.front() == 3) {
     md += "| paper (secondary source, setting not stated): PSGD@W3 vs SGD, at W3 | | 66.36 vs 0.10 |\n";
@@ -53,9 +49,7 @@ int Run(const std::string& command_line) {
            LinePlotSvg(rounded.accuracy, {.title = "Test accuracy at low bit-widths, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
-  WriteSvg(e.run_dir() + "/training.svg",
-           LinePlotSvg(curves, {.title = "Test accuracy during training", .x_label = "epoch",
-                                .y_label = "test accuracy (%)"}));
+  e.WriteTrainingPlot({models.begin() + 1, models.end()});
   e.WriteResults(absl::StrCat("\"models\": {", absl::StrJoin(rounded.json_members, ", "), "}"),
                  md);
   return 0;

@@ -81,6 +81,17 @@ int64_t PaperExperiment::PsgdStartEpoch() const {
   return static_cast<int64_t>(TrainingCurve("SGD", SgdDir(), 0).x.size());
 }
 
+void PaperExperiment::WriteTrainingPlot(
+    const std::vector<std::pair<std::string, std::string>>& continued) const {
+  std::vector<Series> curves = {TrainingCurve("SGD", SgdDir(), 0)};
+  for (const auto& [name, dir] : continued) {
+    curves.push_back(TrainingCurve(name, dir, PsgdStartEpoch()));
+  }
+  WriteSvg(run_dir() + "/training.svg",
+           LinePlotSvg(curves, {.title = "Test accuracy during training", .x_label = "epoch",
+                                .y_label = "test accuracy (%)"}));
+}
+
 void PaperExperiment::WriteResults(const std::string& json_members, std::string markdown) const {
   const std::string command =
       absl::StrReplaceAll(command_line_, {{"\\", "\\\\"}, {"\"", "\\\""}});

@@ -64,6 +64,10 @@ class PaperExperiment {
   // Epoch at which the PSGD stages start, for training curves.
   int64_t PsgdStartEpoch() const;
 
+  // training.svg: test accuracy per epoch of the SGD stage, then of each
+  // (name, stage directory) that continued from its checkpoint.
+  void WriteTrainingPlot(const std::vector<std::pair<std::string, std::string>>& continued) const;
+
   // results.json: {"experiment", "budget", "model", "dataset", "seed",
   // "command", "machine", <json_members>}; results.md: `markdown` plus the
   // command, seed and machine. Prints the markdown.

@@ -134,11 +134,7 @@ int Run(const std::string& command_line) {
   WriteSvg(e.run_dir() + "/accuracy.svg",
            LinePlotSvg(accuracy, {.title = "Pruning without fine-tuning", .x_label = "sparsity",
                                   .y_label = "test accuracy (%)", .width = 760}));
-  WriteSvg(e.run_dir() + "/training.svg",
-           LinePlotSvg({TrainingCurve("SGD", e.SgdDir(), 0),
-                        TrainingCurve("PSGD-zero", psgd_dir, e.PsgdStartEpoch())},
-                       {.title = "Test accuracy during training", .x_label = "epoch",
-                        .y_label = "test accuracy (%)"}));
+  e.WriteTrainingPlot({{"PSGD-zero", psgd_dir}});
   std::vector<std::string> swept_json;
   for (const auto& [name, by_sparsity] : swept) {
     std::vector<std::string> items;

@@ -116,11 +116,7 @@ int Run(const std::string& command_line) {
   WriteSvg(e.run_dir() + "/qmse.svg",
            LinePlotSvg(mse, {.title = "Weight quantization MSE", .x_label = "bits",
                              .y_label = "MSE", .log_y = true, .x_ticks = ticks}));
-  WriteSvg(e.run_dir() + "/training.svg",
-           LinePlotSvg({TrainingCurve("SGD", e.SgdDir(), 0),
-                        TrainingCurve(psgd_name, psgd_dir, e.PsgdStartEpoch())},
-                       {.title = "Test accuracy during training", .x_label = "epoch",
-                        .y_label = "test accuracy (%)"}));
+  e.WriteTrainingPlot({{psgd_name, psgd_dir}});
 
   e.WriteResults(absl::StrCat("\"psg_bits\": ", psg_bits, ", \"weights_only\": {",
                               absl::StrJoin(weights.json_members, ", "),

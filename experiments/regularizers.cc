@@ -54,16 +54,12 @@ int Run(const std::string& command_line) {
       "accuracy (%%) after rounding the weights, no fine-tuning.\n\n%s%s",
       e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_gradient_l1),
       RoundingTableHeader("regularizer", bits), rounded.table_rows);
-  std::vector<Series> curves;
-  for (const auto& [name, dir] : models) curves.push_back(TrainingCurve(name, dir, e.PsgdStartEpoch()));
   std::vector<double> ticks(bits.rbegin(), bits.rend());
   WriteSvg(e.run_dir() + "/accuracy.svg",
            LinePlotSvg(rounded.accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
-  WriteSvg(e.run_dir() + "/training.svg",
-           LinePlotSvg(curves, {.title = "Test accuracy after the SGD checkpoint",
-                                .x_label = "epoch", .y_label = "test accuracy (%)"}));
+  e.WriteTrainingPlot({{"SGD continued", models[0].second}, models[1], models[2]});
   e.WriteResults(absl::StrCat("\"gradient_l1\": ", absl::GetFlag(FLAGS_gradient_l1),
                               ", \"models\": {", absl::StrJoin(rounded.json_members, ", "), "}"),
                  md);
