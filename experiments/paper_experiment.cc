@@ -69,24 +69,24 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
               shared_dir.c_str());
 }
 
-std::string PaperExperiment::SgdCheckpoint() { return SgdStage(*shared_, recipe_); }
+std::string PaperExperiment::SgdCheckpoint() {
+  if (sgd_checkpoint_.empty()) sgd_checkpoint_ = SgdStage(*shared_, recipe_);
+  return sgd_checkpoint_;
+}
 
 std::string PaperExperiment::SharedPsgdStage(const std::string& stage,
                                              const std::vector<std::string>& psg_flags) {
   return PsgdStage(*shared_, recipe_, stage, SgdCheckpoint(), psg_flags);
 }
 
-int64_t PaperExperiment::PsgdStartEpoch() const {
-  if (recipe_.psgd_start_step > 0) return recipe_.psgd_start_epoch;
-  return static_cast<int64_t>(TrainingCurve("SGD", SgdDir(), 0).x.size());
-}
-
 void PaperExperiment::WriteTrainingPlot(
     const std::vector<std::pair<std::string, std::string>>& continued) const {
   std::vector<Series> curves = {TrainingCurve("SGD", SgdDir(), 0)};
-  for (const auto& [name, dir] : continued) {
-    curves.push_back(TrainingCurve(name, dir, PsgdStartEpoch()));
-  }
+  // The PSGD stages start from the SGD stage's end, or (paper budget) from
+  // its checkpoint at psgd_start_epoch.
+  const int64_t start = recipe_.psgd_start_step > 0 ? recipe_.psgd_start_epoch
+                                                    : static_cast<int64_t>(curves[0].x.size());
+  for (const auto& [name, dir] : continued) curves.push_back(TrainingCurve(name, dir, start));
   WriteSvg(run_dir() + "/training.svg",
            LinePlotSvg(curves, {.title = "Test accuracy during training", .x_label = "epoch",
                                 .y_label = "test accuracy (%)"}));
@@ -95,15 +95,16 @@ void PaperExperiment::WriteTrainingPlot(
 void PaperExperiment::WriteResults(const std::string& json_members, std::string markdown) const {
   const std::string command =
       absl::StrReplaceAll(command_line_, {{"\\", "\\\\"}, {"\"", "\\\""}});
+  const std::string machine = MachineJson();
   const std::string json = absl::StrFormat(
       "{\"experiment\": \"%s\", \"budget\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", "
       "\"seed\": %d, \"command\": \"%s\", \"machine\": %s, %s}\n",
       name_, BudgetName(budget_), model_, dataset_, absl::GetFlag(FLAGS_seed), command,
-      MachineJson(), json_members);
+      machine, json_members);
   absl::StrAppend(&markdown, "\nCommand: `", command_line_, "` (seed ", absl::GetFlag(FLAGS_seed),
                   "). Every stage's command is in commands.sh here and, for the shared SGD "
                   "stage, in ",
-                  shared_->run_dir(), "/commands.sh. Machine: ", MachineJson(), "\n");
+                  shared_->run_dir(), "/commands.sh. Machine: ", machine, "\n");
   const absl::Status written =
       WriteResultFiles(run_dir(), {{"results.json", json}, {"results.md", markdown}});
   if (!written.ok()) throw std::runtime_error(std::string(written.message()));

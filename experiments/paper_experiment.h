@@ -53,7 +53,8 @@ class PaperExperiment {
   Protocol& protocol() { return *protocol_; }
 
   // Trains the recipe's SGD stage under --shared_dir (once per budget, model,
-  // data set and seed); returns the checkpoint PSGD stages start from.
+  // data set and seed; later calls return the first one's answer); returns
+  // the checkpoint PSGD stages start from.
   std::string SgdCheckpoint();
   // A PSGD stage of the recipe from SgdCheckpoint() with `psg_flags`, kept
   // under --shared_dir as `stage` (which must name the flags, e.g.
@@ -61,8 +62,6 @@ class PaperExperiment {
   std::string SharedPsgdStage(const std::string& stage, const std::vector<std::string>& psg_flags);
   // The SGD stage's directory (its last.safetensors is the final SGD model).
   std::string SgdDir() const { return shared_->run_dir() + "/sgd"; }
-  // Epoch at which the PSGD stages start, for training curves.
-  int64_t PsgdStartEpoch() const;
 
   // training.svg: test accuracy per epoch of the SGD stage, then of each
   // (name, stage directory) that continued from its checkpoint.
@@ -79,6 +78,7 @@ class PaperExperiment {
   Recipe recipe_;
   std::string model_, dataset_;
   std::unique_ptr<Protocol> protocol_, shared_;
+  std::string sgd_checkpoint_;  // empty until SgdCheckpoint() ran
 };
 
 // One model's results from a ptq.json: FP accuracy, accuracy and size-weighted
