@@ -18,6 +18,7 @@ Installs nothing. Use the wrapper, which builds the toolkit's binaries:
 """
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -174,6 +175,7 @@ def torch_infer(model_name, variant, args):
     return x.shape[0] / median_seconds(run, args.passes, args.warmup)
 
 
+@functools.lru_cache(maxsize=None)  # checked every round, built once
 def parameter_count(model_name):
     return sum(p.numel() for p in build_model(model_name).parameters())
 

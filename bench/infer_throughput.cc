@@ -15,15 +15,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "bench/throughput_setup.h"
 #include "engine/context.h"
 #include "engine/graph.h"
-#include "experiments/machine.h"
 #include "experiments/timing.h"
 #include "models/zoo.h"
 #include "quant/bn_fold.h"
@@ -103,11 +100,8 @@ int Main() {
   }
   std::printf("(%d threads, median of %d interleaved passes after %d warm-up passes)\n", threads,
               passes, absl::GetFlag(FLAGS_warmup));
-  const std::string output = absl::GetFlag(FLAGS_output);
-  WriteJsonOrDie(output, absl::StrCat("{\"benchmark\": \"infer_throughput\", \"machine\": ",
-                                      experiments::MachineJson(), ", \"passes\": ", passes, ", \"results\": [",
-                                      results, "]}"));
-  if (!output.empty()) std::printf("results: %s\n", output.c_str());
+  WriteResultJson(absl::GetFlag(FLAGS_output), "infer_throughput",
+                  absl::StrCat("\"passes\": ", passes, ", \"results\": [", results, "]"));
   return 0;
 }
 
@@ -115,12 +109,5 @@ int Main() {
 }  // namespace psg::bench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Inference img/s of zoo models, fp32 and int8.");
-  absl::ParseCommandLine(argc, argv);
-  try {
-    return psg::bench::Main();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return psg::bench::BenchmarkMain(argc, argv, "Inference img/s of zoo models, fp32 and int8.", psg::bench::Main);
 }

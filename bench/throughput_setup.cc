@@ -2,14 +2,18 @@
 
 #include <omp.h>
 
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/denormals.h"
 #include "engine/testing/gradient_check.h"
+#include "experiments/machine.h"
 #include "models/zoo.h"
 
 namespace psg::bench {
@@ -40,11 +44,25 @@ engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed) {
   return engine::testing::RandomPlain({c.batch, c.sample[0], c.sample[1], c.sample[2]}, seed);
 }
 
-void WriteJsonOrDie(const std::string& path, const std::string& json) {
+void WriteResultJson(const std::string& path, const std::string& benchmark,
+                     const std::string& members) {
   if (path.empty()) return;
   std::ofstream out(path);
-  out << json << "\n";
+  out << absl::StrCat("{\"benchmark\": \"", benchmark, "\", \"machine\": ",
+                      experiments::MachineJson(), ", ", members, "}\n");
   if (!out.good()) throw std::runtime_error("cannot write '" + path + "'");
+  std::printf("results: %s\n", path.c_str());
+}
+
+int BenchmarkMain(int argc, char** argv, const char* usage, int (*run)()) {
+  absl::SetProgramUsageMessage(usage);
+  absl::ParseCommandLine(argc, argv);
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace psg::bench

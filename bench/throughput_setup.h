@@ -1,13 +1,12 @@
 // Shared pieces of the throughput benchmarks (train_throughput,
 // infer_throughput): the model list with each model's default batch, thread
-// setup, a random input batch and JSON output (the machine description:
-// experiments/machine.h).
+// setup, a random input batch, JSON output and main().
 //
 //   for (const ThroughputCase& c : CasesFromFlag("resnet20,resnet18", 0)) {
 //     engine::Tensor x = RandomInput(c, /*seed=*/1);   // {c.batch, C, H, W}
 //     ...
 //   }
-//   WriteJsonOrDie(path, absl::StrCat("{\"machine\": ", experiments::MachineJson(), ...));
+//   WriteResultJson(path, "train_throughput", "\"results\": [...]");
 #ifndef PSG_BENCH_THROUGHPUT_SETUP_H_
 #define PSG_BENCH_THROUGHPUT_SETUP_H_
 
@@ -38,9 +37,15 @@ int SetThreads(int threads);
 // A reproducible uniform [-1, 1) batch {batch, C, H, W}, plain NCHW.
 engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed);
 
-// Writes `json` (plus a newline) to `path` unless it is empty; throws
-// std::runtime_error naming the path when it cannot be written.
-void WriteJsonOrDie(const std::string& path, const std::string& json);
+// Unless `path` is empty, writes {"benchmark": <benchmark>, "machine": {...},
+// <members>} there and prints where; throws std::runtime_error naming the
+// path when it cannot be written.
+void WriteResultJson(const std::string& path, const std::string& benchmark,
+                     const std::string& members);
+
+// main() of a throughput benchmark: parses the flags and returns run(),
+// turning an escaped exception into "error: ..." and exit code 1.
+int BenchmarkMain(int argc, char** argv, const char* usage, int (*run)());
 
 }  // namespace psg::bench
 

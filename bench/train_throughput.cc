@@ -13,8 +13,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -23,7 +21,6 @@
 #include "engine/loss.h"
 #include "engine/optimizer.h"
 #include "engine/profiler.h"
-#include "experiments/machine.h"
 #include "experiments/timing.h"
 #include "models/zoo.h"
 #include "psg/psgd.h"
@@ -137,11 +134,9 @@ int Main() {
   }
   std::printf("(%d threads, median of %d interleaved steps after %d warm-up steps)\n", threads,
               steps, absl::GetFlag(FLAGS_warmup));
-  const std::string output = absl::GetFlag(FLAGS_output);
-  WriteJsonOrDie(output, absl::StrCat("{\"benchmark\": \"train_throughput\", \"machine\": ",
-                                      experiments::MachineJson(), ", \"steps\": ", steps, ", \"results\": [",
-                                      results, "], \"profiles\": {", profiles, "}}"));
-  if (!output.empty()) std::printf("results: %s\n", output.c_str());
+  WriteResultJson(absl::GetFlag(FLAGS_output), "train_throughput",
+                  absl::StrCat("\"steps\": ", steps, ", \"results\": [", results,
+                               "], \"profiles\": {", profiles, "}"));
   return 0;
 }
 
@@ -149,12 +144,5 @@ int Main() {
 }  // namespace psg::bench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Training img/s of zoo models with SGD and PSGD steps.");
-  absl::ParseCommandLine(argc, argv);
-  try {
-    return psg::bench::Main();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return psg::bench::BenchmarkMain(argc, argv, "Training img/s of zoo models with SGD and PSGD steps.", psg::bench::Main);
 }
