@@ -35,6 +35,9 @@ ABSL_FLAG(double, l0_lambda, 0.0,
           "L0: the penalty per expected nonzero covered weight, added to the batch-mean loss (>= 0; "
           "not divided by the number of weights, so on the scale of a weight decay)");
 ABSL_FLAG(double, l0_initial_drop, 0.1, "L0: the gates' initial probability of being closed, in (0, 1)");
+ABSL_FLAG(double, l0_gate_lr_scale, 1.0,
+          "L0: the gates' learning rate relative to the weights' (> 0); under SGD the gates need a large one "
+          "to move in a short run (see prune/l0.h)");
 
 namespace psg::experiments {
 namespace {
@@ -118,6 +121,7 @@ absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
     out.enabled = true;
     out.l0 = {.lambda = absl::GetFlag(FLAGS_l0_lambda),
               .initial_drop = absl::GetFlag(FLAGS_l0_initial_drop),
+              .gate_lr_scale = absl::GetFlag(FLAGS_l0_gate_lr_scale),
               .prune_first_last = out.options.prune_first_last};
     if (!std::isfinite(out.l0.lambda) || out.l0.lambda < 0) {
       return absl::InvalidArgumentError(absl::StrCat("--l0_lambda must be finite and >= 0, got ", out.l0.lambda));
@@ -125,6 +129,10 @@ absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
     if (!(out.l0.initial_drop > 0 && out.l0.initial_drop < 1)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--l0_initial_drop must be in (0, 1), got ", out.l0.initial_drop));
+    }
+    if (!std::isfinite(out.l0.gate_lr_scale) || out.l0.gate_lr_scale <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--l0_gate_lr_scale must be finite and > 0, got ", out.l0.gate_lr_scale));
     }
   } else if (method != "magnitude") {
     return absl::InvalidArgumentError(
@@ -208,16 +216,16 @@ absl::StatusOr<std::vector<prune::LayerSparsity>> AttachPruning(const PruneFromF
                           "\"agp_frequency\": %d",
                           prune.agp.initial_sparsity, prune.agp.start_step, prune.agp.end_step, prune.agp.frequency);
   } else if (prune.method == PruneMethod::kL0) {
-    absl::StrAppendFormat(&optimizer->json, ", \"l0_lambda\": %g, \"l0_initial_drop\": %g", prune.l0.lambda,
-                          prune.l0.initial_drop);
+    absl::StrAppendFormat(&optimizer->json, ", \"l0_lambda\": %g, \"l0_initial_drop\": %g, \"l0_gate_lr_scale\": %g",
+                          prune.l0.lambda, prune.l0.initial_drop, prune.l0.gate_lr_scale);
   }
   if (!prune.enabled) return std::vector<prune::LayerSparsity>();
   if (prune.method == PruneMethod::kL0) {
     absl::StrAppendFormat(&optimizer->description,
                           "; L0 regularization (hard concrete gates, Louizos et al. 2018) of the covered weights%s: "
-                          "lambda %g per expected nonzero weight, initial drop rate %g",
+                          "lambda %g per expected nonzero weight, initial drop rate %g, gate learning rate x%g",
                           prune.options.prune_first_last ? " (first/last included)" : "", prune.l0.lambda,
-                          prune.l0.initial_drop);
+                          prune.l0.initial_drop, prune.l0.gate_lr_scale);
     return std::vector<prune::LayerSparsity>();
   }
   std::string how = "by magnitude";

@@ -34,6 +34,7 @@ ABSL_DECLARE_FLAG(int64_t, agp_start_step);
 ABSL_DECLARE_FLAG(int64_t, agp_end_step);
 ABSL_DECLARE_FLAG(int64_t, agp_frequency);
 ABSL_DECLARE_FLAG(double, l0_lambda);
+ABSL_DECLARE_FLAG(double, l0_gate_lr_scale);
 ABSL_DECLARE_FLAG(double, l0_initial_drop);
 
 namespace psg::experiments {
@@ -381,19 +382,22 @@ TEST(PruneFlagsTest, AgpReachesTheFinalSparsityGradually) {
 // Sets --prune_method=l0 and its flags for one test, and the defaults back after it.
 class L0Flags {
  public:
-  L0Flags(double lambda, double initial_drop) { Set("l0", lambda, initial_drop); }
-  ~L0Flags() { Set("magnitude", 0.0, 0.1); }
+  L0Flags(double lambda, double initial_drop, double gate_lr_scale = 1.0) {
+    Set("l0", lambda, initial_drop, gate_lr_scale);
+  }
+  ~L0Flags() { Set("magnitude", 0.0, 0.1, 1.0); }
 
  private:
-  static void Set(const std::string& method, double lambda, double initial_drop) {
+  static void Set(const std::string& method, double lambda, double initial_drop, double gate_lr_scale) {
     absl::SetFlag(&FLAGS_prune_method, method);
     absl::SetFlag(&FLAGS_l0_lambda, lambda);
     absl::SetFlag(&FLAGS_l0_initial_drop, initial_drop);
+    absl::SetFlag(&FLAGS_l0_gate_lr_scale, gate_lr_scale);
   }
 };
 
-std::string L0Error(double lambda, double initial_drop) {
-  L0Flags flags(lambda, initial_drop);
+std::string L0Error(double lambda, double initial_drop, double gate_lr_scale = 1.0) {
+  L0Flags flags(lambda, initial_drop, gate_lr_scale);
   absl::SetFlag(&FLAGS_prune_sparsity, 0.0);
   absl::StatusOr<PruneFromFlags> prune = ReadPruneFlags();
   return prune.ok() ? "ok" : std::string(prune.status().message());
@@ -405,10 +409,12 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
   EXPECT_THAT(L0Error(1e-4, 0.0), HasSubstr("--l0_initial_drop must be in (0, 1), got 0"));
   EXPECT_THAT(L0Error(1e-4, 1.0), HasSubstr("--l0_initial_drop must be in (0, 1), got 1"));
   EXPECT_THAT(L0Error(1e-4, -0.2), HasSubstr("--l0_initial_drop must be in (0, 1), got -0.2"));
+  EXPECT_THAT(L0Error(1e-4, 0.1, 0.0), HasSubstr("--l0_gate_lr_scale must be finite and > 0, got 0"));
+  EXPECT_THAT(L0Error(1e-4, 0.1, INFINITY), HasSubstr("--l0_gate_lr_scale must be finite and > 0, got inf"));
   EXPECT_EQ(L0Error(0.0, 0.5), "ok");
   Model m(1);
   {
-    L0Flags flags(2e-4, 0.2);
+    L0Flags flags(2e-4, 0.2, 300.0);
     absl::SetFlag(&FLAGS_prune_sparsity, 0.0);
     absl::SetFlag(&FLAGS_prune_first_last, true);
     absl::StatusOr<PruneFromFlags> prune = ReadPruneFlags();
@@ -418,6 +424,7 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
     EXPECT_EQ(prune->method, PruneMethod::kL0);
     EXPECT_EQ(prune->l0.lambda, 2e-4);
     EXPECT_EQ(prune->l0.initial_drop, 0.2);
+    EXPECT_EQ(prune->l0.gate_lr_scale, 300.0);
     EXPECT_TRUE(prune->l0.prune_first_last);
     OptimizerFromFlags o = SgdOver(m.params);
     engine::Optimizer* before = o.optimizer.get();
@@ -425,7 +432,8 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->empty());
     EXPECT_EQ(o.optimizer.get(), before);  // the gates run around the steps, not in the optimizer
-    EXPECT_THAT(o.json, HasSubstr("\"prune_method\": \"l0\", \"l0_lambda\": 0.0002, \"l0_initial_drop\": 0.2"));
+    EXPECT_THAT(o.json, HasSubstr("\"prune_method\": \"l0\", \"l0_lambda\": 0.0002, \"l0_initial_drop\": 0.2, "
+                                  "\"l0_gate_lr_scale\": 300"));
     EXPECT_THAT(o.description, HasSubstr("L0 regularization (hard concrete gates, Louizos et al. 2018) of the "
                                          "covered weights (first/last included): lambda 0.0002"));
     const std::unique_ptr<prune::L0Gates> gates = MakeL0Gates(*prune, m.params, 3);

@@ -31,6 +31,7 @@ ABSL_FLAG(std::string, scope, "global", "magnitude pruning scope: global or laye
 ABSL_FLAG(double, zero_lambda, 150.0, "lambda_s of PSGD towards zero");
 ABSL_FLAG(std::string, snip_sparsities, "0.9", "SNIP runs, one per sparsity (empty: none)");
 ABSL_FLAG(double, l0_lambda, 0.0, "L0 run's lambda (0: no L0 run)");
+ABSL_FLAG(double, l0_gate_lr_scale, 1.0, "L0 run's gate learning rate relative to the weights'");
 
 namespace psg::experiments {
 namespace {
@@ -99,7 +100,10 @@ int Run(const std::string& command_line) {
     args.push_back("--init_from=" + init);
     args.push_back("--prune_method=l0");
     args.push_back(absl::StrCat("--l0_lambda=", absl::GetFlag(FLAGS_l0_lambda)));
-    const std::string dir = e.protocol().Stage("l0", "train", args, "result.json");
+    args.push_back(absl::StrCat("--l0_gate_lr_scale=", absl::GetFlag(FLAGS_l0_gate_lr_scale)));
+    const std::string dir = e.protocol().Stage(
+        absl::StrCat("l0_lambda", absl::GetFlag(FLAGS_l0_lambda), "_gate_lr", absl::GetFlag(FLAGS_l0_gate_lr_scale)),
+        "train", args, "result.json");
     const std::string path = dir + "/result.json";
     const double sparsity = OrThrow(OrThrow(ReadJsonFile(path), path).NumberAt("l0_sparsity"), path);
     trained.push_back({"L0", {sparsity, FinalTestAccuracy(dir)}});

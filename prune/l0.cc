@@ -46,6 +46,8 @@ void CheckL0Options(const L0Options& options) {
             options.lambda);
   PSG_CHECK(options.initial_drop > 0 && options.initial_drop < 1,
             "L0: initial drop rate must be in (0, 1), got ", options.initial_drop);
+  PSG_CHECK(std::isfinite(options.gate_lr_scale) && options.gate_lr_scale > 0,
+            "L0: gate learning-rate scale must be finite and > 0, got ", options.gate_lr_scale);
 }
 
 GateSample SampleGate(float log_alpha, float u) {
@@ -122,7 +124,7 @@ void L0Gates::BeforeForward(engine::Mode mode, int64_t step) {
 void L0Gates::AfterBackward() {
   PSG_CHECK(gated_ && training_, "L0: AfterBackward without BeforeForward(kTrain)");
   engine::Stream().wait();  // gradients come from primitives on the stream
-  const double lambda = options_.lambda;
+  const double lambda = options_.lambda, scale = options_.gate_lr_scale;
   for (Entry& e : entries_) {
     const float* w = e.saved.data();
     const float* a = e.log_alpha.value.raw();
@@ -130,7 +132,7 @@ void L0Gates::AfterBackward() {
     float* ga = e.log_alpha.grad.raw();
     const int64_t n = static_cast<int64_t>(e.saved.size());
     for (int64_t j = 0; j < n; ++j) {
-      ga[j] = static_cast<float>(g[j] * w[j] * e.dz[j] + lambda * GateKeepProbabilityDerivative(a[j]));
+      ga[j] = static_cast<float>(scale * (g[j] * w[j] * e.dz[j] + lambda * GateKeepProbabilityDerivative(a[j])));
       g[j] *= e.z[j];
     }
   }

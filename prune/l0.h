@@ -57,11 +57,19 @@ inline constexpr float kL0Zeta = 1.1f;
 struct L0Options {
   double lambda = 0.0;        // cost per expected nonzero gate, >= 0
   double initial_drop = 0.1;  // p in (0, 1): initial P(gate closed) ~ p
+  // Multiplies the log_alpha gradients, i.e. the gates' learning rate
+  // relative to the weights' under SGD. The reference code trains the gates
+  // with Adam, whose step does not shrink with the gradient; under SGD the
+  // penalty's gradient lambda dP/dlog_alpha is so small at a lambda that
+  // still lets the data term choose which gates close that the gates hardly
+  // move in a short run without this.
+  double gate_lr_scale = 1.0;
   bool prune_first_last = false;
   uint64_t seed = 1;          // of the initial log_alpha and of the gate noise
 };
 
-// Throws std::invalid_argument unless lambda >= 0 (finite) and 0 < p < 1.
+// Throws std::invalid_argument unless lambda >= 0 (finite), 0 < p < 1 and
+// gate_lr_scale > 0 (finite).
 void CheckL0Options(const L0Options& options);
 
 // A sampled gate and its derivative dz/dlog_alpha (0 where clipped).
@@ -96,7 +104,7 @@ class L0Gates {
   void BeforeForward(engine::Mode mode, int64_t step);
   // After a kTrain backward: turns the gradients with respect to w z into
   // gradients with respect to w, writes the log_alpha gradients (data term
-  // plus the penalty's), then restores w.
+  // plus the penalty's, times gate_lr_scale), then restores w.
   void AfterBackward();
   // Restores w without touching gradients (after an evaluation).
   void Restore();

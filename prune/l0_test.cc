@@ -278,6 +278,34 @@ TEST(L0GatesTest, PenaltyGradientMatchesFiniteDifferences) {
   EXPECT_DOUBLE_EQ(gates.Penalty(), lambda * gates.ExpectedL0());
 }
 
+// The scale multiplies the whole log_alpha gradient (data term and penalty)
+// and leaves the weights' gradients alone: the same step with scale 1 is the
+// reference.
+TEST(L0GatesTest, GateLrScaleMultipliesOnlyTheLogAlphaGradients) {
+  const double scale = 250.0;
+  std::vector<std::vector<float>> weight_grads[2], alpha_grads[2];
+  for (int scaled = 0; scaled < 2; ++scaled) {
+    TinyModel m;
+    L0Gates gates(m.params, {.lambda = 0.05, .gate_lr_scale = scaled ? scale : 1.0, .prune_first_last = true});
+    SpreadLogAlphas(gates);
+    gates.BeforeForward(Mode::kTrain, 3);
+    LinearLoss(gates.covered(), true);
+    gates.AfterBackward();
+    for (Parameter* w : gates.covered()) weight_grads[scaled].push_back(w->grad.ToPlain());
+    for (Parameter* a : gates.parameters()) alpha_grads[scaled].push_back(a->grad.ToPlain());
+  }
+  EXPECT_EQ(weight_grads[1], weight_grads[0]);
+  int nonzero = 0;
+  for (size_t t = 0; t < alpha_grads[0].size(); ++t) {
+    for (size_t j = 0; j < alpha_grads[0][t].size(); ++j) {
+      const float reference = alpha_grads[0][t][j];
+      EXPECT_NEAR(alpha_grads[1][t][j], scale * reference, 1e-5 * scale * std::fabs(reference)) << t << "[" << j << "]";
+      nonzero += reference != 0.0f;
+    }
+  }
+  EXPECT_GT(nonzero, 3);
+}
+
 bool IsPositiveZero(float x) {
   uint32_t bits;
   std::memcpy(&bits, &x, sizeof bits);
@@ -350,6 +378,8 @@ TEST(L0GatesTest, RejectsBadOptionsAndCallOrder) {
   EXPECT_THAT([&] { L0Gates(m.params, {.initial_drop = 0}); },
               ThrowsInvalidArgument("L0: initial drop rate must be in (0, 1), got 0"));
   EXPECT_THAT([&] { L0Gates(m.params, {.initial_drop = 1}); }, ThrowsInvalidArgument("must be in (0, 1), got 1"));
+  EXPECT_THAT([&] { L0Gates(m.params, {.gate_lr_scale = 0}); },
+              ThrowsInvalidArgument("L0: gate learning-rate scale must be finite and > 0, got 0"));
   L0Gates gates(m.params, {});
   EXPECT_THAT([&] { gates.AfterBackward(); }, ThrowsInvalidArgument("L0: AfterBackward without BeforeForward(kTrain)"));
   EXPECT_THAT([&] { gates.Restore(); }, ThrowsInvalidArgument("L0: Restore without BeforeForward"));
