@@ -38,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "data/loader.h"
 #include "experiments/common_flags.h"
 #include "experiments/optimizer_flags.h"
 #include "experiments/prune_flags.h"
@@ -50,6 +51,8 @@
 #include "train/training_state.h"
 
 ABSL_FLAG(int64_t, epochs, 40, "training epochs");
+ABSL_FLAG(bool, drop_last, false,
+          "drop each epoch's last, smaller batch (released PSG code: kept, 391 steps per CIFAR epoch)");
 ABSL_FLAG(double, momentum, 0.9, "SGD momentum");
 ABSL_FLAG(bool, nesterov, false, "Nesterov momentum");
 ABSL_FLAG(double, weight_decay, 5e-4, "L2 weight decay (added to the gradient, as torch.optim.SGD)");
@@ -80,11 +83,12 @@ using psg::experiments::UserPath;
 std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_json) {
   return absl::StrFormat(
       "{\"model\": \"%s\", \"shortcut\": \"%s\", \"dataset\": \"%s\", \"epochs\": %d, "
-      "\"batch_size\": %d, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
+      "\"batch_size\": %d, \"drop_last\": %s, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
       "\"label_smoothing\": %g, \"gradient_l1\": %g, \"gradient_l1_step\": %g, \"seed\": %d, "
       "\"init_from\": \"%s\", %s, %s, %s}",
       absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_shortcut), absl::GetFlag(FLAGS_dataset),
-      absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_momentum),
+      absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size),
+      absl::GetFlag(FLAGS_drop_last) ? "true" : "false", absl::GetFlag(FLAGS_momentum),
       absl::GetFlag(FLAGS_nesterov) ? "true" : "false", absl::GetFlag(FLAGS_weight_decay),
       absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_gradient_l1),
       absl::GetFlag(FLAGS_gradient_l1_step), absl::GetFlag(FLAGS_seed),
@@ -147,6 +151,7 @@ int Run() {
     psg::train::TrainerOptions to;
     to.epochs = absl::GetFlag(FLAGS_epochs);
     to.batch_size = absl::GetFlag(FLAGS_batch_size);
+    to.drop_last = absl::GetFlag(FLAGS_drop_last);
     to.seed = absl::GetFlag(FLAGS_seed);
     to.loader_workers = absl::GetFlag(FLAGS_workers);
     to.label_smoothing = absl::GetFlag(FLAGS_label_smoothing);
@@ -167,7 +172,7 @@ int Run() {
     const int64_t train_images = to.max_train_images > 0
                                      ? std::min(to.max_train_images, (*data)->train->size())
                                      : (*data)->train->size();
-    const int64_t steps_per_epoch = train_images / to.batch_size;
+    const int64_t steps_per_epoch = psg::data::BatchesPerEpoch(train_images, to.batch_size, to.drop_last);
     if (steps_per_epoch == 0) return Fail("fewer training images than one batch");
     if (absl::Status s = psg::experiments::CheckPruneSchedule(*prune, steps_per_epoch * to.epochs); !s.ok()) {
       return Fail(s.message());

@@ -9,6 +9,7 @@
 #include "data/cifar.h"
 #include "data/idx.h"
 #include "data/image_set_dataset.h"
+#include "data/normalization.h"
 
 namespace psg::train {
 
@@ -59,7 +60,7 @@ absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string
     const std::string path = dir + "/cifar-100-binary";
     train = data::ReadCifar100(path, data::Split::kTrain, data::Cifar100Labels::kFine);
     test = data::ReadCifar100(path, data::Split::kTest, data::Cifar100Labels::kFine);
-    augment.normalization = {{0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}};
+    augment.normalization = data::Cifar100Normalization();
   } else if (name == "fashion_mnist") {
     train = data::ReadMnist(dir, data::Split::kTrain);
     test = data::ReadMnist(dir, data::Split::kTest);

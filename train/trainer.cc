@@ -117,7 +117,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
 
   data::LoaderOptions lo;
   lo.batch_size = options_.batch_size;
-  lo.drop_last = true;
+  lo.drop_last = options_.drop_last;
   lo.seed = options_.seed;
   lo.num_workers = options_.loader_workers;
   lo.start_epoch = position.epoch;

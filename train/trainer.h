@@ -26,6 +26,9 @@ namespace psg::train {
 struct TrainerOptions {
   int64_t epochs = 1;
   int batch_size = 128;
+  // Drop an epoch's last, smaller batch. The released PSG code keeps it
+  // (PyTorch's DataLoader default: 391 steps per CIFAR epoch at batch 128).
+  bool drop_last = false;
   uint64_t seed = 1;
   int loader_workers = 1;
   float label_smoothing = 0.0f;
