@@ -14,6 +14,8 @@ readonly PACKAGES=(
   libgtest-dev libgmock-dev               # GoogleTest / GoogleMock
   libbenchmark-dev                        # Google Benchmark
   libjpeg62-turbo-dev zlib1g-dev          # JPEG folders, gzip IDX files
+  libjxl-tools                            # djxl: CIFAR-100 from ../shared/data (tools/get_cifar100.sh)
+  python3-torch python3-numpy             # tools/torch_bridge.py and its test (/usr/bin/python3)
 )
 
 missing=()
