@@ -192,5 +192,21 @@ TEST(CifarAugmenterTest, RejectsBadOptions) {
   EXPECT_FALSE(CifarAugmenter::Create(3, 32, 32, zero_std).ok());
 }
 
+// The released PSG CIFAR-100 pipeline (PSG-pytorch utils.py,
+// get_cifar100_dataloaders): Pad(4, padding_mode='reflect'), RandomCrop(32),
+// flips, Normalize(mean=[x / 255 for x in [129.3, 124.1, 112.4]],
+// std=[x / 255 for x in [68.2, 65.4, 70.4]]).
+TEST(ReleasedRecipeTest, Cifar100PipelineIsTheReleasedOne) {
+  const Normalization n = Cifar100Normalization();
+  const double mean[3] = {129.3, 124.1, 112.4}, stddev[3] = {68.2, 65.4, 70.4};
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_FLOAT_EQ(n.mean[c], static_cast<float>(mean[c] / 255)) << c;
+    EXPECT_FLOAT_EQ(n.stddev[c], static_cast<float>(stddev[c] / 255)) << c;
+  }
+  CifarAugmenter::Options options;
+  EXPECT_EQ(options.pad, 4);  // reflected, see ReflectsWithoutRepeatingTheEdge
+}
+
 }  // namespace
 }  // namespace psg::data
+

@@ -4,10 +4,13 @@
 //   smoke  seconds: a few batches per stage, a few hundred test images; tests.
 //   short  CIFAR-10 ResNet-20 on two cores in well under 90 minutes per
 //          experiment: SGD 20 epochs (one-cycle), PSGD 8 epochs from its end.
-//   paper  psg-method.md section 5 (there on CIFAR-100 ResNet-32): SGD 150
-//          epochs from lr 0.1 (x0.1 after epochs 82 and 123), PSGD from the
-//          epoch-82 checkpoint for epochs 83-150 at lr 0.01 (x0.1 at epoch 123).
-// The model and data set are the commands' own flags.
+//   paper  the released recipe (psg-method.md section 5; PSG-pytorch
+//          train.py and utils.py), in each table's own setting (ResNet-32 on
+//          CIFAR-100 for the released tables): SGD 150 epochs from lr 0.1
+//          (x0.1 after epochs 82 and 123), PSGD from the epoch-82 checkpoint
+//          for epochs 83-150 at lr 0.01 (x0.1 at epoch 123, 40 PSGD epochs in),
+//          batch 128 with the last partial batch kept (391 steps per epoch).
+// At smoke and short budgets the model and data set are the commands' own flags.
 //
 //   const Recipe r = RecipeFor(*ParseBudget("short"));
 //   protocol.Stage("sgd", "train", r.sgd, "result.json");
@@ -29,6 +32,28 @@ enum class Budget { kSmoke, kShort, kPaper };
 absl::StatusOr<Budget> ParseBudget(absl::string_view name);
 const char* BudgetName(Budget budget);
 
+// The released recipe's numbers (PSG-pytorch train.py, utils.py), defined once.
+inline constexpr int kReleasedBatchSize = 128;
+inline constexpr int64_t kReleasedCifarStepsPerEpoch = 391;  // ceil(50000 / 128): drop_last off
+inline constexpr int64_t kReleasedPsgdStartEpoch = 82;       // --resume_epoch 83
+inline constexpr int64_t kReleasedFinalEpoch = 150;          // --epoch 150
+inline constexpr int64_t kReleasedPsgdDecayEpoch = 123;      // --decay_epoch 123
+inline constexpr double kReleasedPsgdLr = 0.01;              // --lr 0.01 (SGD)
+inline constexpr double kReleasedPsgdAdamLr = 1e-4;          // --lr 1e-4 with --adam 1
+inline constexpr double kReleasedWeightDecay = 1e-4;         // --w_decay 1e-4
+inline constexpr int kReleasedNoWeightDecayBits = 2;         // W_DECAY = 0 if w_bits == 2
+
+// Where --budget=paper runs a table: the setting the paper reports it in.
+struct PaperSetting {
+  std::string model, dataset;
+  bool available = true;  // false: this toolkit cannot run it yet (`why` says so)
+  std::string why;
+};
+// The released tables (Fig. 1 / Table A1, Table 1, the Adam appendix): ResNet-32 on CIFAR-100.
+PaperSetting ReleasedCifar100Setting();
+// The ImageNet tables (Tables 2-4): ResNet-18 on ImageNet.
+PaperSetting ImageNetSetting();
+
 struct Recipe {
   std::vector<std::string> sgd;      // train flags of the SGD stage (schedule, epochs, ...)
   // The SGD stage's step and epoch PSGD starts from, or 0 for its end
@@ -37,9 +62,18 @@ struct Recipe {
   int64_t psgd_start_epoch = 0;
   std::vector<std::string> psgd;     // train flags of the PSGD stage, besides --optimizer=psgd
   std::vector<std::string> eval;     // flags of every evaluating command (e.g. --max_eval_images)
+  // The SGD stage's checkpoint at psgd_start_step, given instead of trained
+  // (paper budget: the authors' ResNet82.pth, imported); empty: train it.
+  std::string start_checkpoint;
 };
 
 Recipe RecipeFor(Budget budget);
+
+// The train flags of a PSGD stage: the recipe's PSGD flags, --optimizer=psgd,
+// `psg_flags`, and the released rule that a 2-bit grid trains without weight
+// decay.
+std::vector<std::string> PsgdStageFlags(const Recipe& recipe,
+                                        const std::vector<std::string>& psg_flags);
 
 }  // namespace psg::experiments
 

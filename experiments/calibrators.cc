@@ -33,10 +33,10 @@ int Run(const std::string& command_line) {
   const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
   const double lambda = absl::GetFlag(FLAGS_psg_lambda);
-  PaperExperiment e("calibrators", command_line);
+  PaperExperiment e("calibrators", command_line, "", ImageNetSetting());
   const std::string psgd_name = absl::StrCat("PSGD@W", psg_bits);
   const std::vector<std::pair<std::string, std::string>> models = {
-      {"SGD", e.SgdDir()},
+      {"SGD", e.SgdControlDir()},
       {psgd_name, e.SharedPsgdStage(absl::StrCat("psgd_w", psg_bits, "_lambda", lambda),
                                     {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
                                      absl::StrCat("--psg_lambda=", lambda)})}};

@@ -20,6 +20,10 @@ ABSL_FLAG(std::string, output_dir, "", "run directory (default runs/<experiment>
 ABSL_FLAG(std::string, shared_dir, "",
           "where the SGD stage shared by the experiments is kept "
           "(default runs/shared/<budget>_<model>_<dataset>_seed<seed>)");
+ABSL_FLAG(std::string, paper_start, "",
+          "--budget=paper: the SGD run's epoch-82 checkpoint to start the PSGD stages from instead "
+          "of training it, e.g. the authors' ResNet82.pth imported with tools/torch_bridge.py (its "
+          "momentum buffers let the SGD control continue it exactly)");
 
 namespace psg::experiments {
 namespace {
@@ -36,14 +40,44 @@ std::vector<std::string> ChangedFlags(const std::vector<const char*>& names) {
   return out;
 }
 
+// Sets --model and --dataset to the table's setting; an error if the command
+// line names another or the toolkit cannot run it.
+void UseSetting(const std::string& table, const PaperSetting& setting) {
+  if (!setting.available) {
+    throw std::runtime_error(absl::StrCat(table, " --budget=paper: ", setting.why));
+  }
+  for (const auto& [name, value] : {std::pair<const char*, std::string>{"model", setting.model},
+                                    {"dataset", setting.dataset}}) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    // (This Abseil does not say whether a flag was given, only whether it differs from its default.)
+    if (flag->CurrentValue() != flag->DefaultValue() && flag->CurrentValue() != value) {
+      throw std::runtime_error(absl::StrCat(
+          table, " --budget=paper runs the paper's setting, --model=", setting.model,
+          " --dataset=", setting.dataset, "; got --", name, "=", flag->CurrentValue(),
+          " (use --budget=short for other settings)"));
+    }
+  }
+  absl::SetFlag(&FLAGS_model, setting.model);
+  absl::SetFlag(&FLAGS_dataset, setting.dataset);
+}
+
 }  // namespace
 
 PaperExperiment::PaperExperiment(const std::string& name, std::string command_line,
-                                 const std::string& suffix)
+                                 const std::string& suffix, const PaperSetting& setting)
     : name_(name), command_line_(std::move(command_line)) {
   SetUpThreads();  // so the machine description reports the stages' threads
   budget_ = OrThrow(ParseBudget(absl::GetFlag(FLAGS_budget)), "--budget");
   recipe_ = RecipeFor(budget_);
+  if (budget_ == Budget::kPaper) {
+    UseSetting(name, setting);
+    recipe_.start_checkpoint = UserPath(absl::GetFlag(FLAGS_paper_start));
+    if (!recipe_.start_checkpoint.empty()) {
+      recipe_.start_checkpoint = OrThrow(ExistingCheckpoint(recipe_.start_checkpoint), "--paper_start");
+    }
+  } else if (!absl::GetFlag(FLAGS_paper_start).empty()) {
+    throw std::runtime_error("--paper_start is for --budget=paper only");
+  }
   const int seed = absl::GetFlag(FLAGS_seed);
   for (auto* stage_flags : {&recipe_.sgd, &recipe_.psgd}) {
     stage_flags->push_back(absl::StrCat("--seed=", seed));
@@ -72,6 +106,14 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
 std::string PaperExperiment::SgdCheckpoint() {
   if (sgd_checkpoint_.empty()) sgd_checkpoint_ = SgdStage(*shared_, recipe_);
   return sgd_checkpoint_;
+}
+
+std::string PaperExperiment::SgdControlDir() {
+  const std::string init = SgdCheckpoint();
+  if (budget_ == Budget::kPaper) return SgdDir();
+  std::vector<std::string> args = recipe_.psgd;
+  args.push_back("--init_from=" + init);
+  return shared_->Stage("sgd_continued", "train", args, "result.json");
 }
 
 std::string PaperExperiment::SharedPsgdStage(const std::string& stage,

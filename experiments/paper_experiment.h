@@ -41,8 +41,14 @@ T OrThrow(absl::StatusOr<T> v, const std::string& what) {
 class PaperExperiment {
  public:
   // Reads the shared flags (and --threads); `name` names the default run
-  // directory runs/<name>_<budget>[_<suffix>].
-  PaperExperiment(const std::string& name, std::string command_line, const std::string& suffix = "");
+  // directory runs/<name>_<budget>[_<suffix>]. At --budget=paper the model and
+  // data set are the table's `setting` (a --model or --dataset naming another
+  // is an error, as is a setting the toolkit cannot run yet).
+  PaperExperiment(const std::string& name, std::string command_line, const std::string& suffix = "",
+                  const PaperSetting& setting = ReleasedCifar100Setting());
+  // Whether this run is the table's own setting at the paper's budget, the
+  // only runs the paper's numbers are printed beside.
+  bool in_paper_setting() const { return budget_ == Budget::kPaper; }
 
   Budget budget() const { return budget_; }
   // The budget's recipe with --seed added to both training stages.
@@ -62,6 +68,11 @@ class PaperExperiment {
   std::string SharedPsgdStage(const std::string& stage, const std::vector<std::string>& psg_flags);
   // The SGD stage's directory (its last.safetensors is the final SGD model).
   std::string SgdDir() const { return shared_->run_dir() + "/sgd"; }
+  // The SGD model trained as long as the PSGD models, the control that FP
+  // accuracy is compared with: at the paper budget the SGD stage itself (it
+  // runs on from the PSGD start to the same final epoch); otherwise the PSGD
+  // stage's schedule run with plain SGD from the SGD checkpoint ("sgd_continued").
+  std::string SgdControlDir();
 
   // training.svg: test accuracy per epoch of the SGD stage, then of each
   // (name, stage directory) that continued from its checkpoint.

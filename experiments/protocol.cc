@@ -141,10 +141,12 @@ std::string SgdStage(Protocol& protocol, const Recipe& recipe) {
   if (recipe.psgd_start_step == 0) {
     return protocol.Stage("sgd", "train", recipe.sgd, "result.json") + "/last.safetensors";
   }
-  std::vector<std::string> first_leg = recipe.sgd;
-  first_leg.push_back(absl::StrCat("--stop_after_steps=", recipe.psgd_start_step));
-  const std::string start =
-      protocol.Stage("sgd_start", "train", first_leg, "last.safetensors") + "/last.safetensors";
+  std::string start = recipe.start_checkpoint;
+  if (start.empty()) {
+    std::vector<std::string> first_leg = recipe.sgd;
+    first_leg.push_back(absl::StrCat("--stop_after_steps=", recipe.psgd_start_step));
+    start = protocol.Stage("sgd_start", "train", first_leg, "last.safetensors") + "/last.safetensors";
+  }
   // The second leg continues from the first, or from its own checkpoint when
   // it was interrupted.
   const std::string own = protocol.run_dir() + "/sgd/last.safetensors";
@@ -156,9 +158,7 @@ std::string SgdStage(Protocol& protocol, const Recipe& recipe) {
 
 std::string PsgdStage(Protocol& protocol, const Recipe& recipe, const std::string& stage,
                       const std::string& init, const std::vector<std::string>& psg_flags) {
-  std::vector<std::string> args = recipe.psgd;
-  args.push_back("--optimizer=psgd");
-  args.insert(args.end(), psg_flags.begin(), psg_flags.end());
+  std::vector<std::string> args = PsgdStageFlags(recipe, psg_flags);
   args.push_back("--init_from=" + init);
   return protocol.Stage(stage, "train", args, "result.json");
 }

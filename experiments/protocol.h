@@ -47,7 +47,8 @@ class Protocol {
 
 // The recipe's SGD stage ("sgd"); returns the checkpoint the PSGD stages
 // start from: its end, or (paper budget) its checkpoint at
-// recipe.psgd_start_step, kept by a first leg "sgd_start".
+// recipe.psgd_start_step, kept by a first leg "sgd_start" or given as
+// recipe.start_checkpoint (then "sgd" continues that one).
 std::string SgdStage(Protocol& protocol, const Recipe& recipe);
 
 // A PSGD stage of the recipe from `init`, with the PSG flags `psg_flags`

@@ -99,11 +99,18 @@ TEST_F(ProtocolTest, PaperSgdStageKeepsTheCheckpointPsgdStartsFrom) {
   const std::string start = SgdStage(p, RecipeFor(Budget::kPaper));
   EXPECT_EQ(start, root_ + "/run/sgd_start/last.safetensors");
   EXPECT_THAT(ReadAll(root_ + "/run/sgd_start/args.txt"),
-              HasSubstr("--stop_after_steps=31980 "));  // epoch 82 of 390 steps
+              HasSubstr("--stop_after_steps=32062 "));  // epoch 82 of 391 steps
   const std::string rest = ReadAll(root_ + "/run/sgd/args.txt");
   EXPECT_THAT(rest, HasSubstr("--epochs=150"));
   EXPECT_THAT(rest, HasSubstr("--resume=" + start));
   EXPECT_THAT(rest, ::testing::Not(HasSubstr("--resume=auto")));
+  // A given start checkpoint replaces the first leg; the SGD stage continues it.
+  Recipe given = RecipeFor(Budget::kPaper);
+  given.start_checkpoint = root_ + "/ResNet82.safetensors";
+  Protocol g(root_ + "/given", {}, root_ + "/bin");
+  EXPECT_EQ(SgdStage(g, given), given.start_checkpoint);
+  EXPECT_FALSE(fs::exists(root_ + "/given/sgd_start"));
+  EXPECT_THAT(ReadAll(root_ + "/given/sgd/args.txt"), HasSubstr("--resume=" + given.start_checkpoint));
   // Short budgets start PSGD from the end of SGD.
   Protocol q(root_ + "/short", {}, root_ + "/bin");
   EXPECT_EQ(SgdStage(q, RecipeFor(Budget::kShort)), root_ + "/short/sgd/last.safetensors");

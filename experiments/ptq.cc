@@ -4,8 +4,10 @@
 // The default is the released evaluation protocol: per-tensor symmetric
 // weights (-qmax..qmax) from the exact max, first/last layer at 8 bits when
 // b < 4, BN not folded, no calibration data for weights; activations
-// (--act_bits) unsigned on every ReLU output, their range the exact max over
-// --calibration_batches training batches (no augmentation).
+// (--act_bits) unsigned on every ReLU output, their range the released
+// running max (momentum 0.1) over --calibration_batches training batches (no
+// augmentation; the released code ran it over the test batches themselves),
+// or the exact max, or the batch-norm rule (--act_range).
 //
 //   bazel run //experiments:ptq -- --checkpoint=runs/r20/last.safetensors
 //       --bits=8,6,4,3,2 [--act_bits=same|N] [--granularity=channel] [--calibrator=mse]
@@ -14,6 +16,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -31,7 +34,9 @@
 #include "experiments/common_flags.h"
 #include "experiments/model_loading.h"
 #include "experiments/svg_plot.h"
+#include "models/zoo.h"
 #include "quant/activation_quant.h"
+#include "quant/observer.h"
 #include "quant/weight_ptq.h"
 #include "train/batches.h"
 #include "train/datasets.h"
@@ -51,6 +56,13 @@ ABSL_FLAG(double, percentile, 99.99, "percentile of |w| for --calibrator=percent
 ABSL_FLAG(bool, first_last, true, "quantize the first convolution and the last linear layer");
 ABSL_FLAG(bool, widen_first_last, true, "first/last layer at 8 bits when bits < 4");
 ABSL_FLAG(int, calibration_batches, 8, "training batches for the activation ranges");
+ABSL_FLAG(std::string, act_range, "ema",
+          "activation range: ema (running max, first batch exact then momentum "
+          "--act_range_momentum: the released code's), max (exact max over the calibration "
+          "batches) or bn (max_c beta_c + n gamma_c of the batch norm before each ReLU, signed "
+          "gamma as released; no data)");
+ABSL_FLAG(double, act_range_momentum, 0.1, "--act_range=ema: the running max's momentum (released: 0.1)");
+ABSL_FLAG(double, act_clip_n, 6.0, "--act_range=bn: n in beta + n gamma (released default: 6)");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
 ABSL_FLAG(std::string, output_dir, "", "where ptq.json and ptq.md go (default <checkpoint dir>/ptq)");
 
@@ -96,15 +108,51 @@ struct Outcome {
   std::vector<psg::quant::LayerError> layers;
 };
 
+// How the activation ranges are set (--act_range).
+struct ActRange {
+  enum Kind { kRunningMax, kMax, kBatchNorm } kind = kRunningMax;
+  float momentum = 0.1f;  // kRunningMax
+  float n = 6.0f;         // kBatchNorm
+};
+
+// The range of the activation layer `act` by the batch-norm rule, from the
+// parameters of the batch norm before it.
+absl::StatusOr<float> BatchNormRuleRange(const std::string& act, const psg::engine::ParameterList& params,
+                                         float n) {
+  const std::string bn = psg::models::BatchNormBefore(act);
+  if (bn.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--act_range=bn: no batch norm before activation '", act, "'; use --act_range=ema or max"));
+  }
+  std::vector<float> gamma, beta;
+  for (const psg::engine::Parameter* p : params) {
+    if (p->name == bn + ".weight") gamma = p->value.ToPlain();
+    if (p->name == bn + ".bias") beta = p->value.ToPlain();
+  }
+  if (gamma.empty() || beta.empty()) {
+    return absl::NotFoundError(absl::StrCat("--act_range=bn: the model has no batch norm '", bn,
+                                            "' (before activation '", act, "')"));
+  }
+  const float high = psg::quant::BatchNormRange(gamma, beta, /*unsigned_activation=*/true, n,
+                                                psg::quant::GammaSign::kSigned).high[0];
+  if (!(high > 0.0f)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--act_range=bn: batch norm '", bn, "' gives activation '", act, "' the range [0, ", high,
+        "] (every beta + n gamma <= 0); use --act_range=ema or max"));
+  }
+  return high;
+}
+
 // A model whose ReLU outputs are quantized to `act_bits` (0: none), loaded from
-// the checkpoint, with its activation ranges calibrated on `calibration`.
+// the checkpoint, with its activation ranges set by `rule` (on `calibration`).
 struct Network {
   std::unique_ptr<psg::engine::Sequential> model;
   psg::engine::ParameterList params;
 };
 
 absl::StatusOr<Network> LoadNetwork(psg::models::ModelOptions options, const std::string& checkpoint,
-                                    int act_bits, const psg::data::Dataset& calibration,
+                                    int act_bits, const ActRange& rule,
+                                    const psg::data::Dataset& calibration,
                                     const psg::train::BatchPass& pass) {
   std::vector<psg::quant::FakeQuantActivation*> activations;
   if (act_bits > 0) {
@@ -118,8 +166,14 @@ absl::StatusOr<Network> LoadNetwork(psg::models::ModelOptions options, const std
   if (!model.ok()) return model.status();
   Network network{std::move(*model), {}};
   network.model->CollectParameters(&network.params);
-  if (!activations.empty()) {
-    for (auto* a : activations) a->StartCalibration();
+  if (!activations.empty() && rule.kind == ActRange::kBatchNorm) {
+    for (auto* a : activations) {
+      absl::StatusOr<float> range = BatchNormRuleRange(a->name(), network.params, rule.n);
+      if (!range.ok()) return range.status();
+      a->set_range(*range);
+    }
+  } else if (!activations.empty()) {
+    for (auto* a : activations) a->StartCalibration(rule.kind == ActRange::kRunningMax ? rule.momentum : 0.0f);
     absl::Status s = psg::train::ForEachBatch(calibration, pass, [&](const psg::engine::Tensor& x, const psg::data::Batch&) {
       network.model->Forward(x, psg::engine::Mode::kEval);
     });
@@ -261,8 +315,20 @@ int Run() {
                                              {{"exact", WeightCalibrator::kExact},
                                               {"percentile", WeightCalibrator::kPercentile},
                                               {"mse", WeightCalibrator::kMse}});
-  for (const absl::Status& s : {granularity.status(), range.status(), rounding.status(), calibrator.status()}) {
+  auto act_range_kind = Choice<ActRange::Kind>("act_range", absl::GetFlag(FLAGS_act_range),
+                                               {{"ema", ActRange::kRunningMax}, {"max", ActRange::kMax},
+                                                {"bn", ActRange::kBatchNorm}});
+  for (const absl::Status& s : {granularity.status(), range.status(), rounding.status(), calibrator.status(),
+                                act_range_kind.status()}) {
     if (!s.ok()) return Fail(s.message());
+  }
+  const ActRange act_range{*act_range_kind, static_cast<float>(absl::GetFlag(FLAGS_act_range_momentum)),
+                           static_cast<float>(absl::GetFlag(FLAGS_act_clip_n))};
+  if (!(act_range.momentum > 0 && act_range.momentum <= 1)) {
+    return Fail(absl::StrCat("--act_range_momentum must be in (0, 1], got ", act_range.momentum));
+  }
+  if (!(act_range.n > 0 && std::isfinite(act_range.n))) {
+    return Fail(absl::StrCat("--act_clip_n must be > 0, got ", act_range.n));
   }
   wo.spec.per_channel = *granularity;
   wo.spec.range = *range;
@@ -285,7 +351,8 @@ int Run() {
   std::vector<Outcome> outcomes;
   for (const Setting& s : settings) {
     if (!networks.count(s.act_bits)) {
-      auto network = LoadNetwork(mo, checkpoint, s.act_bits, *(*data)->train_unaugmented, calibration);
+      auto network = LoadNetwork(mo, checkpoint, s.act_bits, act_range, *(*data)->train_unaugmented,
+                                 calibration);
       if (!network.ok()) return Fail(network.status().message());
       networks.emplace(s.act_bits, std::move(*network));
     }
@@ -310,11 +377,13 @@ int Run() {
   const std::string flags_json = absl::StrFormat(
       "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"act_bits\": \"%s\", "
       "\"granularity\": \"%s\", \"range\": \"%s\", \"rounding\": \"%s\", \"calibrator\": \"%s\", "
-      "\"first_last\": %s, \"widen_first_last\": %s, \"calibration_batches\": %d, \"threads\": %d}",
+      "\"first_last\": %s, \"widen_first_last\": %s, \"calibration_batches\": %d, "
+      "\"act_range\": \"%s\", \"act_range_momentum\": %g, \"act_clip_n\": %g, \"threads\": %d}",
       checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), act_flag, absl::GetFlag(FLAGS_granularity),
       absl::GetFlag(FLAGS_range), absl::GetFlag(FLAGS_rounding), absl::GetFlag(FLAGS_calibrator),
       wo.coverage.cover_first_last ? "true" : "false", wo.coverage.widen_first_last ? "true" : "false",
-      absl::GetFlag(FLAGS_calibration_batches), omp_get_max_threads());
+      absl::GetFlag(FLAGS_calibration_batches), absl::GetFlag(FLAGS_act_range), act_range.momentum,
+      act_range.n, omp_get_max_threads());
   const std::string table = ResultTable(outcomes);
   std::vector<std::pair<std::string, std::string>> files = {
       {"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}};

@@ -32,16 +32,15 @@ namespace {
 
 int Run(const std::string& command_line) {
   const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
-  PaperExperiment e("regularizers", command_line);
+  PaperExperiment e("regularizers", command_line, "", ImageNetSetting());
   const std::string init = e.SgdCheckpoint();
-  // The three continuations share the PSGD phase's schedule and length.
-  std::vector<std::string> sgd_args = e.recipe().psgd;
-  sgd_args.push_back("--init_from=" + init);
-  std::vector<std::string> l1_args = sgd_args;
+  // The continuations share the PSGD phase's schedule and length.
+  std::vector<std::string> l1_args = e.recipe().psgd;
+  l1_args.push_back("--init_from=" + init);
   l1_args.push_back(absl::StrCat("--gradient_l1=", absl::GetFlag(FLAGS_gradient_l1)));
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
   const std::vector<std::pair<std::string, std::string>> models = {
-      {"SGD", e.protocol().Stage("sgd_continued", "train", sgd_args, "result.json")},
+      {"SGD", e.SgdControlDir()},
       {"Gradient-L1", e.protocol().Stage("gradient_l1", "train", l1_args, "result.json")},
       {absl::StrCat("PSGD@W", psg_bits),
        e.SharedPsgdStage(absl::StrCat("psgd_w", psg_bits, "_lambda", absl::GetFlag(FLAGS_psg_lambda)),

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "engine/batch_norm.h"
 #include "engine/check.h"
@@ -233,6 +234,16 @@ int64_t CountTrainableParameters(engine::Layer& model) {
   int64_t count = 0;
   for (engine::Parameter* p : engine::TrainableOnly(params)) count += p->value.numel();
   return count;
+}
+
+std::string BatchNormBefore(const std::string& activation) {
+  constexpr absl::string_view kAct = ".act", kAdd = ".add";
+  if (!absl::EndsWith(activation, kAct)) return "";
+  const std::string layer = activation.substr(0, activation.size() - kAct.size());
+  if (absl::EndsWith(layer, kAdd)) return layer.substr(0, layer.size() - kAdd.size()) + ".bn2";
+  const size_t dot = layer.rfind('.');
+  const absl::string_view last = dot == std::string::npos ? layer : absl::string_view(layer).substr(dot + 1);
+  return absl::StartsWith(last, "bn") ? layer : "";
 }
 
 }  // namespace psg::models

@@ -47,6 +47,13 @@ engine::Dims InputDims(const std::string& name);
 void InitializeParameters(engine::Layer& model, uint64_t seed);
 int64_t CountTrainableParameters(engine::Layer& model);
 
+// The batch norm before the activation layer `activation` (a factory-made
+// layer's name, e.g. "layer1.0.bn1.act"): the one whose ReLU it follows, or for
+// a residual block's output ("layer1.0.add.act") the block's last, bn2, as the
+// released PSG code pairs them (quant_utils.py search_bn). Empty if none
+// (LeNet-5's ReLUs follow no batch norm).
+std::string BatchNormBefore(const std::string& activation);
+
 }  // namespace psg::models
 
 #endif  // PSG_MODELS_ZOO_H_

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,6 +104,36 @@ class CountingIdentity : public engine::Layer {
  private:
   CallCounts* counts_;
 };
+
+TEST(ZooTest, BatchNormBeforeNamesTheBatchNormFeedingEachActivation) {
+  for (const std::string model : {"resnet20", "resnet18", "vgg16_bn", "lenet5"}) {
+    std::vector<std::string> names;
+    ModelOptions o{.name = model};
+    o.activation_layer = [&](const std::string& name) -> std::unique_ptr<engine::Layer> {
+      names.push_back(name);
+      return std::make_unique<CountingIdentity>(name, nullptr);
+    };
+    auto net = BuildModel(o);
+    engine::ParameterList params;
+    net->CollectParameters(&params);
+    std::set<std::string> gammas;
+    for (const engine::Parameter* p : params) gammas.insert(p->name);
+    for (const std::string& act : names) {
+      const std::string bn = BatchNormBefore(act);
+      if (model == "lenet5") {
+        EXPECT_EQ(bn, "") << act;  // its ReLUs follow convolutions and linear layers
+      } else {
+        EXPECT_TRUE(gammas.count(bn + ".weight") && gammas.count(bn + ".running_var"))
+            << model << ": " << act << " -> '" << bn << "'";
+      }
+    }
+  }
+  EXPECT_EQ(BatchNormBefore("layer2.3.add.act"), "layer2.3.bn2");  // the block's last BN
+  EXPECT_EQ(BatchNormBefore("layer2.3.bn1.act"), "layer2.3.bn1");
+  EXPECT_EQ(BatchNormBefore("bn1.act"), "bn1");
+  EXPECT_EQ(BatchNormBefore("features.4.bn.act"), "features.4.bn");
+  EXPECT_EQ(BatchNormBefore("layer1.0.bn1"), "");
+}
 
 TEST(ZooTest, ActivationFactoryInsertsALayerAfterEveryReluOutput) {
   const std::pair<std::string, int> expected[] = {

@@ -75,8 +75,12 @@ void FakeQuantActivation::set_range(float range) {
   range_ = range;
 }
 
-void FakeQuantActivation::StartCalibration() {
+void FakeQuantActivation::StartCalibration(float momentum) {
+  PSG_CHECK(momentum >= 0.0f && momentum <= 1.0f, "FakeQuantActivation '", name(),
+            "': calibration momentum must be in [0, 1], got ", momentum);
   calibrating_ = true;
+  momentum_ = momentum;
+  batches_seen_ = 0;
   observed_max_ = 0.0f;
 }
 
@@ -94,7 +98,12 @@ const Tensor& FakeQuantActivation::Forward(const Tensor& x, Mode mode) {
   engine::Stream().wait();
   float low, high;
   engine::MinMaxWithZero({x.raw(), static_cast<size_t>(RawSize(x))}, &low, &high);
-  observed_max_ = std::max(observed_max_, high);
+  if (momentum_ == 0.0f || batches_seen_ == 0) {
+    observed_max_ = std::max(observed_max_, high);
+  } else {
+    observed_max_ = momentum_ * high + (1 - momentum_) * observed_max_;
+  }
+  ++batches_seen_;
   return x;
 }
 

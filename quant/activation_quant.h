@@ -84,9 +84,12 @@ class FakeQuantActivation : public ActivationQuantizer {
   float range() const { return range_; }
 
   // While calibrating, Forward returns its input unchanged and records the
-  // exact max over every batch; FinishCalibration makes that max the range
-  // (and throws if no positive activation was seen).
-  void StartCalibration();
+  // max of every batch: with `momentum` 0 the exact max over all of them;
+  // with momentum m in (0, 1] a running max, the first batch's exact max then
+  // r <- m * max + (1 - m) * r (the released PSG code's activation range,
+  // quant_module.py post_training_weight, momentum 0.1). FinishCalibration
+  // makes it the range (and throws if no positive activation was seen).
+  void StartCalibration(float momentum = 0.0f);
   void FinishCalibration();
   bool calibrating() const { return calibrating_; }
   float observed_max() const { return observed_max_; }
@@ -101,6 +104,8 @@ class FakeQuantActivation : public ActivationQuantizer {
  private:
   float range_ = 0.0f;
   bool calibrating_ = false;
+  float momentum_ = 0.0f;
+  int64_t batches_seen_ = 0;
   float observed_max_ = 0.0f;
 };
 

@@ -73,6 +73,24 @@ TEST(FakeQuantActivationTest, CalibrationRecordsTheExactMaxOverBatchesAndPassesT
   for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(y[i], Reference(in[i], expected / 255, 255));
 }
 
+TEST(FakeQuantActivationTest, RunningMaxCalibrationIsTheReleasedMovingAverage) {
+  // quant_module.py post_training_weight.update_range: the first batch's max,
+  // then x_max = 0.1 * max + 0.9 * x_max per batch.
+  FakeQuantActivation act("act", 4);
+  act.StartCalibration(0.1f);
+  double expected = 0;
+  for (int batch = 0; batch < 4; ++batch) {
+    const Tensor x = RandomPlain(kDims, 10 + batch, -1.0f, 1.0f + batch);
+    float high = 0;
+    for (float v : x.ToPlain()) high = std::max(high, v);
+    expected = batch == 0 ? high : 0.1 * high + 0.9 * expected;
+    act.Forward(x, Mode::kEval);
+  }
+  act.FinishCalibration();
+  EXPECT_NEAR(act.range(), expected, 1e-6 * expected);
+  EXPECT_THAT([&] { act.StartCalibration(1.5f); }, ThrowsInvalidArgument("momentum must be in [0, 1]"));
+}
+
 TEST(FakeQuantActivationTest, RejectsBadBitsRangesAndCalls) {
   EXPECT_THAT([] { FakeQuantActivation("a", 0); }, ThrowsInvalidArgument("must be in [2, 8], got 0"));
   EXPECT_THAT([] { FakeQuantActivation("a", 9); }, ThrowsInvalidArgument("must be in [2, 8], got 9"));

@@ -173,7 +173,7 @@ RowRanges MseObserver::Range() const {
 }
 
 RowRanges BatchNormRange(absl::Span<const float> gamma, absl::Span<const float> beta,
-                         bool unsigned_activation, float n) {
+                         bool unsigned_activation, float n, GammaSign sign) {
   PSG_CHECK(!gamma.empty() && gamma.size() == beta.size(),
             "BatchNormRange: expected as many gammas as betas (at least one), got ", gamma.size(),
             " and ", beta.size());
@@ -182,8 +182,8 @@ RowRanges BatchNormRange(absl::Span<const float> gamma, absl::Span<const float> 
   for (size_t c = 0; c < gamma.size(); ++c) {
     PSG_CHECK(std::isfinite(gamma[c]) && std::isfinite(beta[c]), "BatchNormRange: channel ", c,
               " has a non-finite gamma or beta");
-    const float spread = n * std::fabs(gamma[c]);
-    low = std::min(low, beta[c] - spread);
+    const float spread = n * (sign == GammaSign::kSigned ? gamma[c] : std::fabs(gamma[c]));
+    low = std::min(low, beta[c] - std::fabs(spread));
     high = std::max(high, beta[c] + spread);
   }
   if (unsigned_activation) {

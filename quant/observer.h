@@ -117,13 +117,22 @@ class MseObserver : public internal::SampleObserver {
   int candidates_;
 };
 
-// The batch-norm rule for the activations after a batch-norm layer, whose
-// channel c is about N(beta_c, gamma_c^2): high = max_c (beta_c + n |gamma_c|),
-// and low = min_c (beta_c - n |gamma_c|), or 0 for an unsigned activation
-// (after a ReLU; there high >= 0 too). One row: a per-tensor range; an unsigned
-// activation wants the asymmetric grid (levels 0..2^b - 1).
+// How the batch-norm rule treats a negative gamma: kAbsolute spreads each
+// channel by n |gamma_c| both ways; kSigned is the released PSG code's
+// (quant_utils.py save_bn_param): high = max_c (beta_c + n gamma_c) as is.
+enum class GammaSign { kAbsolute, kSigned };
+
+// The batch-norm rule (DFQ, Nagel et al. 2019) for the activations after a
+// batch-norm layer, whose channel c is about N(beta_c, gamma_c^2):
+// high = max_c (beta_c + n |gamma_c|), and low = min_c (beta_c - n |gamma_c|),
+// or 0 for an unsigned activation (after a ReLU; there high >= 0 too). One
+// row: a per-tensor range; an unsigned activation wants the asymmetric grid
+// (levels 0..2^b - 1).
+//
+//   RowRanges r = BatchNormRange(gamma, beta, /*unsigned_activation=*/true, 6, GammaSign::kSigned);
 RowRanges BatchNormRange(absl::Span<const float> gamma, absl::Span<const float> beta,
-                         bool unsigned_activation, float n = 6.0f);
+                         bool unsigned_activation, float n = 6.0f,
+                         GammaSign sign = GammaSign::kAbsolute);
 
 }  // namespace psg::quant
 

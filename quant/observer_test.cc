@@ -167,6 +167,15 @@ TEST(MseObserverTest, EqualsBruteForceOverItsCandidates) {
   }
 }
 
+TEST(BatchNormRangeTest, SignedGammaIsTheReleasedRule) {
+  // quant_utils.py save_bn_param: x_max = max(bias + n * weight), gamma as is.
+  const std::vector<float> gamma = {1.0f, 0.5f, -2.0f}, beta = {0.1f, 3.0f, -1.0f};
+  RowRanges relu = BatchNormRange(gamma, beta, /*unsigned_activation=*/true, /*n=*/6.0f,
+                                  GammaSign::kSigned);
+  EXPECT_THAT(relu.low, ElementsAre(0.0f));
+  EXPECT_THAT(relu.high, ElementsAre(FloatEq(6.1f)));  // 6.1, 6, -13 (|gamma| would give 11)
+}
+
 TEST(BatchNormRangeTest, HandExample) {
   const std::vector<float> gamma = {1.0f, 0.5f, -2.0f}, beta = {0.1f, 3.0f, -1.0f};
   // beta + 6 |gamma| = 6.1, 6, 11; beta - 6 |gamma| = -5.9, 0, -13.

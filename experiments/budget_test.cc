@@ -1,0 +1,79 @@
+// Pins the paper budget to the authors' released recipe (PSG-pytorch, commit
+// 878e8ac): train.py's defaults and its README command
+//   python train.py --arch ResNet32 --load_pretrained models/ResNet82.pth --lr 0.01
+//       --epoch 150 --decay_epoch 123 --adam 0 --w_bit 4 --lambda_s 150 ...
+// and utils.py's CIFAR-100 loader. These test the recipe, not the arithmetic.
+#include "experiments/budget.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace psg::experiments {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::Not;
+
+TEST(PaperRecipeTest, SgdStageIsTheReleasedSchedule) {
+  const Recipe r = RecipeFor(Budget::kPaper);
+  // 150 epochs from lr 0.1; the released checkpoint at epoch 82 was saved with
+  // lr 0.01 (decayed after 82), and the second decay takes effect at epoch 123
+  // as in the PSGD phase (MultiStepLR milestone 123 - 83 = 40 epochs in).
+  EXPECT_THAT(r.sgd, ElementsAre("--epochs=150", "--schedule=multistep", "--lr=0.1",
+                                 "--milestones=82,122", "--weight_decay=0.0001", "--momentum=0.9",
+                                 "--batch_size=128"));
+}
+
+TEST(PaperRecipeTest, PsgdStageIsTrainPyWithItsDefaults) {
+  const Recipe r = RecipeFor(Budget::kPaper);
+  // --resume_epoch 83 --epoch 150: 68 epochs; --decay_epoch 123: after 40 of
+  // them; --lr 0.01; --w_decay 1e-4; SGD(momentum=0.9, nesterov=False); batch 128.
+  EXPECT_THAT(r.psgd, ElementsAre("--epochs=68", "--schedule=multistep", "--lr=0.01",
+                                  "--milestones=40", "--weight_decay=0.0001", "--momentum=0.9",
+                                  "--batch_size=128"));
+  // utils.py: DataLoader(batch_size=128, shuffle=True) keeps the last partial
+  // batch, so an epoch of 50,000 images is 391 steps and epoch 82 ends at step 32,062.
+  EXPECT_EQ(kReleasedCifarStepsPerEpoch, 391);
+  EXPECT_EQ(r.psgd_start_epoch, 82);
+  EXPECT_EQ(r.psgd_start_step, 82 * 391);
+}
+
+TEST(PaperRecipeTest, TwoBitGridTrainsWithoutWeightDecay) {
+  const Recipe r = RecipeFor(Budget::kPaper);
+  // train.py: "if w_bits == 2: W_DECAY = 0"; the last value of a flag wins.
+  const std::vector<std::string> w2 = PsgdStageFlags(r, {"--psg_target=grid", "--psg_bits=2"});
+  EXPECT_EQ(w2.back(), "--weight_decay=0");
+  for (const char* bits : {"--psg_bits=3", "--psg_bits=4", "--psg_bits=8"}) {
+    EXPECT_THAT(PsgdStageFlags(r, {"--psg_target=grid", bits}), Not(Contains("--weight_decay=0")))
+        << bits;
+  }
+  EXPECT_THAT(PsgdStageFlags(r, {"--psg_target=zero", "--psg_bits=2"}),
+              Not(Contains("--weight_decay=0")));
+  EXPECT_THAT(w2, Contains("--optimizer=psgd"));
+}
+
+TEST(PaperRecipeTest, AdamLearningRate) {
+  // train.py's --lr comment: "By default 1e-4 for Adam // 1e-2 for SGD when
+  // starting from EPOCH 82"; the Adam branch then sets lr *= 1e-2 * lambda_s.
+  EXPECT_DOUBLE_EQ(kReleasedPsgdAdamLr, 1e-4);
+  EXPECT_DOUBLE_EQ(kReleasedPsgdLr, 1e-2);
+}
+
+TEST(PaperRecipeTest, SettingsOfThePaperTables) {
+  EXPECT_EQ(ReleasedCifar100Setting().model, "resnet32");
+  EXPECT_EQ(ReleasedCifar100Setting().dataset, "cifar100");
+  EXPECT_TRUE(ReleasedCifar100Setting().available);
+  EXPECT_EQ(ImageNetSetting().model, "resnet18");
+  EXPECT_EQ(ImageNetSetting().dataset, "imagenet");
+}
+
+TEST(ShortRecipeTest, TwoBitRuleHoldsAtEveryBudget) {
+  EXPECT_EQ(PsgdStageFlags(RecipeFor(Budget::kShort), {"--psg_bits=2"}).back(), "--weight_decay=0");
+}
+
+}  // namespace
+}  // namespace psg::experiments
