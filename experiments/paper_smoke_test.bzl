@@ -7,7 +7,8 @@ def paper_smoke_test(name, target, json_paths, target_flags = []):
     these under the sanitizers."""
     native.cc_test(
         name = name,
-        size = "medium",
+        # Seconds alone; "large" leaves room on a loaded 2-core machine.
+        size = "large",
         srcs = ["paper_smoke_test.cc"],
         args = [target] + json_paths + (["--"] + target_flags if target_flags else []),
         data = [":" + target],

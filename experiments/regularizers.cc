@@ -1,8 +1,9 @@
 // Paper Table 2: train-once regularizers compared at low bit-widths. From
-// the same SGD checkpoint, the PSGD phase of the recipe is run three ways:
-// plain SGD continued, SGD with Gradient-L1 regularization (Alizadeh et al.
-// 2020; train/gradient_l1.h) and PSGD towards 4 bits; each model is then
-// rounded without fine-tuning.
+// the same SGD checkpoint, the PSGD phase of the recipe is run five ways:
+// plain SGD continued, SGD with Gradient-L1 and with Gradient-L2
+// regularization (Alizadeh et al. 2020; train/gradient_norm.h), with
+// Lipschitz regularization (Lin et al. 2019; train/lipschitz.h) and PSGD
+// towards 4 bits; each model is then rounded without fine-tuning.
 //
 //   bazel run //experiments:regularizers -- --budget=short --data_dir=../shared/data
 //
@@ -24,6 +25,10 @@ ABSL_FLAG(std::string, eval_bits, "8,4", "weight bit-widths to round to");
 ABSL_FLAG(double, gradient_l1, 1e-4,
           "Gradient-L1 lambda on the sum of |dL/dw| over all weights (ResNet-20 from scratch "
           "stalls at 1e-3)");
+ABSL_FLAG(double, gradient_l2, 0.05,
+          "Gradient-L2 lambda on ||dL/dw||_2 (untuned: Gradient-L1's 1e-4 times about sqrt(#weights) "
+          "of ResNet-20, a push of the same size; 0: no row)");
+ABSL_FLAG(double, lipschitz, 3e-4, "Lipschitz regularization's beta (untuned; 0: no row)");
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
 
@@ -35,31 +40,47 @@ int Run(const std::string& command_line) {
   PaperExperiment e("regularizers", command_line, "", ImageNetSetting());
   const std::string init = e.SgdCheckpoint();
   // The continuations share the PSGD phase's schedule and length.
-  std::vector<std::string> l1_args = e.recipe().psgd;
-  l1_args.push_back("--init_from=" + init);
-  l1_args.push_back(absl::StrCat("--gradient_l1=", absl::GetFlag(FLAGS_gradient_l1)));
+  const auto regularized = [&](const std::string& stage, const std::string& flag, double value) {
+    std::vector<std::string> args = e.recipe().psgd;
+    args.push_back("--init_from=" + init);
+    args.push_back(absl::StrCat("--", flag, "=", value));
+    return e.protocol().Stage(absl::StrCat(stage, "_", value), "train", args, "result.json");
+  };
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
-  const std::vector<std::pair<std::string, std::string>> models = {
+  std::vector<std::pair<std::string, std::string>> models = {
       {"SGD", e.SgdControlDir()},
-      {"Gradient-L1", e.protocol().Stage("gradient_l1", "train", l1_args, "result.json")},
+      {"Gradient-L1", regularized("gradient_l1", "gradient_l1", absl::GetFlag(FLAGS_gradient_l1))}};
+  if (absl::GetFlag(FLAGS_gradient_l2) > 0) {
+    models.push_back({"Gradient-L2", regularized("gradient_l2", "gradient_l2", absl::GetFlag(FLAGS_gradient_l2))});
+  }
+  if (absl::GetFlag(FLAGS_lipschitz) > 0) {
+    models.push_back({"Lipschitz", regularized("lipschitz", "lipschitz", absl::GetFlag(FLAGS_lipschitz))});
+  }
+  models.push_back(
       {absl::StrCat("PSGD@W", psg_bits),
        e.SharedPsgdStage(absl::StrCat("psgd_w", psg_bits, "_lambda", absl::GetFlag(FLAGS_psg_lambda)),
                          {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
-                          absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})}};
+                          absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_psg_lambda))})});
   const RoundedModels rounded = RoundModels(e, models, bits);
   const std::string md = absl::StrFormat(
       "# Train-once regularizers: %s on %s, budget %s\n\nFrom one SGD checkpoint, the PSGD "
-      "phase's schedule run with plain SGD, with Gradient-L1 (lambda %g) and with PSGD; test "
-      "accuracy (%%) after rounding the weights, no fine-tuning.\n\n%s%s",
+      "phase's schedule run with plain SGD, with Gradient-L1 (lambda %g), Gradient-L2 (lambda %g), "
+      "Lipschitz regularization (beta %g) and with PSGD; test accuracy (%%) after rounding the "
+      "weights, no fine-tuning.\n\n%s%s",
       e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_gradient_l1),
+      absl::GetFlag(FLAGS_gradient_l2), absl::GetFlag(FLAGS_lipschitz),
       RoundingTableHeader("regularizer", bits), rounded.table_rows);
   std::vector<double> ticks(bits.rbegin(), bits.rend());
   WriteSvg(e.run_dir() + "/accuracy.svg",
            LinePlotSvg(rounded.accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
-  e.WriteTrainingPlot({{"SGD continued", models[0].second}, models[1], models[2]});
+  std::vector<std::pair<std::string, std::string>> curves = models;
+  curves[0].first = "SGD continued";
+  e.WriteTrainingPlot(curves);
   e.WriteResults(absl::StrCat("\"gradient_l1\": ", absl::GetFlag(FLAGS_gradient_l1),
+                              ", \"gradient_l2\": ", absl::GetFlag(FLAGS_gradient_l2),
+                              ", \"lipschitz\": ", absl::GetFlag(FLAGS_lipschitz),
                               ", \"models\": {", absl::StrJoin(rounded.json_members, ", "), "}"),
                  md);
   return 0;
@@ -71,6 +92,7 @@ int Run(const std::string& command_line) {
 int main(int argc, char** argv) {
   return psg::experiments::PaperMain(
       argc, argv, "regularizers",
-      "SGD, Gradient-L1 and PSGD compared at low bit-widths (paper Table 2).",
+      "SGD, Gradient-L1, Gradient-L2, Lipschitz regularization and PSGD compared at low bit-widths "
+      "(paper Table 2).",
       psg::experiments::Run);
 }

@@ -45,7 +45,8 @@
 #include "experiments/qat_flags.h"
 #include "models/zoo.h"
 #include "train/datasets.h"
-#include "train/gradient_l1.h"
+#include "train/gradient_norm.h"
+#include "train/lipschitz.h"
 #include "train/lr_flags.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
@@ -69,8 +70,13 @@ ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
 ABSL_FLAG(double, gradient_l1, 0.0,
           "Gradient-L1 regularization's lambda (Alizadeh et al. 2020; one extra forward/backward "
           "pass per step; 0: off)");
+ABSL_FLAG(double, gradient_l2, 0.0,
+          "Gradient-L2 regularization's lambda (lambda * ||dL/dw||_2; one extra forward/backward "
+          "pass per step; 0: off)");
 ABSL_FLAG(double, gradient_l1_step, 1e-3,
-          "Gradient-L1: finite-difference step of its Hessian-vector product");
+          "Gradient-L1 and -L2: finite-difference step of their Hessian-vector product");
+ABSL_FLAG(double, lipschitz, 0.0,
+          "Lipschitz regularization's beta (Lin et al. 2019: beta / 2 ||W W^T - I||^2 per layer; 0: off)");
 ABSL_FLAG(int64_t, profile_step, 0,
           "print where the time of this step of the run goes (per layer and direction, "
           "outside oneDNN primitives) and write profile.json (0: off)");
@@ -84,14 +90,16 @@ std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_
   return absl::StrFormat(
       "{\"model\": \"%s\", \"shortcut\": \"%s\", \"dataset\": \"%s\", \"epochs\": %d, "
       "\"batch_size\": %d, \"drop_last\": %s, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
-      "\"label_smoothing\": %g, \"gradient_l1\": %g, \"gradient_l1_step\": %g, \"seed\": %d, "
+      "\"label_smoothing\": %g, \"gradient_l1\": %g, \"gradient_l2\": %g, \"gradient_l1_step\": %g, "
+      "\"lipschitz\": %g, \"seed\": %d, "
       "\"init_from\": \"%s\", %s, %s, %s}",
       absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_shortcut), absl::GetFlag(FLAGS_dataset),
       absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size),
       absl::GetFlag(FLAGS_drop_last) ? "true" : "false", absl::GetFlag(FLAGS_momentum),
       absl::GetFlag(FLAGS_nesterov) ? "true" : "false", absl::GetFlag(FLAGS_weight_decay),
       absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_gradient_l1),
-      absl::GetFlag(FLAGS_gradient_l1_step), absl::GetFlag(FLAGS_seed),
+      absl::GetFlag(FLAGS_gradient_l2), absl::GetFlag(FLAGS_gradient_l1_step),
+      absl::GetFlag(FLAGS_lipschitz), absl::GetFlag(FLAGS_seed),
       absl::GetFlag(FLAGS_init_from), psg::train::LrFlagsJson(), optimizer_json, qat_json);
 }
 
@@ -195,16 +203,27 @@ int Run() {
     if (optimizer->epoch_metrics) trainer.set_epoch_metrics(optimizer->epoch_metrics);
     psg::experiments::AttachWeightQuantizer(weight_quantizer.get(), &trainer);
     psg::experiments::AttachL0Gates(l0_gates.get(), *optimizer->optimizer, &trainer);  // inside QAT's
-    std::unique_ptr<psg::train::GradientL1> gradient_l1;
-    if (absl::GetFlag(FLAGS_gradient_l1) != 0.0) {
-      gradient_l1 = std::make_unique<psg::train::GradientL1>(
-          params, psg::train::GradientL1Options{
-                      .lambda = static_cast<float>(absl::GetFlag(FLAGS_gradient_l1)),
+    const double l1 = absl::GetFlag(FLAGS_gradient_l1), l2 = absl::GetFlag(FLAGS_gradient_l2);
+    if (l1 != 0.0 && l2 != 0.0) return Fail("give --gradient_l1 or --gradient_l2, not both");
+    std::unique_ptr<psg::train::GradientNormRegularizer> gradient_norm;
+    if (l1 != 0.0 || l2 != 0.0) {
+      const psg::train::GradientNorm norm = l1 != 0.0 ? psg::train::GradientNorm::kL1 : psg::train::GradientNorm::kL2;
+      gradient_norm = std::make_unique<psg::train::GradientNormRegularizer>(
+          params, psg::train::GradientNormOptions{
+                      .norm = norm,
+                      .lambda = static_cast<float>(l1 != 0.0 ? l1 : l2),
                       .step = static_cast<float>(absl::GetFlag(FLAGS_gradient_l1_step))});
       trainer.AddGradientHook(
-          [&](const std::function<void()>& recompute) { gradient_l1->Apply(recompute); });
-      std::printf("gradient L1 regularization: lambda %g, step %g\n",
-                  absl::GetFlag(FLAGS_gradient_l1), absl::GetFlag(FLAGS_gradient_l1_step));
+          [&](const std::function<void()>& recompute) { gradient_norm->Apply(recompute); });
+      std::printf("gradient %s regularization: lambda %g, step %g\n", l1 != 0.0 ? "L1" : "L2",
+                  l1 != 0.0 ? l1 : l2, absl::GetFlag(FLAGS_gradient_l1_step));
+    }
+    std::unique_ptr<psg::train::LipschitzRegularizer> lipschitz;
+    if (absl::GetFlag(FLAGS_lipschitz) != 0.0) {
+      lipschitz = std::make_unique<psg::train::LipschitzRegularizer>(
+          params, psg::train::LipschitzOptions{.beta = static_cast<float>(absl::GetFlag(FLAGS_lipschitz))});
+      trainer.AddGradientHook([&](const std::function<void()>&) { lipschitz->Apply(); });
+      std::printf("Lipschitz regularization: beta %g\n", absl::GetFlag(FLAGS_lipschitz));
     }
     absl::StatusOr<psg::train::RunSummary> summary = trainer.Run();
     if (!summary.ok()) return Fail(summary.status().message());

@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/zoo.h"
-#include "train/gradient_l1.h"
+#include "train/gradient_norm.h"
 #include "train/training_state.h"
 
 namespace psg::train {
@@ -73,7 +73,7 @@ class TrainerTest : public ::testing::Test {
   absl::StatusOr<std::vector<std::vector<float>>> Train(
       const TrainerOptions& o, float lr, RunSummary* summary = nullptr,
       std::function<std::map<std::string, double>()> epoch_metrics = nullptr,
-      const GradientL1Options* gradient_l1 = nullptr) {
+      const GradientNormOptions* gradient_l1 = nullptr) {
     auto model = models::BuildModel({"resnet20", 3});
     models::InitializeParameters(*model, o.seed);
     engine::ParameterList params;
@@ -82,9 +82,9 @@ class TrainerTest : public ::testing::Test {
     auto schedule = engine::Cosine(lr, 18);
     Trainer trainer(o, *model, sgd, *schedule, *data_);
     if (epoch_metrics) trainer.set_epoch_metrics(epoch_metrics);
-    std::unique_ptr<GradientL1> regularizer;
+    std::unique_ptr<GradientNormRegularizer> regularizer;
     if (gradient_l1 != nullptr) {
-      regularizer = std::make_unique<GradientL1>(params, *gradient_l1);
+      regularizer = std::make_unique<GradientNormRegularizer>(params, *gradient_l1);
       trainer.AddGradientHook(
           [&](const std::function<void()>& recompute) { regularizer->Apply(recompute); });
     }
@@ -124,7 +124,7 @@ TEST_F(TrainerTest, GradientHookRecomputesWithoutSideEffects) {
   plain.epochs = 1;
   TrainerOptions hooked = plain;
   hooked.output_dir = Dir("hook");
-  const GradientL1Options zero{.lambda = 0.0f}, some{.lambda = 0.1f};
+  const GradientNormOptions zero{.lambda = 0.0f}, some{.lambda = 0.1f};
   auto expected = Train(plain, 0.05f);
   auto with_zero = Train(hooked, 0.05f, nullptr, nullptr, &zero);
   hooked.output_dir = Dir("hook_lambda");

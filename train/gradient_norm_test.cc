@@ -1,4 +1,4 @@
-#include "train/gradient_l1.h"
+#include "train/gradient_norm.h"
 
 #include <cmath>
 #include <memory>
@@ -51,20 +51,27 @@ struct Model {
   }
 };
 
-// F(w) = L(w) + lambda * sum |dL/dw| over the conv and fc weights.
-double RegularizedLoss(Model& m, double lambda) {
-  double f = m.Pass();
+// F(w) = L(w) + lambda * ||dL/dw||_1 or _2 over the conv and fc weights.
+double RegularizedLoss(Model& m, double lambda, GradientNorm norm) {
+  double f = m.Pass(), l1 = 0, sum_squares = 0;
   for (const engine::Parameter* p : m.params) {
     if (p->kind != engine::ParamKind::kConvWeight && p->kind != engine::ParamKind::kFcWeight) continue;
-    for (float g : p->grad.flat()) f += lambda * std::abs(g);
+    for (float g : p->grad.flat()) {
+      l1 += std::abs(g);
+      sum_squares += static_cast<double>(g) * g;
+    }
   }
-  return f;
+  return f + lambda * (norm == GradientNorm::kL1 ? l1 : std::sqrt(sum_squares));
 }
 
-TEST(GradientL1Test, GradientMatchesCentralDifferencesOfTheRegularizedLoss) {
-  const float lambda = 0.5f;
+class GradientNormTest : public ::testing::TestWithParam<GradientNorm> {};
+
+TEST_P(GradientNormTest, GradientMatchesCentralDifferencesOfTheRegularizedLoss) {
+  const GradientNorm norm = GetParam();
+  // Comparable pushes: ||g||_2 is about ||g||_1 / sqrt(n) here.
+  const float lambda = norm == GradientNorm::kL1 ? 0.5f : 5.0f;
   Model m;
-  GradientL1 reg(m.params, {.lambda = lambda, .step = 1e-3f});
+  GradientNormRegularizer reg(m.params, {.norm = norm, .lambda = lambda, .step = 1e-3f});
   m.Pass();
   std::vector<std::vector<float>> plain_grads;
   for (const engine::Parameter* p : engine::TrainableOnly(m.params)) plain_grads.push_back(p->grad.ToPlain());
@@ -80,9 +87,9 @@ TEST(GradientL1Test, GradientMatchesCentralDifferencesOfTheRegularizedLoss) {
       const float saved = w[k];
       const double h = 1e-2;
       w[k] = saved + h;
-      const double up = RegularizedLoss(m, lambda);
+      const double up = RegularizedLoss(m, lambda, norm);
       w[k] = saved - h;
-      const double down = RegularizedLoss(m, lambda);
+      const double down = RegularizedLoss(m, lambda, norm);
       w[k] = saved;
       const double want = (up - down) / (2 * h);
       diff2 += (got[k] - want) * (got[k] - want);
@@ -98,19 +105,19 @@ TEST(GradientL1Test, GradientMatchesCentralDifferencesOfTheRegularizedLoss) {
   EXPECT_LT(std::sqrt(diff2 / ref2), 0.03) << "relative error of the regularized gradient";
 }
 
-TEST(GradientL1Test, RestoresEveryValueBitForBit) {
+TEST_P(GradientNormTest, RestoresEveryValueBitForBit) {
   Model m;
-  GradientL1 reg(m.params, {.lambda = 0.1f});
+  GradientNormRegularizer reg(m.params, {.norm = GetParam(), .lambda = 0.1f});
   m.Pass();
   const std::vector<std::vector<float>> before = m.Values();  // BN running stats included
   reg.Apply([&] { m.Pass(); });
   EXPECT_EQ(m.Values(), before);
-  EXPECT_GT(reg.last_gradient_l1(), 0.0);
+  EXPECT_GT(reg.last_gradient_norm(), 0.0);
 }
 
-TEST(GradientL1Test, LambdaZeroKeepsTheGradient) {
+TEST_P(GradientNormTest, LambdaZeroKeepsTheGradient) {
   Model m;
-  GradientL1 reg(m.params, {.lambda = 0.0f});
+  GradientNormRegularizer reg(m.params, {.norm = GetParam(), .lambda = 0.0f});
   m.Pass();
   std::vector<std::vector<float>> plain;
   for (const engine::Parameter* p : engine::TrainableOnly(m.params)) plain.push_back(p->grad.ToPlain());
@@ -119,12 +126,16 @@ TEST(GradientL1Test, LambdaZeroKeepsTheGradient) {
   for (const engine::Parameter* p : engine::TrainableOnly(m.params)) EXPECT_EQ(p->grad.ToPlain(), plain[t++]);
 }
 
-TEST(GradientL1Test, RejectsBadOptions) {
+INSTANTIATE_TEST_SUITE_P(BothNorms, GradientNormTest,
+                         ::testing::Values(GradientNorm::kL1, GradientNorm::kL2),
+                         [](const auto& info) { return info.param == GradientNorm::kL1 ? "L1" : "L2"; });
+
+TEST(GradientNormRegularizerTest, RejectsBadOptions) {
   Model m;
-  EXPECT_THAT([&] { GradientL1(m.params, {.lambda = -1.0f}); }, ThrowsInvalidArgument("lambda"));
-  EXPECT_THAT([&] { GradientL1(m.params, {.step = 0.0f}); }, ThrowsInvalidArgument("step"));
+  EXPECT_THAT([&] { GradientNormRegularizer(m.params, {.lambda = -1.0f}); }, ThrowsInvalidArgument("lambda"));
+  EXPECT_THAT([&] { GradientNormRegularizer(m.params, {.step = 0.0f}); }, ThrowsInvalidArgument("step"));
   const engine::ParameterList none;
-  EXPECT_THAT([&] { GradientL1(none, {}); }, ThrowsInvalidArgument("no convolution"));
+  EXPECT_THAT([&] { GradientNormRegularizer(none, {}); }, ThrowsInvalidArgument("no convolution"));
 }
 
 }  // namespace
