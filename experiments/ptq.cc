@@ -53,6 +53,9 @@ ABSL_FLAG(std::string, range, "restricted", "weight grid: restricted (-qmax..qma
 ABSL_FLAG(std::string, rounding, "half_even", "half_even (torch.round) or half_away");
 ABSL_FLAG(std::string, calibrator, "exact", "weight range: exact (max), percentile, mse");
 ABSL_FLAG(double, percentile, 99.99, "percentile of |w| for --calibrator=percentile");
+ABSL_FLAG(double, ocs_expand_ratio, 0.0,
+          "outlier channel splitting (Zhao et al. 2019) before rounding: ceil(ratio * in_channels) "
+          "input channels split per layer, in [0, 1] (0: off; the OCS paper uses 0.01-0.1)");
 ABSL_FLAG(bool, first_last, true, "quantize the first convolution and the last linear layer");
 ABSL_FLAG(bool, widen_first_last, true, "first/last layer at 8 bits when bits < 4");
 ABSL_FLAG(int, calibration_batches, 8, "training batches for the activation ranges");
@@ -335,6 +338,10 @@ int Run() {
   wo.spec.rounding = *rounding;
   wo.calibrator = *calibrator;
   wo.percentile = absl::GetFlag(FLAGS_percentile);
+  wo.ocs_expand_ratio = absl::GetFlag(FLAGS_ocs_expand_ratio);
+  if (!(wo.ocs_expand_ratio >= 0 && wo.ocs_expand_ratio <= 1)) {
+    return Fail(absl::StrCat("--ocs_expand_ratio must be in [0, 1], got ", wo.ocs_expand_ratio));
+  }
   wo.coverage.cover_first_last = absl::GetFlag(FLAGS_first_last);
   wo.coverage.widen_first_last = absl::GetFlag(FLAGS_widen_first_last);
 
@@ -378,12 +385,13 @@ int Run() {
       "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"act_bits\": \"%s\", "
       "\"granularity\": \"%s\", \"range\": \"%s\", \"rounding\": \"%s\", \"calibrator\": \"%s\", "
       "\"first_last\": %s, \"widen_first_last\": %s, \"calibration_batches\": %d, "
-      "\"act_range\": \"%s\", \"act_range_momentum\": %g, \"act_clip_n\": %g, \"threads\": %d}",
+      "\"act_range\": \"%s\", \"act_range_momentum\": %g, \"act_clip_n\": %g, "
+      "\"ocs_expand_ratio\": %g, \"threads\": %d}",
       checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), act_flag, absl::GetFlag(FLAGS_granularity),
       absl::GetFlag(FLAGS_range), absl::GetFlag(FLAGS_rounding), absl::GetFlag(FLAGS_calibrator),
       wo.coverage.cover_first_last ? "true" : "false", wo.coverage.widen_first_last ? "true" : "false",
       absl::GetFlag(FLAGS_calibration_batches), absl::GetFlag(FLAGS_act_range), act_range.momentum,
-      act_range.n, omp_get_max_threads());
+      act_range.n, wo.ocs_expand_ratio, omp_get_max_threads());
   const std::string table = ResultTable(outcomes);
   std::vector<std::pair<std::string, std::string>> files = {
       {"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}};

@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "quant/observer.h"
+#include "quant/ocs.h"
 
 namespace psg::quant {
 namespace {
@@ -45,10 +46,21 @@ std::vector<LayerError> QuantizeWeights(const engine::ParameterList& params,
     spec.bits = coverage[i].bits;
     const engine::Dims& dims = p.value.dims();
     const absl::Span<float> w = p.value.flat();
-    const RowRanges ranges = CalibratedRanges(options, spec, dims, w);
-    const TensorQuantizer quantizer = TensorQuantizer::FromRanges(spec, dims, ranges.low, ranges.high);
     quantized.resize(w.size());
-    quantizer.FakeQuantize(w, absl::MakeSpan(quantized));
+    if (options.ocs_expand_ratio > 0 && dims.size() >= 2) {
+      // Quantize the split tensor, then sum each channel's copies back.
+      const ChannelSplit plan = PlanOutlierSplits(dims, w, OcsSplitCount(dims[1], options.ocs_expand_ratio));
+      const std::vector<int64_t> expanded_dims = ExpandedDims(dims, plan);
+      std::vector<float> expanded = ExpandChannels(dims, w, plan);
+      const RowRanges ranges = CalibratedRanges(options, spec, expanded_dims, expanded);
+      TensorQuantizer::FromRanges(spec, expanded_dims, ranges.low, ranges.high)
+          .FakeQuantize(expanded, absl::MakeSpan(expanded));
+      MergeChannels(dims, expanded, plan, absl::MakeSpan(quantized));
+    } else {
+      const RowRanges ranges = CalibratedRanges(options, spec, dims, w);
+      TensorQuantizer::FromRanges(spec, dims, ranges.low, ranges.high)
+          .FakeQuantize(w, absl::MakeSpan(quantized));
+    }
     double sum = 0;
     for (size_t j = 0; j < w.size(); ++j) {
       const double d = double{w[j]} - quantized[j];

@@ -34,6 +34,9 @@ struct WeightPtqOptions {
   engine::CoverageOptions coverage;  // its `bits` is overridden by spec.bits
   WeightCalibrator calibrator = WeightCalibrator::kExact;
   double percentile = 99.99;
+  // Outlier channel splitting (quant/ocs.h) of every covered tensor with
+  // input channels, ceil(ratio * in_channels) splits each; 0: off.
+  double ocs_expand_ratio = 0.0;
 };
 
 // One quantized tensor: its name, bit-width and mean squared error.

@@ -115,5 +115,21 @@ TEST_F(WeightPtqTest, PerChannelAndMseCalibrationNeverIncreaseTheError) {
   EXPECT_GT(mse_clip, 0);
 }
 
+TEST_F(WeightPtqTest, OutlierChannelSplittingLowersTheErrorOfALayerWithAnOutlier) {
+  params_[2]->value.flat()[40] = 2.0f;  // block.conv: an outlier 20 sigma out
+  engine::WeightSnapshot fp(params_);
+  const std::vector<LayerError> plain = QuantizeWeights(params_, {.spec = {.bits = 4}});
+  fp.Restore();
+  const std::vector<LayerError> split =
+      QuantizeWeights(params_, {.spec = {.bits = 4}, .ocs_expand_ratio = 0.5});
+  ASSERT_EQ(plain.size(), split.size());
+  EXPECT_EQ(plain[1].name, "block.conv.weight");
+  // Two of its four input channels split, both times the outlier's: its copies
+  // hold 0.5, 0.5 and 1, so the step halves (the other weights' rounding
+  // error drops about 4x; the outlier channel's three copies add theirs).
+  EXPECT_LT(split[1].mse, 0.5 * plain[1].mse);
+  EXPECT_EQ(split.back().mse, plain.back().mse);  // fc.bias (1-D) is not split
+}
+
 }  // namespace
 }  // namespace psg::quant
