@@ -89,6 +89,10 @@ std::string Graph::ToString() const {
                       n.pool.stride, " p", n.pool.padding, "]");
     }
     if (n.relu) absl::StrAppend(&out, " +relu");
+    if (n.output_grid) {
+      absl::StrAppend(&out, " +quant[step ", n.output_grid->step, " levels ",
+                      n.output_grid->min_level, "..", n.output_grid->max_level, "]");
+    }
     absl::StrAppend(&out, "\n");
   }
   return out;

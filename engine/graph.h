@@ -10,13 +10,18 @@
 //   for (const Node& node : graph.nodes()) Visit(node.kind, node.name, node.inputs);
 //
 // A layer that cannot be exported throws std::invalid_argument naming it.
+// An activation quantizer (quant/activation_quant.h) adds no node: it sets
+// the output_grid of the node it follows, whose consumers then read the
+// quantized value.
 #ifndef PSG_ENGINE_GRAPH_H_
 #define PSG_ENGINE_GRAPH_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/pool_options.h"
+#include "engine/quant_grid.h"
 #include "engine/tensor.h"
 
 namespace psg::engine {
@@ -49,6 +54,10 @@ struct Node {
   int64_t kernel = 0, stride = 1, padding = 0, groups = 1;  // kConv; stride also kZeroPadShortcut
   PoolOptions pool;                       // kPool
   bool relu = false;                      // kConv, kBatchNorm, kAdd: ReLU fused after the op
+  // Any kind: every consumer reads output_grid(y) instead of the output y
+  // (after the fused ReLU), as set by an activation quantizer's Export.
+  // Executors that compute activations in floating point ignore it.
+  std::optional<GridPoint> output_grid;
 };
 
 class Graph {

@@ -2,6 +2,7 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/graph.h"
 #include "quant/qat_kernels.h"
 
 namespace psg::quant {
@@ -61,7 +62,13 @@ const Tensor& ActivationQuantizer::Backward(const Tensor& dy) {
   return plan.diff_src;
 }
 
-int ActivationQuantizer::Export(engine::Graph*, int input) const { return input; }
+int ActivationQuantizer::Export(engine::Graph* graph, int input) const {
+  engine::Node& node = graph->mutable_node(input);
+  PSG_CHECK(!node.output_grid, "activation quantizer '", name(), "': the output of node '",
+            node.name, "' is already quantized");
+  node.output_grid = InferenceGrid();
+  return input;
+}
 
 // --- FakeQuantActivation ---
 
@@ -107,11 +114,13 @@ const Tensor& FakeQuantActivation::Forward(const Tensor& x, Mode mode) {
   return x;
 }
 
-GridPoint FakeQuantActivation::Grid(const float*, int64_t, int64_t) {
+GridPoint FakeQuantActivation::InferenceGrid() const {
   PSG_CHECK(range_ > 0.0f, "FakeQuantActivation '", name(),
             "': no range; call set_range or calibrate first");
   return engine::MakeGrid(engine::GridRange::kAsymmetric, bits(), 0.0f, range_);
 }
+
+GridPoint FakeQuantActivation::Grid(const float*, int64_t, int64_t) { return InferenceGrid(); }
 
 void FakeQuantActivation::BackwardKernel(const float* x, const float* dy, float* dx, int64_t n,
                                          int64_t) {
@@ -128,11 +137,13 @@ PactActivation::PactActivation(std::string name, int bits, float initial_alpha)
   alpha_.value.Fill(initial_alpha);
 }
 
-GridPoint PactActivation::Grid(const float*, int64_t, int64_t) {
+GridPoint PactActivation::InferenceGrid() const {
   PSG_CHECK(alpha() > 0.0f, "PactActivation '", name(), "': alpha must stay > 0, got ", alpha(),
             " (lower the learning rate or the weight decay)");
   return {alpha() / max_level(), 0.0f, max_level()};
 }
+
+GridPoint PactActivation::Grid(const float*, int64_t, int64_t) { return InferenceGrid(); }
 
 void PactActivation::BackwardKernel(const float* x, const float* dy, float* dx, int64_t n,
                                     int64_t) {
@@ -153,9 +164,13 @@ GridPoint LsqActivation::Grid(const float* x, int64_t n, int64_t numel) {
     PSG_CHECK(s > 0.0f, "LsqActivation '", name(),
               "': the first batch is all zero, so it cannot set the step");
   }
-  PSG_CHECK(s > 0.0f, "LsqActivation '", name(), "': the step must stay > 0, got ", s,
-            " (lower the learning rate)");
-  return {s, 0.0f, max_level()};
+  return InferenceGrid();
+}
+
+GridPoint LsqActivation::InferenceGrid() const {
+  PSG_CHECK(step() > 0.0f, "LsqActivation '", name(), "': the step must stay > 0, got ", step(),
+            " (lower the learning rate; a step of 0 is set by the first training batch)");
+  return {step(), 0.0f, max_level()};
 }
 
 void LsqActivation::BackwardKernel(const float* x, const float* dy, float* dx, int64_t n,

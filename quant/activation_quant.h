@@ -46,9 +46,14 @@ class ActivationQuantizer : public engine::Layer {
 
   const engine::Tensor& Forward(const engine::Tensor& x, engine::Mode mode) override;
   const engine::Tensor& Backward(const engine::Tensor& dy) override;
-  // Pass-through: the inference graph has no activation quantization node, so
-  // an exported model computes in floating point (returns `input`).
+  // Adds no node: sets the output_grid of node `input` (the ReLU output this
+  // layer follows) to InferenceGrid() and returns `input`. Throws if that
+  // node's output is already quantized.
   int Export(engine::Graph* graph, int input) const override;
+
+  // The grid an eval-mode Forward uses now; throws std::invalid_argument if
+  // the layer has none yet (not calibrated, LSQ before its first batch).
+  virtual engine::GridPoint InferenceGrid() const = 0;
 
   int bits() const { return bits_; }
   // The top level 2^b - 1 (Qp).
@@ -95,6 +100,7 @@ class FakeQuantActivation : public ActivationQuantizer {
   float observed_max() const { return observed_max_; }
 
   const engine::Tensor& Forward(const engine::Tensor& x, engine::Mode mode) override;
+  engine::GridPoint InferenceGrid() const override;
 
  protected:
   engine::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
@@ -116,6 +122,7 @@ class PactActivation : public ActivationQuantizer {
 
   void CollectParameters(engine::ParameterList* out) override { out->push_back(&alpha_); }
   float alpha() const { return alpha_.value.raw()[0]; }
+  engine::GridPoint InferenceGrid() const override;
 
  protected:
   engine::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
@@ -134,6 +141,7 @@ class LsqActivation : public ActivationQuantizer {
 
   void CollectParameters(engine::ParameterList* out) override { out->push_back(&step_); }
   float step() const { return step_.value.raw()[0]; }
+  engine::GridPoint InferenceGrid() const override;
 
  protected:
   engine::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;

@@ -1,9 +1,13 @@
 #include "quant/activation_quant.h"
 
+#include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <vector>
 
+#include "engine/graph.h"
 #include "engine/testing/gradient_check.h"
+#include "engine/testing/graph_reference.h"
 #include "engine/testing/throws.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -203,6 +207,46 @@ TEST(LsqActivationTest, RejectsAnAllZeroFirstBatch) {
   LsqActivation act("lsq", 4);
   EXPECT_THAT([&] { act.Forward(engine::Tensor::Plain(kDims), Mode::kTrain); },
               ThrowsInvalidArgument("'lsq': the first batch is all zero"));
+}
+
+// Export marks the ReLU output it follows with the grid of its own eval-mode
+// Forward: the graph reference then computes what the layer computes.
+TEST(ActivationQuantizerTest, ExportSetsTheGridOfTheNodeItFollows) {
+  FakeQuantActivation fixed("fixed", 3, 2.0f);
+  PactActivation pact("pact", 4, 1.25f);
+  LsqActivation lsq("lsq", 5);
+  lsq.Forward(RandomPlain(kDims, 14, 0.0f, 3.0f), Mode::kTrain);  // sets the step
+  const Tensor x = RandomPlain(kDims, 15, -1.0f, 3.0f);
+  std::vector<float> relu_x = x.ToPlain();
+  for (float& v : relu_x) v = std::max(v, 0.0f);
+  Tensor relu_out = Tensor::Plain(kDims);
+  relu_out.CopyFromPlain(relu_x);
+  for (ActivationQuantizer* act : std::initializer_list<ActivationQuantizer*>{&fixed, &pact, &lsq}) {
+    SCOPED_TRACE(act->name());
+    engine::Graph graph;
+    engine::Node relu;
+    relu.kind = engine::NodeKind::kRelu;
+    relu.name = "relu";
+    relu.inputs = {graph.AddInput("input")};
+    const int r = graph.AddNode(relu);
+    EXPECT_EQ(act->Export(&graph, r), r);
+    ASSERT_TRUE(graph.node(r).output_grid.has_value());
+    EXPECT_EQ(graph.node(r).output_grid->step, act->InferenceGrid().step);
+    EXPECT_EQ(graph.node(r).output_grid->min_level, 0.0f);
+    EXPECT_EQ(graph.node(r).output_grid->max_level, act->max_level());
+    EXPECT_EQ(engine::reference::RunGraphReference(graph, {kDims, x.ToPlain()}).values,
+              act->Forward(relu_out, Mode::kEval).ToPlain());
+    EXPECT_THAT([&] { act->Export(&graph, r); }, ThrowsInvalidArgument("is already quantized"));
+  }
+}
+
+TEST(ActivationQuantizerTest, ExportNeedsAGrid) {
+  engine::Graph graph;
+  const int input = graph.AddInput("input");
+  EXPECT_THAT([&] { FakeQuantActivation("act", 4).Export(&graph, input); },
+              ThrowsInvalidArgument("'act': no range"));
+  EXPECT_THAT([&] { LsqActivation("lsq", 4).Export(&graph, input); },
+              ThrowsInvalidArgument("a step of 0 is set by the first training batch"));
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ Node Fold(const Node& conv, const Node& bn) {
     bf[o] = static_cast<float>(beta[o] + (static_cast<double>(b[o]) - mean[o]) * g);
   }
   out.relu = conv.relu || bn.relu;
+  out.output_grid = bn.output_grid;  // the BN's output is now the convolution's
   return out;
 }
 
@@ -45,7 +46,7 @@ Graph FoldBatchNorm(const Graph& graph) {
   std::vector<bool> folded(graph.size(), false);  // conv folded into the next BN
   for (int i = 0; i < graph.size(); ++i) {
     const Node& node = graph.node(i);
-    if (node.kind == NodeKind::kConv && !node.relu) {
+    if (node.kind == NodeKind::kConv && !node.relu && !node.output_grid) {
       const std::vector<int> consumers = graph.Consumers(i);
       if (consumers.size() == 1 && graph.node(consumers[0]).kind == NodeKind::kBatchNorm) {
         folded[i] = true;  // emitted with its BN

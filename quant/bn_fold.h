@@ -1,9 +1,10 @@
 // Batch-norm folding on an inference graph (engine/graph.h): every BatchNorm
-// whose input is a convolution read by nothing else becomes part of that
-// convolution, W'[o] = W[o] * g[o] and b'[o] = beta[o] + (b[o] - mean[o]) * g[o]
-// with g = gamma / sqrt(running_var + eps), and its fused ReLU moves to the
-// convolution. The folded weights and biases are new tensors owned by the
-// result (the model's parameters are not touched); other nodes keep their
+// whose input is a convolution read by nothing else (and neither ReLU'd nor
+// quantized) becomes part of that convolution, W'[o] = W[o] * g[o] and
+// b'[o] = beta[o] + (b[o] - mean[o]) * g[o] with g = gamma / sqrt(running_var
+// + eps), and its fused ReLU and output grid (an activation quantizer's) move
+// to the convolution. The folded weights and biases are new tensors owned by
+// the result (the model's parameters are not touched); other nodes keep their
 // handles. A BatchNorm that follows anything else is kept as it is.
 //
 //   engine::Graph graph;

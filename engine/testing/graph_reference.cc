@@ -120,6 +120,9 @@ PlainValues RunGraphReference(const Graph& graph, const PlainValues& input) {
     } else {
       values[i] = RunNode(node, values);
     }
+    if (node.output_grid) {
+      for (float& v : values[i].values) v = (*node.output_grid)(v);
+    }
   }
   return values[graph.output()];
 }

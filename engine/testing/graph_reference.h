@@ -1,7 +1,8 @@
 // A scalar fp32 executor of an inference graph (engine/graph.h) for tests:
 // every node runs through the textbook loops of engine/testing/reference.h on
 // plain NCHW values, so an exported or transformed graph can be checked
-// against a model's eval-mode Forward.
+// against a model's eval-mode Forward. A node's output_grid quantizes its
+// output as the model's activation quantizer does.
 //
 //   RandomizeBatchNorm(*model, /*seed=*/1);
 //   PlainValues logits = RunGraphReference(graph, {{n, 3, 32, 32}, images});
