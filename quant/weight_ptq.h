@@ -47,6 +47,19 @@ struct LayerError {
   double mse = 0;
 };
 
+// The quantizer of one covered tensor, its grids calibrated on its values.
+struct WeightQuantizer {
+  engine::Parameter* param = nullptr;
+  TensorQuantizer quantizer;  // quantizer.spec().bits: the bit-width after coverage
+};
+
+// The quantizers QuantizeWeights applies, one per covered tensor of `params`,
+// in order: what an exporter needs to write integer weights and their scales.
+// Throws std::invalid_argument with outlier channel splitting on (its weights
+// are sums of split copies' levels, no single grid's).
+std::vector<WeightQuantizer> PlanWeightQuantization(const engine::ParameterList& params,
+                                                    const WeightPtqOptions& options);
+
 // Quantizes the covered values of `params` in place; returns one entry per
 // quantized tensor, in order.
 std::vector<LayerError> QuantizeWeights(const engine::ParameterList& params,

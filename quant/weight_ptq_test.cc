@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/parameter_snapshot.h"
+#include "engine/testing/throws.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -129,6 +130,38 @@ TEST_F(WeightPtqTest, OutlierChannelSplittingLowersTheErrorOfALayerWithAnOutlier
   // error drops about 4x; the outlier channel's three copies add theirs).
   EXPECT_LT(split[1].mse, 0.5 * plain[1].mse);
   EXPECT_EQ(split.back().mse, plain.back().mse);  // fc.bias (1-D) is not split
+}
+
+// The plan is what QuantizeWeights applies: per channel, each covered tensor's
+// codes times its rows' steps give back the quantized values bit for bit, and
+// the plan itself changes nothing.
+TEST_F(WeightPtqTest, PlanGivesTheQuantizersThatQuantizeWeightsApplies) {
+  const WeightPtqOptions options{.spec = {.bits = 3, .per_channel = true}};
+  std::vector<std::vector<float>> before;
+  for (int i = 0; i < 5; ++i) before.push_back(Values(i));
+  const std::vector<WeightQuantizer> plan = PlanWeightQuantization(params_, options);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Values(i), before[i]);
+  QuantizeWeights(params_, options);
+
+  ASSERT_EQ(plan.size(), 4u);
+  const int tensor[] = {0, 2, 3, 4};
+  const int bits[] = {8, 3, 8, 8};
+  for (int k = 0; k < 4; ++k) {
+    const WeightQuantizer& q = plan[k];
+    SCOPED_TRACE(q.param->name);
+    EXPECT_EQ(q.param, params_[tensor[k]]);
+    EXPECT_EQ(q.quantizer.spec().bits, bits[k]);
+    const std::vector<float>& w = before[tensor[k]];
+    EXPECT_EQ(q.quantizer.rows(), q.param->value.dims().size() == 1 ? 1 : q.param->out_channels());
+    std::vector<int8_t> codes(w.size());
+    q.quantizer.ToCodes(w, absl::MakeSpan(codes));
+    const int64_t row = static_cast<int64_t>(w.size()) / q.quantizer.rows();
+    for (size_t j = 0; j < w.size(); ++j) {
+      EXPECT_EQ(codes[j] * q.quantizer.grid(j / row).step, Values(tensor[k])[j]) << j;
+    }
+  }
+  EXPECT_THAT([&] { PlanWeightQuantization(params_, {.spec = {.bits = 4}, .ocs_expand_ratio = 0.5}); },
+              ThrowsInvalidArgument("outlier channel splitting"));
 }
 
 }  // namespace
