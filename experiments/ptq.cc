@@ -16,27 +16,19 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <map>
-#include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "engine/parameter_snapshot.h"
-#include "engine/quant_grid.h"
 #include "experiments/common_flags.h"
-#include "experiments/model_loading.h"
+#include "experiments/ptq_flags.h"
+#include "experiments/ptq_network.h"
 #include "experiments/svg_plot.h"
-#include "models/zoo.h"
-#include "quant/activation_quant.h"
-#include "quant/observer.h"
 #include "quant/weight_ptq.h"
 #include "train/batches.h"
 #include "train/datasets.h"
@@ -45,56 +37,15 @@
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to quantize (required)");
 ABSL_FLAG(std::vector<std::string>, bits, std::vector<std::string>({"8", "6", "4", "3", "2"}),
           "weight bit-widths, 2..8");
-ABSL_FLAG(std::string, act_bits, "",
-          "activation bit-width on every ReLU output: empty (weights only), N (2..8), or 'same' "
-          "(as the weights)");
-ABSL_FLAG(std::string, granularity, "tensor", "weight grids: tensor or channel (per output channel)");
-ABSL_FLAG(std::string, range, "restricted", "weight grid: restricted (-qmax..qmax), full, asymmetric");
-ABSL_FLAG(std::string, rounding, "half_even", "half_even (torch.round) or half_away");
-ABSL_FLAG(std::string, calibrator, "exact", "weight range: exact (max), percentile, mse");
-ABSL_FLAG(double, percentile, 99.99, "percentile of |w| for --calibrator=percentile");
-ABSL_FLAG(double, ocs_expand_ratio, 0.0,
-          "outlier channel splitting (Zhao et al. 2019) before rounding: ceil(ratio * in_channels) "
-          "input channels split per layer, in [0, 1] (0: off; the OCS paper uses 0.01-0.1)");
-ABSL_FLAG(bool, first_last, true, "quantize the first convolution and the last linear layer");
-ABSL_FLAG(bool, widen_first_last, true, "first/last layer at 8 bits when bits < 4");
-ABSL_FLAG(int, calibration_batches, 8, "training batches for the activation ranges");
-ABSL_FLAG(std::string, act_range, "ema",
-          "activation range: ema (running max, first batch exact then momentum "
-          "--act_range_momentum: the released code's), max (exact max over the calibration "
-          "batches) or bn (max_c beta_c + n gamma_c of the batch norm before each ReLU, signed "
-          "gamma as released; no data)");
-ABSL_FLAG(double, act_range_momentum, 0.1, "--act_range=ema: the running max's momentum (released: 0.1)");
-ABSL_FLAG(double, act_clip_n, 6.0, "--act_range=bn: n in beta + n gamma (released default: 6)");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
 ABSL_FLAG(std::string, output_dir, "", "where ptq.json and ptq.md go (default <checkpoint dir>/ptq)");
 
 namespace {
 
-using psg::engine::GridRange;
 using psg::experiments::ExistingCheckpoint;
 using psg::experiments::Fail;
 using psg::experiments::OutputDirFor;
 using psg::experiments::WriteResultFiles;
-using psg::quant::Rounding;
-using psg::quant::WeightCalibrator;
-
-template <class T>
-absl::StatusOr<T> Choice(const std::string& flag, const std::string& value,
-                         const std::map<std::string, T>& choices) {
-  if (auto it = choices.find(value); it != choices.end()) return it->second;
-  std::string known;
-  for (const auto& [name, unused] : choices) absl::StrAppend(&known, known.empty() ? "" : ", ", name);
-  return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": expected one of ", known));
-}
-
-absl::StatusOr<int> BitWidth(const std::string& flag, const std::string& text) {
-  int bits = 0;
-  if (!absl::SimpleAtoi(text, &bits) || bits < 2 || bits > 8) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": bit-width must be an integer in [2, 8], got '", text, "'"));
-  }
-  return bits;
-}
 
 struct Setting {
   int weight_bits = 0;  // 0: FP weights
@@ -110,81 +61,6 @@ struct Outcome {
   psg::train::Evaluation eval;
   std::vector<psg::quant::LayerError> layers;
 };
-
-// How the activation ranges are set (--act_range).
-struct ActRange {
-  enum Kind { kRunningMax, kMax, kBatchNorm } kind = kRunningMax;
-  float momentum = 0.1f;  // kRunningMax
-  float n = 6.0f;         // kBatchNorm
-};
-
-// The range of the activation layer `act` by the batch-norm rule, from the
-// parameters of the batch norm before it.
-absl::StatusOr<float> BatchNormRuleRange(const std::string& act, const psg::engine::ParameterList& params,
-                                         float n) {
-  const std::string bn = psg::models::BatchNormBefore(act);
-  if (bn.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--act_range=bn: no batch norm before activation '", act, "'; use --act_range=ema or max"));
-  }
-  std::vector<float> gamma, beta;
-  for (const psg::engine::Parameter* p : params) {
-    if (p->name == bn + ".weight") gamma = p->value.ToPlain();
-    if (p->name == bn + ".bias") beta = p->value.ToPlain();
-  }
-  if (gamma.empty() || beta.empty()) {
-    return absl::NotFoundError(absl::StrCat("--act_range=bn: the model has no batch norm '", bn,
-                                            "' (before activation '", act, "')"));
-  }
-  const float high = psg::quant::BatchNormRange(gamma, beta, /*unsigned_activation=*/true, n,
-                                                psg::quant::GammaSign::kSigned).high[0];
-  if (!(high > 0.0f)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--act_range=bn: batch norm '", bn, "' gives activation '", act, "' the range [0, ", high,
-        "] (every beta + n gamma <= 0); use --act_range=ema or max"));
-  }
-  return high;
-}
-
-// A model whose ReLU outputs are quantized to `act_bits` (0: none), loaded from
-// the checkpoint, with its activation ranges set by `rule` (on `calibration`).
-struct Network {
-  std::unique_ptr<psg::engine::Sequential> model;
-  psg::engine::ParameterList params;
-};
-
-absl::StatusOr<Network> LoadNetwork(psg::models::ModelOptions options, const std::string& checkpoint,
-                                    int act_bits, const ActRange& rule,
-                                    const psg::data::Dataset& calibration,
-                                    const psg::train::BatchPass& pass) {
-  std::vector<psg::quant::FakeQuantActivation*> activations;
-  if (act_bits > 0) {
-    options.activation_layer = [&](const std::string& name) {
-      auto layer = std::make_unique<psg::quant::FakeQuantActivation>(name, act_bits);
-      activations.push_back(layer.get());
-      return layer;
-    };
-  }
-  auto model = psg::experiments::LoadModel(options, checkpoint);
-  if (!model.ok()) return model.status();
-  Network network{std::move(*model), {}};
-  network.model->CollectParameters(&network.params);
-  if (!activations.empty() && rule.kind == ActRange::kBatchNorm) {
-    for (auto* a : activations) {
-      absl::StatusOr<float> range = BatchNormRuleRange(a->name(), network.params, rule.n);
-      if (!range.ok()) return range.status();
-      a->set_range(*range);
-    }
-  } else if (!activations.empty()) {
-    for (auto* a : activations) a->StartCalibration(rule.kind == ActRange::kRunningMax ? rule.momentum : 0.0f);
-    absl::Status s = psg::train::ForEachBatch(calibration, pass, [&](const psg::engine::Tensor& x, const psg::data::Batch&) {
-      network.model->Forward(x, psg::engine::Mode::kEval);
-    });
-    if (!s.ok()) return s;
-    for (auto* a : activations) a->FinishCalibration();
-  }
-  return network;
-}
 
 std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>& outcomes) {
   std::string json = absl::StrCat("{\"flags\": ", flags_json, ", \"results\": [");
@@ -291,59 +167,20 @@ int Run() {
   psg::experiments::SetUpThreads();
 
   std::vector<Setting> settings = {{}};
-  const std::string act_flag = absl::GetFlag(FLAGS_act_bits);
   for (const std::string& text : absl::GetFlag(FLAGS_bits)) {
-    absl::StatusOr<int> bits = BitWidth("bits", text);
+    absl::StatusOr<int> bits = psg::experiments::ParseBitWidth("bits", text);
     if (!bits.ok()) return Fail(bits.status().message());
-    Setting s{*bits, 0};
-    if (act_flag == "same") {
-      s.act_bits = *bits;
-    } else if (!act_flag.empty()) {
-      absl::StatusOr<int> act = BitWidth("act_bits", act_flag);
-      if (!act.ok()) return Fail(absl::StrCat(act.status().message(), " (or 'same', or empty)"));
-      s.act_bits = *act;
-    }
-    settings.push_back(s);
+    absl::StatusOr<int> act = psg::experiments::ActBitsFromFlag(*bits);
+    if (!act.ok()) return Fail(act.status().message());
+    settings.push_back({*bits, *act});
   }
   if (settings.size() == 1) return Fail("--bits: give at least one bit-width");
 
-  psg::quant::WeightPtqOptions wo;
-  auto granularity = Choice<bool>("granularity", absl::GetFlag(FLAGS_granularity), {{"tensor", false}, {"channel", true}});
-  auto range = Choice<GridRange>("range", absl::GetFlag(FLAGS_range),
-                                 {{"restricted", GridRange::kRestricted}, {"full", GridRange::kFull},
-                                  {"asymmetric", GridRange::kAsymmetric}});
-  auto rounding = Choice<Rounding>("rounding", absl::GetFlag(FLAGS_rounding),
-                                   {{"half_even", Rounding::kHalfEven}, {"half_away", Rounding::kHalfAway}});
-  auto calibrator = Choice<WeightCalibrator>("calibrator", absl::GetFlag(FLAGS_calibrator),
-                                             {{"exact", WeightCalibrator::kExact},
-                                              {"percentile", WeightCalibrator::kPercentile},
-                                              {"mse", WeightCalibrator::kMse}});
-  auto act_range_kind = Choice<ActRange::Kind>("act_range", absl::GetFlag(FLAGS_act_range),
-                                               {{"ema", ActRange::kRunningMax}, {"max", ActRange::kMax},
-                                                {"bn", ActRange::kBatchNorm}});
-  for (const absl::Status& s : {granularity.status(), range.status(), rounding.status(), calibrator.status(),
-                                act_range_kind.status()}) {
-    if (!s.ok()) return Fail(s.message());
-  }
-  const ActRange act_range{*act_range_kind, static_cast<float>(absl::GetFlag(FLAGS_act_range_momentum)),
-                           static_cast<float>(absl::GetFlag(FLAGS_act_clip_n))};
-  if (!(act_range.momentum > 0 && act_range.momentum <= 1)) {
-    return Fail(absl::StrCat("--act_range_momentum must be in (0, 1], got ", act_range.momentum));
-  }
-  if (!(act_range.n > 0 && std::isfinite(act_range.n))) {
-    return Fail(absl::StrCat("--act_clip_n must be > 0, got ", act_range.n));
-  }
-  wo.spec.per_channel = *granularity;
-  wo.spec.range = *range;
-  wo.spec.rounding = *rounding;
-  wo.calibrator = *calibrator;
-  wo.percentile = absl::GetFlag(FLAGS_percentile);
-  wo.ocs_expand_ratio = absl::GetFlag(FLAGS_ocs_expand_ratio);
-  if (!(wo.ocs_expand_ratio >= 0 && wo.ocs_expand_ratio <= 1)) {
-    return Fail(absl::StrCat("--ocs_expand_ratio must be in [0, 1], got ", wo.ocs_expand_ratio));
-  }
-  wo.coverage.cover_first_last = absl::GetFlag(FLAGS_first_last);
-  wo.coverage.widen_first_last = absl::GetFlag(FLAGS_widen_first_last);
+  absl::StatusOr<psg::quant::WeightPtqOptions> weight_options = psg::experiments::WeightPtqOptionsFromFlags();
+  if (!weight_options.ok()) return Fail(weight_options.status().message());
+  psg::quant::WeightPtqOptions& wo = *weight_options;
+  const absl::StatusOr<psg::experiments::ActRange> act_range = psg::experiments::ActRangeFromFlags();
+  if (!act_range.ok()) return Fail(act_range.status().message());
 
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
@@ -352,18 +189,17 @@ int Run() {
   const psg::models::ModelOptions& mo = *model_options;
 
   const int batch = absl::GetFlag(FLAGS_batch_size);
-  const psg::train::BatchPass calibration{batch, int64_t{absl::GetFlag(FLAGS_calibration_batches)} * batch,
-                                          absl::GetFlag(FLAGS_workers)};
-  std::map<int, Network> networks;  // by activation bit-width
+  std::map<int, psg::experiments::PtqNetwork> networks;  // by activation bit-width
   std::vector<Outcome> outcomes;
   for (const Setting& s : settings) {
     if (!networks.count(s.act_bits)) {
-      auto network = LoadNetwork(mo, checkpoint, s.act_bits, act_range, *(*data)->train_unaugmented,
-                                 calibration);
+      auto network = psg::experiments::LoadPtqNetwork(mo, checkpoint, s.act_bits, *act_range,
+                                                      *(*data)->train_unaugmented,
+                                                      psg::experiments::CalibrationPassFromFlags());
       if (!network.ok()) return Fail(network.status().message());
       networks.emplace(s.act_bits, std::move(*network));
     }
-    Network& net = networks.at(s.act_bits);
+    psg::experiments::PtqNetwork& net = networks.at(s.act_bits);
     const psg::engine::WeightSnapshot fp_weights(net.params);
     Outcome o{s, {}, {}};
     if (s.weight_bits > 0) {
@@ -387,11 +223,12 @@ int Run() {
       "\"first_last\": %s, \"widen_first_last\": %s, \"calibration_batches\": %d, "
       "\"act_range\": \"%s\", \"act_range_momentum\": %g, \"act_clip_n\": %g, "
       "\"ocs_expand_ratio\": %g, \"threads\": %d}",
-      checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), act_flag, absl::GetFlag(FLAGS_granularity),
+      checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), absl::GetFlag(FLAGS_act_bits),
+      absl::GetFlag(FLAGS_granularity),
       absl::GetFlag(FLAGS_range), absl::GetFlag(FLAGS_rounding), absl::GetFlag(FLAGS_calibrator),
       wo.coverage.cover_first_last ? "true" : "false", wo.coverage.widen_first_last ? "true" : "false",
-      absl::GetFlag(FLAGS_calibration_batches), absl::GetFlag(FLAGS_act_range), act_range.momentum,
-      act_range.n, wo.ocs_expand_ratio, omp_get_max_threads());
+      absl::GetFlag(FLAGS_calibration_batches), absl::GetFlag(FLAGS_act_range), act_range->momentum,
+      act_range->n, wo.ocs_expand_ratio, omp_get_max_threads());
   const std::string table = ResultTable(outcomes);
   std::vector<std::pair<std::string, std::string>> files = {
       {"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}};

@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string
   out->train_images = *std::move(train);
   out->test_images = *std::move(test);
   out->num_classes = out->train_images.num_classes;
+  out->normalization = augment.normalization;
   auto train_set = ImageSetDataset::Create(out->train_images, ImageSetDataset::Mode::kTrain, augment);
   if (!train_set.ok()) return train_set.status();
   auto test_set = ImageSetDataset::Create(out->test_images, ImageSetDataset::Mode::kEval, augment);

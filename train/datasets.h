@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "data/dataset.h"
 #include "data/image_set.h"
+#include "data/normalization.h"
 
 namespace psg::train {
 
@@ -24,6 +25,8 @@ struct TrainingData {
   // augmentation): calibration data for post-training quantization.
   std::unique_ptr<data::Dataset> train_unaugmented;
   int num_classes = 0;
+  // What every sample is normalized with: (pixel / 255 - mean[c]) / stddev[c].
+  data::Normalization normalization;
 };
 
 // Names: cifar10 (<dir>/cifar-10-batches-bin), cifar100 (<dir>/cifar-100-binary,
