@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package psg-toolkit needs to build, test and run.
-# Idempotent: installs only what is missing, and does nothing (no network)
-# when everything is present. Needs root or sudo.
+# Installs every Debian 12 package psg-toolkit needs to build, test and run,
+# then ONNX Runtime for Node.js from the npm registry (tools/get_onnxruntime.sh,
+# for the ONNX export tests). Idempotent: installs only what is missing, and
+# does nothing (no network) when everything is present. Needs root or sudo
+# for the packages.
 #
 #   bash tools/setup.sh
 set -euo pipefail
@@ -16,6 +18,8 @@ readonly PACKAGES=(
   libjpeg62-turbo-dev zlib1g-dev          # JPEG folders, gzip IDX files
   libjxl-tools                            # djxl: CIFAR-100 from ../shared/data (tools/get_cifar100.sh)
   python3-torch python3-numpy             # tools/torch_bridge.py and its test (/usr/bin/python3)
+  libonnx-dev libprotobuf-dev             # ONNX 1.12 and protobuf: ONNX export
+  python3-onnx nodejs                     # the ONNX tests: onnx.checker, ONNX Runtime's host
 )
 
 missing=()
@@ -24,19 +28,23 @@ for package in "${PACKAGES[@]}"; do
     missing+=("$package")
   fi
 done
+# Debian's nodejs comes without npm; other builds of nodejs (NodeSource's)
+# include it and conflict with Debian's npm package.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#PACKAGES[@]} packages are installed"
-  exit 0
+else
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
-fi
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+bash "$(dirname "$0")/get_onnxruntime.sh" > /dev/null
 echo "setup: done"
