@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/batch_norm.h"
@@ -33,22 +34,23 @@ std::vector<std::string> OpTypes(const onnx::ModelProto& m) {
   return ops;
 }
 
-const onnx::TensorProto& Initializer(const onnx::ModelProto& m, const std::string& name) {
-  for (const onnx::TensorProto& t : m.graph().initializer()) {
-    if (t.name() == name) return t;
+// The element of `items` (initializers, nodes) called `name`.
+template <class Items>
+const auto& Named(const Items& items, const std::string& name) {
+  for (const auto& item : items) {
+    if (item.name() == name) return item;
   }
-  ADD_FAILURE() << "no initializer " << name;
-  static const onnx::TensorProto empty;
+  ADD_FAILURE() << "nothing named " << name;
+  static const std::decay_t<decltype(*items.begin())> empty;
   return empty;
 }
 
+const onnx::TensorProto& Initializer(const onnx::ModelProto& m, const std::string& name) {
+  return Named(m.graph().initializer(), name);
+}
+
 const onnx::NodeProto& NodeNamed(const onnx::ModelProto& m, const std::string& name) {
-  for (const onnx::NodeProto& n : m.graph().node()) {
-    if (n.name() == name) return n;
-  }
-  ADD_FAILURE() << "no node " << name;
-  static const onnx::NodeProto empty;
-  return empty;
+  return Named(m.graph().node(), name);
 }
 
 template <class T>

@@ -19,6 +19,9 @@ with the toolkit's on the same inputs:
                              (measured on ResNet-18: 2 of 8 input seeds, at
                              0.14 and 0.31 of the effect; the others exact).
 
+Also: ONNX Runtime's QuantizeLinear rounds half to even and saturates as the
+toolkit's grid does (a one-operator model on ties and out-of-range values).
+
     onnx_zoo_test.py FIXTURE ONNX_RUN_JS
 """
 
@@ -28,6 +31,8 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
+import onnx.helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import onnx_testing as t  # noqa: E402
@@ -44,9 +49,29 @@ EXACT_TOLERANCE = 1e-4
 ACTIVATION_SHARE = 0.5
 
 
+def rounding_failures(run_js, tmp):
+    """ONNX Runtime's QuantizeLinear rounds half to even and saturates to
+    uint8, as the toolkit's grid (engine::RoundHalfEven, clip to the levels)."""
+    x = np.array([0.5, 1.5, 2.5, 3.5, -0.5, 254.5, 255.5, 300.0, -7.0, 2.4999998], np.float32)
+    want = np.array([0, 2, 2, 4, 0, 254, 255, 255, 0, 2], np.float32)
+    scale = onnx.helper.make_tensor("scale", onnx.TensorProto.FLOAT, [], [1.0])
+    zero = onnx.helper.make_tensor("zero", onnx.TensorProto.UINT8, [], [0])
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("QuantizeLinear", ["input", "scale", "zero"], ["q"]),
+         onnx.helper.make_node("DequantizeLinear", ["q", "scale", "zero"], ["logits"])],
+        "rounding", [onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, ["N", len(x)])],
+        [onnx.helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, ["N", len(x)])], [scale, zero])
+    path = os.path.join(tmp, "rounding.onnx")
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), path)
+    x.tofile(path + ".inputs.f32")
+    got = t.run_onnxruntime(run_js, path, path + ".inputs.f32", (len(x),), path + ".ort.f32")[0]
+    print(f"QuantizeLinear(uint8, scale 1) of {x.tolist()}: {got.tolist()}")
+    return [] if np.array_equal(got, want) else [f"QuantizeLinear rounds {x} to {got}, not {want}"]
+
+
 def main(fixture, run_js):
     tmp = os.environ.get("TEST_TMPDIR", "/tmp")
-    failures = []
+    failures = rounding_failures(run_js, tmp)
     print("| model | variant | opset | max abs diff | tolerance | mean abs diff | activation effect |")
     print("|---|---|---|---|---|---|---|")
     for model, shortcut, image_size in MODELS:
