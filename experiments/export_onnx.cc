@@ -14,14 +14,13 @@
 // toolkit's loader does, (pixel / 255 - mean[c]) / std[c], with mean and std
 // in the file's metadata (psg.input_mean, psg.input_std); it writes "logits".
 // --reference_dir also writes the first --reference_images test images as
-// that input (inputs.f32), their labels (labels.i32) and the toolkit's own
-// logits for them (logits.f32, the model ptq evaluates at these flags: BN
-// never folded), all raw little-endian, with reference.json describing them.
+// that input, their labels and the toolkit's own logits for them (the model
+// ptq evaluates at these flags: BN never folded) as images.npy, labels.npy
+// and logits.npy (experiments/logits_dump.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,12 +31,12 @@
 #include "absl/strings/str_join.h"
 #include "engine/graph.h"
 #include "experiments/common_flags.h"
+#include "experiments/logits_dump.h"
 #include "experiments/ptq_flags.h"
 #include "experiments/ptq_network.h"
 #include "interop/onnx_export.h"
 #include "quant/bn_fold.h"
 #include "quant/weight_ptq.h"
-#include "train/batches.h"
 #include "train/datasets.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to export (required)");
@@ -77,58 +76,6 @@ std::map<std::string, psg::quant::TensorQuantizer> FoldedWeightQuantizers(
     out.emplace(q.param->name, q.quantizer);
   }
   return out;
-}
-
-template <class T>
-absl::Status WriteRaw(const std::string& path, const std::vector<T>& values) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("cannot write '", path, "'"));
-  return absl::OkStatus();
-}
-
-// The first `images` test images, their labels and `model`'s logits in
-// --reference_dir; returns the accuracy on them.
-absl::StatusOr<double> WriteReference(psg::engine::Sequential& model, const psg::data::Dataset& test,
-                                      int64_t images, const std::string& dir, const std::string& setting) {
-  std::vector<float> inputs, logits;
-  std::vector<int32_t> labels;
-  int64_t correct = 0, classes = 0;
-  const absl::Status s = psg::train::ForEachBatch(
-      *psg::train::Prefix(test, images), {absl::GetFlag(FLAGS_batch_size), 0, absl::GetFlag(FLAGS_workers)},
-      [&](const psg::engine::Tensor& x, const psg::data::Batch& batch) {
-        const std::vector<float> in = x.ToPlain();
-        const std::vector<float> out = model.Forward(x, psg::engine::Mode::kEval).ToPlain();
-        classes = static_cast<int64_t>(out.size()) / batch.n;
-        for (int i = 0; i < batch.n; ++i) {
-          const float* row = out.data() + i * classes;
-          correct += std::max_element(row, row + classes) - row == batch.labels[i];
-          labels.push_back(batch.labels[i]);
-        }
-        inputs.insert(inputs.end(), in.begin(), in.end());
-        logits.insert(logits.end(), out.begin(), out.end());
-      });
-  if (!s.ok()) return s;
-  const int64_t n = static_cast<int64_t>(labels.size());
-  const psg::data::SampleShape shape = test.sample_shape();
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create '", dir, "': ", ec.message()));
-  for (const absl::Status& w : {WriteRaw(dir + "/inputs.f32", inputs), WriteRaw(dir + "/labels.i32", labels),
-                                WriteRaw(dir + "/logits.f32", logits)}) {
-    if (!w.ok()) return w;
-  }
-  const double accuracy = n ? static_cast<double>(correct) / n : 0;
-  std::ofstream json(dir + "/reference.json");
-  json << absl::StrFormat(
-      "{\"setting\": \"%s\", \"images\": %d, \"input_dims\": [%d, %d, %d], \"classes\": %d, "
-      "\"accuracy\": %.6f, \"files\": {\"inputs\": \"inputs.f32\", \"labels\": \"labels.i32\", "
-      "\"logits\": \"logits.f32\"}}\n",
-      setting, n, shape.channels, shape.height, shape.width, classes, accuracy);
-  json.close();
-  if (!json) return absl::InternalError(absl::StrCat("cannot write '", dir, "/reference.json'"));
-  return accuracy;
 }
 
 int Run() {
@@ -210,12 +157,14 @@ int Run() {
   const std::string reference_dir = psg::experiments::UserPath(absl::GetFlag(FLAGS_reference_dir));
   if (reference_dir.empty()) return 0;
   if (bits > 0) psg::quant::QuantizeWeights(network->params, *weight_options);  // ptq's model
-  absl::StatusOr<double> accuracy = WriteReference(*network->model, *(*data)->test,
-                                                   absl::GetFlag(FLAGS_reference_images), reference_dir, setting);
-  if (!accuracy.ok()) return Fail(accuracy.status().message());
-  std::printf("wrote the toolkit's reference (%s, accuracy %.2f %% on the first %jd test images) to %s\n",
-              setting.c_str(), 100 * *accuracy, static_cast<intmax_t>(absl::GetFlag(FLAGS_reference_images)),
-              reference_dir.c_str());
+  absl::StatusOr<psg::experiments::LogitsDump> dump = psg::experiments::WriteLogitsNpy(
+      *network->model, *(*data)->test,
+      {absl::GetFlag(FLAGS_batch_size), absl::GetFlag(FLAGS_reference_images), absl::GetFlag(FLAGS_workers)},
+      reference_dir);
+  if (!dump.ok()) return Fail(dump.status().message());
+  std::printf("wrote the toolkit's reference (%s: accuracy %.2f %% on the first %jd test images) to "
+              "%s/{images,labels,logits}.npy\n",
+              setting.c_str(), 100 * dump->accuracy, static_cast<intmax_t>(dump->images), reference_dir.c_str());
   return 0;
 }
 

@@ -172,12 +172,9 @@ def main(train, export_onnx, ptq, run_js, get_cifar10, build_file):
                         f"--reference_dir={ref}", f"--reference_images={images}"], check=True,
                        stdout=subprocess.DEVNULL)
         opset = t.check_model(path)
-        with open(os.path.join(ref, "reference.json")) as f:
-            reference = json.load(f)
-        want = t.read_floats(os.path.join(ref, "logits.f32"), reference["images"])
-        labels = np.fromfile(os.path.join(ref, "labels.i32"), np.int32)
-        got = t.run_onnxruntime(run_js, path, os.path.join(ref, "inputs.f32"), reference["input_dims"],
-                                path + ".ort.f32")
+        want = np.load(os.path.join(ref, "logits.npy"))
+        labels = np.load(os.path.join(ref, "labels.npy"))
+        got = t.run_onnxruntime(run_js, path, os.path.join(ref, "images.npy"), path + ".ort.npy")
         logits[name] = want
         diff = np.abs(got - want)
         r = {"images": int(len(labels)), "opset": opset, "max_abs_diff": float(diff.max()),

@@ -7,7 +7,7 @@ tools/get_onnxruntime.sh installs; interop/onnx_run.js drives it).
 
     import onnx_testing as t
     opset = t.check_model("model.onnx")
-    logits = t.run_onnxruntime(run_js, "model.onnx", "inputs.f32", (3, 32, 32), out_path)
+    logits = t.run_onnxruntime(run_js, "model.onnx", "images.npy", "logits.npy")
 """
 
 import os
@@ -72,18 +72,13 @@ def check_model(path):
     return {o.domain: o.version for o in model.opset_import}[""]
 
 
-def run_onnxruntime(run_js, model, inputs, dims, output, batch=100, optimization="all"):
-    """Runs `model` in ONNX Runtime over the float32 NCHW samples in `inputs`;
-    returns the logits, one row per sample."""
+def run_onnxruntime(run_js, model, images, output, batch=100, optimization="all"):
+    """Runs `model` in ONNX Runtime over the float32 NCHW images of the .npy
+    file `images`; returns the logits (also written to the .npy `output`)."""
     env = dict(os.environ, NODE_PATH=onnxruntime_node_path())
-    subprocess.run([node_binary(), run_js, model, inputs, ",".join(map(str, dims)), str(batch), output,
-                    optimization], check=True, env=env, stdout=subprocess.DEVNULL)
-    samples = os.path.getsize(inputs) // (4 * int(np.prod(dims)))
-    return np.fromfile(output, np.float32).reshape(samples, -1)
-
-
-def read_floats(path, rows):
-    return np.fromfile(path, np.float32).reshape(rows, -1)
+    subprocess.run([node_binary(), run_js, model, images, output, str(batch), optimization], check=True,
+                   env=env, stdout=subprocess.DEVNULL)
+    return np.load(output)
 
 
 def initializers(model):

@@ -8,13 +8,13 @@
 //              last layer included), activations in floating point;
 //   w4a4       weights at 4 bits per tensor and every ReLU output at 4 bits,
 //              its range the exact max over the inputs (ptq's calibration);
-//              w4a4.weights_only.logits.f32 holds the logits of its weights
+//              w4a4.weights_only.logits.npy holds the logits of its weights
 //              alone (activations in floating point).
 //
 //   onnx_zoo_fixture --model=resnet18 --batch=2 --output_dir=DIR
 //
-// Writes DIR/<variant>.onnx, DIR/<variant>.logits.f32, DIR/inputs.f32 (raw
-// little-endian float32, NCHW) and DIR/fixture.json (shapes, variant names).
+// Writes DIR/<variant>.onnx, DIR/<variant>.logits.npy, DIR/images.npy (NCHW)
+// and DIR/fixture.json (model, variant names, activation quantizers).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,12 +25,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "engine/graph.h"
 #include "engine/parameter_snapshot.h"
 #include "engine/testing/gradient_check.h"
 #include "engine/testing/graph_reference.h"
 #include "interop/onnx_export.h"
+#include "io/npy.h"
 #include "models/zoo.h"
 #include "quant/activation_quant.h"
 #include "quant/bn_fold.h"
@@ -47,10 +47,10 @@ namespace {
 
 using psg::engine::Tensor;
 
-void WriteFloats(const std::string& path, const std::vector<float>& v) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-  if (!out) throw std::runtime_error("cannot write " + path);
+// Writes `values` as float32 .npy of `rows` rows.
+void WriteRows(const std::string& path, int64_t rows, const std::vector<float>& values) {
+  const absl::Status s = psg::io::WriteNpy(path, {rows, static_cast<int64_t>(values.size()) / rows}, values);
+  if (!s.ok()) throw std::runtime_error(std::string(s.message()));
 }
 
 // The model of `options` with parameters from seed 1 and random batch norms
@@ -85,7 +85,10 @@ int Run() {
   if (absl::GetFlag(FLAGS_image_size) > 0) sample[1] = sample[2] = absl::GetFlag(FLAGS_image_size);
   const int n = absl::GetFlag(FLAGS_batch);
   const Tensor x = psg::engine::testing::RandomPlain({n, sample[0], sample[1], sample[2]}, absl::GetFlag(FLAGS_seed));
-  WriteFloats(dir + "/inputs.f32", x.ToPlain());
+  const std::vector<float> images = x.ToPlain();
+  if (absl::Status s = psg::io::WriteNpy(dir + "/images.npy", x.dims(), images); !s.ok()) {
+    throw std::runtime_error(std::string(s.message()));
+  }
   const psg::interop::OnnxExportOptions plain{.input_dims = sample};
 
   auto model = Build(options);
@@ -95,9 +98,9 @@ int Run() {
   model->Export(&graph, graph.AddInput("input"));
   const std::vector<float> fp32 = model->Forward(x, psg::engine::Mode::kEval).ToPlain();
   Export(graph, plain, dir + "/fp32.onnx");
-  WriteFloats(dir + "/fp32.logits.f32", fp32);
+  WriteRows(dir + "/fp32.logits.npy", n, fp32);
   Export(psg::quant::FoldBatchNorm(graph), plain, dir + "/fold_bn.onnx");
-  WriteFloats(dir + "/fold_bn.logits.f32", fp32);
+  WriteRows(dir + "/fold_bn.logits.npy", n, fp32);
 
   const psg::quant::WeightPtqOptions w4_channel{.spec = {.bits = 4, .per_channel = true}};
   const psg::quant::WeightPtqOptions w4{.spec = {.bits = 4}};
@@ -107,11 +110,11 @@ int Run() {
   // Quantized weights only: w4_channel's logits, and w4a4's without its
   // activation quantizers (what they change is what the w4a4 check measures
   // against).
-  for (const auto& [ptq, file] : {std::pair{w4_channel, "w4_channel.logits.f32"},
-                                  std::pair{w4, "w4a4.weights_only.logits.f32"}}) {
+  for (const auto& [ptq, file] : {std::pair{w4_channel, "w4_channel.logits.npy"},
+                                  std::pair{w4, "w4a4.weights_only.logits.npy"}}) {
     const psg::engine::WeightSnapshot fp(params);
     psg::quant::QuantizeWeights(params, ptq);
-    WriteFloats(dir + "/" + file, model->Forward(x, psg::engine::Mode::kEval).ToPlain());
+    WriteRows(dir + "/" + file, n, model->Forward(x, psg::engine::Mode::kEval).ToPlain());
     fp.Restore();
   }
 
@@ -134,14 +137,13 @@ int Run() {
   AddQuantizers(act_params, w4, &act_quantized);
   Export(act_graph, act_quantized, dir + "/w4a4.onnx");
   psg::quant::QuantizeWeights(act_params, w4);
-  WriteFloats(dir + "/w4a4.logits.f32", act_model->Forward(x, psg::engine::Mode::kEval).ToPlain());
+  WriteRows(dir + "/w4a4.logits.npy", n, act_model->Forward(x, psg::engine::Mode::kEval).ToPlain());
 
   std::ofstream json(dir + "/fixture.json");
   json << absl::StrFormat(
-      "{\"model\": \"%s\", \"shortcut\": \"%s\", \"batch\": %d, \"input_dims\": [%s], \"classes\": %d, "
-      "\"activation_quantizers\": %d, \"variants\": [\"fp32\", \"fold_bn\", \"w4_channel\", \"w4a4\"]}\n",
-      options.name, absl::GetFlag(FLAGS_shortcut), n, absl::StrJoin(sample, ", "),
-      static_cast<int>(fp32.size()) / n, static_cast<int>(activations.size()));
+      "{\"model\": \"%s\", \"shortcut\": \"%s\", \"activation_quantizers\": %d, "
+      "\"variants\": [\"fp32\", \"fold_bn\", \"w4_channel\", \"w4a4\"]}\n",
+      options.name, absl::GetFlag(FLAGS_shortcut), static_cast<int>(activations.size()));
   std::printf("onnx_zoo_fixture: %s (%s): 4 variants in %s\n", options.name.c_str(),
               absl::GetFlag(FLAGS_shortcut).c_str(), dir.c_str());
   return 0;

@@ -63,8 +63,8 @@ def rounding_failures(run_js, tmp):
         [onnx.helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, ["N", len(x)])], [scale, zero])
     path = os.path.join(tmp, "rounding.onnx")
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), path)
-    x.tofile(path + ".inputs.f32")
-    got = t.run_onnxruntime(run_js, path, path + ".inputs.f32", (len(x),), path + ".ort.f32")[0]
+    np.save(path + ".images.npy", x[None, :])
+    got = t.run_onnxruntime(run_js, path, path + ".images.npy", path + ".ort.npy")[0]
     print(f"QuantizeLinear(uint8, scale 1) of {x.tolist()}: {got.tolist()}")
     return [] if np.array_equal(got, want) else [f"QuantizeLinear rounds {x} to {got}, not {want}"]
 
@@ -81,16 +81,16 @@ def main(fixture, run_js):
                         f"--image_size={image_size}", f"--output_dir={out}"], check=True)
         with open(os.path.join(out, "fixture.json")) as f:
             spec = json.load(f)
-        inputs = os.path.join(out, "inputs.f32")
+        images = os.path.join(out, "images.npy")
         for variant in spec["variants"]:
             path = os.path.join(out, variant + ".onnx")
             opset = t.check_model(path)
-            got = t.run_onnxruntime(run_js, path, inputs, spec["input_dims"], path + ".ort.f32", batch=batch)
-            want = t.read_floats(os.path.join(out, variant + ".logits.f32"), batch)
+            got = t.run_onnxruntime(run_js, path, images, path + ".ort.npy", batch=batch)
+            want = np.load(os.path.join(out, variant + ".logits.npy"))
             diff = np.abs(got - want)
             name = f"{model} ({shortcut})"
             if variant == "w4a4":
-                weights_only = t.read_floats(os.path.join(out, "w4a4.weights_only.logits.f32"), batch)
+                weights_only = np.load(os.path.join(out, "w4a4.weights_only.logits.npy"))
                 effect = float(np.abs(want - weights_only).mean())
                 print(f"| {name} | {variant} | {opset} | {diff.max():.2e} | | {diff.mean():.2e} | {effect:.2e} |")
                 if spec["activation_quantizers"] == 0 or not diff.mean() <= ACTIVATION_SHARE * effect:
