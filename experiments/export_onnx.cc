@@ -17,7 +17,6 @@
 // that input, their labels and the toolkit's own logits for them (the model
 // ptq evaluates at these flags: BN never folded) as images.npy, labels.npy
 // and logits.npy (experiments/logits_dump.h).
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -55,21 +54,21 @@ using psg::experiments::Fail;
 // calibration of ptq apply to them: convolution biases (new from folding)
 // stay in floating point, as integer runtimes keep biases wide.
 std::map<std::string, psg::quant::TensorQuantizer> FoldedWeightQuantizers(
-    const psg::engine::Graph& folded, psg::quant::WeightPtqOptions options,
-    std::vector<psg::engine::Parameter>* storage) {
+    const psg::engine::Graph& folded, psg::quant::WeightPtqOptions options) {
   using psg::engine::NodeKind;
   using psg::engine::ParamKind;
+  std::vector<psg::engine::Parameter> storage;  // handles to the folded tensors
   for (const psg::engine::Node& node : folded.nodes()) {
     const bool conv = node.kind == NodeKind::kConv;
     if (!conv && node.kind != NodeKind::kLinear) continue;
-    storage->push_back({node.name + ".weight", conv ? ParamKind::kConvWeight : ParamKind::kFcWeight,
-                        node.weight, {}});
+    storage.push_back({node.name + ".weight", conv ? ParamKind::kConvWeight : ParamKind::kFcWeight,
+                       node.weight, {}});
     if (!node.bias.empty()) {
-      storage->push_back({node.name + ".bias", conv ? ParamKind::kConvBias : ParamKind::kFcBias, node.bias, {}});
+      storage.push_back({node.name + ".bias", conv ? ParamKind::kConvBias : ParamKind::kFcBias, node.bias, {}});
     }
   }
   psg::engine::ParameterList params;
-  for (psg::engine::Parameter& p : *storage) params.push_back(&p);
+  for (psg::engine::Parameter& p : storage) params.push_back(&p);
   options.coverage.cover_conv_bias = false;
   std::map<std::string, psg::quant::TensorQuantizer> out;
   for (const psg::quant::WeightQuantizer& q : psg::quant::PlanWeightQuantization(params, options)) {
@@ -112,9 +111,8 @@ int Run() {
   if (fold) graph = psg::quant::FoldBatchNorm(graph);
   const psg::data::SampleShape shape = (*data)->test->sample_shape();
   psg::interop::OnnxExportOptions options{.input_dims = {shape.channels, shape.height, shape.width}};
-  std::vector<psg::engine::Parameter> folded_params;
   if (bits > 0 && fold) {
-    options.weight_quantizers = FoldedWeightQuantizers(graph, *weight_options, &folded_params);
+    options.weight_quantizers = FoldedWeightQuantizers(graph, *weight_options);
   } else if (bits > 0) {
     for (const psg::quant::WeightQuantizer& q : psg::quant::PlanWeightQuantization(network->params, *weight_options)) {
       options.weight_quantizers.emplace(q.param->name, q.quantizer);
