@@ -2,7 +2,7 @@
 // in floating point, or quantized exactly as //experiments:ptq quantizes it
 // at the same flags, in QDQ form (integer weights with DequantizeLinear;
 // QuantizeLinear/DequantizeLinear on every ReLU output with --act_bits, its
-// range calibrated as ptq calibrates it). BN stays a BatchNormalization
+// range set as ptq sets it, --act_range). BN stays a BatchNormalization
 // unless --fold_bn folds it into the convolutions (then the folded weights are
 // the ones quantized, with the folded biases left in floating point).
 //
@@ -94,13 +94,19 @@ int Run() {
   absl::StatusOr<psg::quant::WeightPtqOptions> weight_options = psg::experiments::WeightPtqOptionsFromFlags();
   if (!weight_options.ok()) return Fail(weight_options.status().message());
   if (bits > 0) weight_options->spec.bits = bits;
+  if (weight_options->ocs_expand_ratio > 0) {
+    return Fail("--ocs_expand_ratio: outlier channel splitting sums quantized copies of a channel back "
+                "together, so its weights are no grid's integer levels; export without it");
+  }
+  const absl::StatusOr<psg::experiments::ActRange> act_range = psg::experiments::ActRangeFromFlags();
+  if (!act_range.ok()) return Fail(act_range.status().message());
   psg::experiments::SetUpThreads();
 
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
   auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
   if (!model_options.ok()) return Fail(model_options.status().message());
-  auto network = psg::experiments::LoadPtqNetwork(*model_options, *checkpoint, *act_bits,
+  auto network = psg::experiments::LoadPtqNetwork(*model_options, *checkpoint, *act_bits, *act_range,
                                                   *(*data)->train_unaugmented,
                                                   psg::experiments::CalibrationPassFromFlags());
   if (!network.ok()) return Fail(network.status().message());
@@ -131,6 +137,7 @@ int Run() {
       {"psg.range", absl::GetFlag(FLAGS_range)},
       {"psg.calibrator", absl::GetFlag(FLAGS_calibrator)},
       {"psg.act_bits", absl::StrCat(*act_bits)},
+      {"psg.act_range", absl::GetFlag(FLAGS_act_range)},
       {"psg.fold_bn", fold ? "true" : "false"},
       {"psg.input", "float32 NCHW, (pixel / 255 - mean[c]) / std[c]"},
       {"psg.input_mean", absl::StrJoin(norm.mean, ",")},
