@@ -54,6 +54,7 @@ Conv2d::Conv2d(std::string name, const Conv2dOptions& options)
   PSG_CHECK(o.groups > 0 && o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0,
             "Conv2d '", this->name(), "': groups=", o.groups, " must divide in=", o.in_channels,
             " and out=", o.out_channels);
+  RequirePrecision(o.precision);
   weight_ = Parameter::Trainable(this->name() + ".weight", ParamKind::kConvWeight,
                                  {o.out_channels, o.in_channels / o.groups, o.kernel, o.kernel});
   if (o.bias) {
@@ -81,9 +82,10 @@ Conv2d::Plan& Conv2d::PlanFor(const Tensor& x) {
     PSG_CHECK(oh > 0 && ow > 0, "Conv2d '", name(), "': input ", DimsToString(in),
               " is smaller than kernel ", o.kernel, " with padding ", o.padding);
     const tag act = o.plain_layout ? tag::nchw : tag::any;
-    const memory::desc src_md(in, dt::f32, act);
-    const memory::desc dst_md({in[0], o.out_channels, oh, ow}, dt::f32, act);
-    const memory::desc wei_md(PrimitiveWeightDims(o), dt::f32, tag::any);
+    const dt type = ActivationType(o.precision);
+    const memory::desc src_md(in, type, act);
+    const memory::desc dst_md({in[0], o.out_channels, oh, ow}, type, act);
+    const memory::desc wei_md(PrimitiveWeightDims(o), type, tag::any);
     const memory::desc bias_md = o.bias ? memory::desc({o.out_channels}, dt::f32, tag::a)
                                         : memory::desc();
     const Dims strides = {o.stride, o.stride}, pad = {o.padding, o.padding};
@@ -123,9 +125,12 @@ const Tensor& Conv2d::Backward(const Tensor& dy) {
   const Dims strides = {o.stride, o.stride}, pad = {o.padding, o.padding};
   if (!plan.has_backward) {
     const tag act = o.plain_layout ? tag::nchw : tag::any;
-    const memory::desc src_md(input_.dims(), dt::f32, act);
-    const memory::desc dst_md(plan.dst.dims(), dt::f32, act);
-    const memory::desc wei_md(PrimitiveWeightDims(o), dt::f32, tag::any);
+    const dt type = ActivationType(o.precision);
+    const memory::desc src_md(input_.dims(), type, act);
+    const memory::desc dst_md(plan.dst.dims(), type, act);
+    const memory::desc wei_md(PrimitiveWeightDims(o), type, tag::any);
+    // The weight gradient stays f32 whatever the precision.
+    const memory::desc diff_wei_md(PrimitiveWeightDims(o), dt::f32, tag::any);
     const memory::desc bias_md = o.bias ? memory::desc({o.out_channels}, dt::f32, tag::a)
                                         : memory::desc();
     if (o.input_grad) {
@@ -139,7 +144,8 @@ const Tensor& Conv2d::Backward(const Tensor& dy) {
     if (o.weight_grad) {
       plan.bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
           dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_md,
-                                                   wei_md, bias_md, dst_md, strides, pad, pad),
+                                                   diff_wei_md, bias_md, dst_md, strides, pad,
+                                                   pad),
           Cpu(), plan.fwd_pd);
       plan.bwd_weights = dnnl::convolution_backward_weights(plan.bwd_weights_pd);
       plan.diff_weights = Tensor(plan.bwd_weights_pd.diff_weights_desc());

@@ -1,7 +1,11 @@
 // 2-D convolution (dilation 1) on oneDNN with optional bias and groups.
 // The weight is a plain {out, in/groups, k, k} parameter; the primitive's
 // preferred (blocked) layouts for activations and weights are chosen with
-// format_tag::any and converted only where they differ.
+// format_tag::any and converted only where they differ. At Precision::kBf16
+// (engine/precision.h) activations and their gradients are bf16 (an f32
+// input is converted in the same reorder as its layout), each pass reads a
+// bf16 copy of the f32 weight made by one reorder into a buffer kept across
+// steps, and the weight gradient comes out of the primitive in f32.
 //
 //   Conv2d conv("layer1.0.conv1", {.in_channels = 16, .out_channels = 16,
 //                                  .kernel = 3, .stride = 1, .padding = 1});
@@ -16,6 +20,7 @@
 
 #include "engine/layer.h"
 #include "engine/plan_cache.h"
+#include "engine/precision.h"
 #include "engine/reorder.h"
 
 namespace psg::engine {
@@ -35,6 +40,7 @@ struct Conv2dOptions {
   bool weight_grad = true;
   // Forces plain NCHW activations instead of the primitive's choice (tests).
   bool plain_layout = false;
+  Precision precision = Precision::kFp32;
 };
 
 class Conv2d : public Layer {

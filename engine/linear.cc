@@ -14,6 +14,8 @@ struct Linear::Plan {
   Tensor plain_input;  // {N, features} view of the flattened input
   dnnl::inner_product_forward::primitive_desc fwd_pd;
   dnnl::inner_product_forward fwd;
+  LayoutAdapter weight_adapter;   // the weight as the primitives read it (bf16: a copy)
+  const Tensor* weights = nullptr;  // ... as the last Forward read it
   Tensor dst;
   bool has_backward = false;
   dnnl::inner_product_backward_data bwd_data;
@@ -28,6 +30,7 @@ Linear::Linear(std::string name, const LinearOptions& options)
   PSG_CHECK(options_.in_features > 0 && options_.out_features > 0, "Linear '", this->name(),
             "': feature counts must be positive, got in=", options_.in_features,
             " out=", options_.out_features);
+  RequirePrecision(options_.precision);
   weight_ = Parameter::Trainable(this->name() + ".weight", ParamKind::kFcWeight,
                                  {options_.out_features, options_.in_features});
   if (options_.bias) {
@@ -47,24 +50,34 @@ const Tensor& Linear::Forward(const Tensor& x, Mode mode) {
               "} or a 4-D input with that many features per sample, got ", DimsToString(in));
     auto p = std::make_unique<Plan>();
     p->input_dims = in;
-    p->src2d_desc = PlainDesc({in[0], features});
+    const memory::data_type type = ActivationType(options_.precision);
+    p->src2d_desc = PlainDesc({in[0], features}, type);
+    // fp32 reads the plain weight itself; bf16 a copy in the primitive's layout.
+    const memory::desc weight_md =
+        options_.precision == Precision::kFp32
+            ? weight_.value.desc()
+            : memory::desc(weight_.value.dims(), type, memory::format_tag::any);
     const memory::desc dst_md = PlainDesc({in[0], options_.out_features});
     p->fwd_pd = dnnl::inner_product_forward::primitive_desc(
         dnnl::inner_product_forward::desc(
-            dnnl::prop_kind::forward_training, p->src2d_desc, weight_.value.desc(),
+            dnnl::prop_kind::forward_training, p->src2d_desc, weight_md,
             bias_ ? bias_->value.desc() : memory::desc(), dst_md),
         Cpu());
     p->fwd = dnnl::inner_product_forward(p->fwd_pd);
     p->dst = Tensor(p->fwd_pd.dst_desc());
-    p->plain_input = Tensor::View(nullptr, p->src2d_desc.dims());
+    p->plain_input = Tensor(memory(p->src2d_desc, Cpu(), DNNL_MEMORY_NONE));
     return p;
   });
   current_ = &plan;
   trained_forward_ = mode == Mode::kTrain;
   // Re-point the cached 2-D view instead of building a new memory object.
-  plan.plain_input.memory().set_data_handle(plan.to_plain.To(x, PlainDesc(plan.input_dims)).raw());
+  plan.plain_input.memory().set_data_handle(
+      plan.to_plain.To(x, PlainDesc(plan.input_dims, plan.src2d_desc.data_type()))
+          .memory()
+          .get_data_handle());
+  plan.weights = &plan.weight_adapter.To(weight_.value, plan.fwd_pd.weights_desc());
   Execute(plan.fwd, {{DNNL_ARG_SRC, plan.plain_input.memory()},
-                     {DNNL_ARG_WEIGHTS, weight_.value.memory()},
+                     {DNNL_ARG_WEIGHTS, plan.weights->memory()},
                      {DNNL_ARG_BIAS, bias_ ? bias_->value.memory() : empty_.memory()},
                      {DNNL_ARG_DST, plan.dst.memory()}});
   return plan.dst;
@@ -76,25 +89,28 @@ const Tensor& Linear::Backward(const Tensor& dy) {
   Plan& plan = *current_;
   PSG_CHECK(dy.dims() == plan.dst.dims(), "Linear '", name(), "': output gradient dims ",
             DimsToString(dy.dims()), " differ from output dims ", DimsToString(plan.dst.dims()));
+  const memory::desc diff_dst_md = PlainDesc(plan.dst.dims(), plan.src2d_desc.data_type());
   if (!plan.has_backward) {
-    const memory::desc dst_md = plan.dst.desc();
+    // Both passes read the forward's weight (copy), in the forward's layout.
     plan.bwd_data = dnnl::inner_product_backward_data(
         dnnl::inner_product_backward_data::primitive_desc(
-            dnnl::inner_product_backward_data::desc(plan.src2d_desc, weight_.value.desc(), dst_md),
+            dnnl::inner_product_backward_data::desc(plan.src2d_desc, plan.fwd_pd.weights_desc(),
+                                                    diff_dst_md),
             Cpu(), plan.fwd_pd));
     plan.bwd_weights = dnnl::inner_product_backward_weights(
         dnnl::inner_product_backward_weights::primitive_desc(
             dnnl::inner_product_backward_weights::desc(
                 plan.src2d_desc, weight_.grad.desc(),
-                bias_ ? bias_->grad.desc() : memory::desc(), dst_md),
+                bias_ ? bias_->grad.desc() : memory::desc(), diff_dst_md),
             Cpu(), plan.fwd_pd));
     plan.diff_src_flat = Tensor(plan.src2d_desc);
-    plan.diff_src = Tensor::View(plan.diff_src_flat.raw(), plan.input_dims);
+    plan.diff_src = Tensor(memory(PlainDesc(plan.input_dims, plan.src2d_desc.data_type()), Cpu(),
+                                  plan.diff_src_flat.memory().get_data_handle()));
     plan.has_backward = true;
   }
-  const Tensor& diff_dst = plan.diff_dst_adapter.To(dy, plan.dst.desc());
+  const Tensor& diff_dst = plan.diff_dst_adapter.To(dy, diff_dst_md);
   Execute(plan.bwd_data, {{DNNL_ARG_DIFF_DST, diff_dst.memory()},
-                          {DNNL_ARG_WEIGHTS, weight_.value.memory()},
+                          {DNNL_ARG_WEIGHTS, plan.weights->memory()},
                           {DNNL_ARG_DIFF_SRC, plan.diff_src_flat.memory()}});
   Execute(plan.bwd_weights, {{DNNL_ARG_SRC, plan.plain_input.memory()},
                              {DNNL_ARG_DIFF_DST, diff_dst.memory()},

@@ -1,6 +1,9 @@
 // Fully connected layer y = x W^T + b on oneDNN's inner product. A 4-D input
 // (e.g. the 1x1 output of global pooling) is flattened in NCHW order, as
 // torch.flatten does; the input gradient comes back in the input's dims.
+// At Precision::kBf16 the input, its gradient and a per-pass copy of the
+// weight are bf16 while the output (the logits an f32 loss reads) and the
+// parameter gradients stay f32.
 //
 //   Linear fc("fc", {.in_features = 64, .out_features = 10});
 //   const Tensor& logits = fc.Forward(pooled, Mode::kTrain);  // {N, 10}, plain
@@ -12,6 +15,7 @@
 
 #include "engine/layer.h"
 #include "engine/plan_cache.h"
+#include "engine/precision.h"
 #include "engine/reorder.h"
 
 namespace psg::engine {
@@ -20,6 +24,7 @@ struct LinearOptions {
   int64_t in_features = 0;
   int64_t out_features = 0;
   bool bias = true;
+  Precision precision = Precision::kFp32;
 };
 
 class Linear : public Layer {

@@ -59,8 +59,7 @@ const Tensor& Pool2d::Forward(const Tensor& x, Mode mode) {
     p->strides = {o.stride, o.stride};
     p->padding = {o.padding, o.padding};
     p->src_desc = x.desc();
-    const memory::desc dst_md({in[0], in[1], oh, ow}, memory::data_type::f32,
-                              memory::format_tag::any);
+    const memory::desc dst_md({in[0], in[1], oh, ow}, x.data_type(), memory::format_tag::any);
     p->fwd_pd = dnnl::pooling_forward::primitive_desc(
         dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, p->algorithm, x.desc(),
                                     dst_md, p->strides, p->kernel, p->padding, p->padding),

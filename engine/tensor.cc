@@ -32,12 +32,14 @@ memory::format_tag PlainTag(size_t rank) {
   return memory::format_tag::undef;
 }
 
-memory::desc PlainDesc(const Dims& dims) {
-  return memory::desc(dims, memory::data_type::f32, PlainTag(dims.size()));
+memory::desc PlainDesc(const Dims& dims, memory::data_type type) {
+  return memory::desc(dims, type, PlainTag(dims.size()));
 }
 
 Tensor::Tensor(const memory::desc& desc) : memory_(desc, Cpu()) {
-  PSG_CHECK(desc.data_type() == memory::data_type::f32, "engine tensors are f32");
+  PSG_CHECK(desc.data_type() == memory::data_type::f32 ||
+                desc.data_type() == memory::data_type::bf16,
+            "engine tensors are f32 or bf16");
 }
 
 Tensor Tensor::Plain(const Dims& dims) {
@@ -54,7 +56,7 @@ Tensor Tensor::View(float* data, const Dims& dims) {
 bool Tensor::is_plain() const { return desc() == PlainDesc(dims()); }
 
 absl::Span<float> Tensor::flat() const {
-  PSG_CHECK(is_plain(), "flat() needs a plain-layout tensor, dims ", DimsToString(dims()));
+  PSG_CHECK(is_plain(), "flat() needs a plain-layout f32 tensor, dims ", DimsToString(dims()));
   return absl::Span<float>(raw(), static_cast<size_t>(numel()));
 }
 
