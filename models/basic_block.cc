@@ -13,8 +13,10 @@ using engine::Tensor;
 
 namespace {
 
-engine::Conv2dOptions Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
+engine::Conv2dOptions Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                           engine::Precision precision) {
   engine::Conv2dOptions o;
+  o.precision = precision;
   o.in_channels = in;
   o.out_channels = out;
   o.kernel = kernel;
@@ -40,9 +42,9 @@ int64_t MidChannels(const std::string& name, const BasicBlockOptions& o) {
 
 BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
     : Layer(name),
-      conv1_(name + ".conv1", Conv(o.in_channels, MidChannels(name, o), 3, o.stride)),
+      conv1_(name + ".conv1", Conv(o.in_channels, MidChannels(name, o), 3, o.stride, o.precision)),
       bn1_(name + ".bn1", Bn(MidChannels(name, o), /*relu=*/true)),
-      conv2_(name + ".conv2", Conv(MidChannels(name, o), o.out_channels, 3, 1)),
+      conv2_(name + ".conv2", Conv(MidChannels(name, o), o.out_channels, 3, 1, o.precision)),
       bn2_(name + ".bn2", Bn(o.out_channels, /*relu=*/false)),
       join_(name + ".add", /*relu=*/true),
       gradient_sum_(name + ".grad_sum", /*relu=*/false) {
@@ -53,7 +55,7 @@ BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
   if (o.stride == 1 && o.in_channels == o.out_channels) return;
   if (o.shortcut == ShortcutKind::kProjection) {
     shortcut_conv_ = std::make_unique<engine::Conv2d>(
-        name + ".shortcut.0", Conv(o.in_channels, o.out_channels, 1, o.stride));
+        name + ".shortcut.0", Conv(o.in_channels, o.out_channels, 1, o.stride, o.precision));
     shortcut_bn_ = std::make_unique<engine::BatchNorm2d>(name + ".shortcut.1",
                                                          Bn(o.out_channels, false));
   } else {

@@ -40,6 +40,7 @@ struct BasicBlockOptions {
   // conv1's filters (= bn1's and conv2's input channels), the block's middle
   // width; 0: out_channels. Narrower for a filter-pruned block (prune/structured.h).
   int64_t mid_channels = 0;
+  engine::Precision precision = engine::Precision::kFp32;  // of the convolutions
 };
 
 class BasicBlock : public engine::Layer {

@@ -23,9 +23,11 @@ using engine::Sequential;
 
 namespace {
 
-engine::Conv2dOptions ConvOptions(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                  int64_t padding, bool first, bool bias = false) {
+engine::Conv2dOptions ConvOptions(const ModelOptions& model, int64_t in, int64_t out,
+                                  int64_t kernel, int64_t stride, int64_t padding, bool first,
+                                  bool bias = false) {
   engine::Conv2dOptions o;
+  o.precision = model.precision;
   o.bias = bias;
   o.in_channels = in;
   o.out_channels = out;
@@ -43,6 +45,10 @@ engine::BatchNormOptions BnRelu(int64_t channels) {
   return o;
 }
 
+engine::LinearOptions Fc(const ModelOptions& model, int64_t in, int64_t out) {
+  return {.in_features = in, .out_features = out, .bias = true, .precision = model.precision};
+}
+
 // The factory's layer after the ReLU output of layer `after`, if any.
 void AddActivation(Sequential& net, const ModelOptions& o, const std::string& after) {
   if (o.activation_layer) net.Append(o.activation_layer(after + ".act"));
@@ -55,6 +61,7 @@ void AddStage(Sequential& net, const std::string& name, int64_t blocks, int64_t 
     const std::string block = absl::StrCat(name, ".", b);
     BasicBlockOptions options{b == 0 ? in : out, out, b == 0 ? stride : 1, shortcut,
                               o.activation_layer};
+    options.precision = o.precision;
     const auto mid = o.block_mid_channels.find(block);
     if (mid != o.block_mid_channels.end()) {
       PSG_CHECK(mid->second > 0, "model '", o.name, "': block '", block,
@@ -68,20 +75,20 @@ void AddStage(Sequential& net, const std::string& name, int64_t blocks, int64_t 
 std::unique_ptr<Sequential> CifarResNet(int64_t depth, const ModelOptions& o) {
   const int64_t n = (depth - 2) / 6;
   auto net = std::make_unique<Sequential>(o.name);
-  net->Emplace<Conv2d>("conv1", ConvOptions(3, 16, 3, 1, 1, true));
+  net->Emplace<Conv2d>("conv1", ConvOptions(o, 3, 16, 3, 1, 1, true));
   net->Emplace<BatchNorm2d>("bn1", BnRelu(16));
   AddActivation(*net, o, "bn1");
   AddStage(*net, "layer1", n, 16, 16, 1, o.shortcut, o);
   AddStage(*net, "layer2", n, 16, 32, 2, o.shortcut, o);
   AddStage(*net, "layer3", n, 32, 64, 2, o.shortcut, o);
   net->Emplace<Pool2d>("avgpool", engine::PoolOptions{PoolKind::kGlobalAverage});
-  net->Emplace<Linear>("fc", engine::LinearOptions{64, o.num_classes, true});
+  net->Emplace<Linear>("fc", Fc(o, 64, o.num_classes));
   return net;
 }
 
 std::unique_ptr<Sequential> ImageNetResNet18(const ModelOptions& o) {
   auto net = std::make_unique<Sequential>(o.name);
-  net->Emplace<Conv2d>("conv1", ConvOptions(3, 64, 7, 2, 3, true));
+  net->Emplace<Conv2d>("conv1", ConvOptions(o, 3, 64, 7, 2, 3, true));
   net->Emplace<BatchNorm2d>("bn1", BnRelu(64));
   AddActivation(*net, o, "bn1");
   net->Emplace<Pool2d>("maxpool", engine::PoolOptions{PoolKind::kMax, 3, 2, 1});
@@ -90,7 +97,7 @@ std::unique_ptr<Sequential> ImageNetResNet18(const ModelOptions& o) {
   AddStage(*net, "layer3", 2, 128, 256, 2, ShortcutKind::kProjection, o);
   AddStage(*net, "layer4", 2, 256, 512, 2, ShortcutKind::kProjection, o);
   net->Emplace<Pool2d>("avgpool", engine::PoolOptions{PoolKind::kGlobalAverage});
-  net->Emplace<Linear>("fc", engine::LinearOptions{512, o.num_classes, true});
+  net->Emplace<Linear>("fc", Fc(o, 512, o.num_classes));
   return net;
 }
 
@@ -109,12 +116,12 @@ std::unique_ptr<Sequential> Vgg16Bn(const ModelOptions& o) {
       net->Emplace<Pool2d>(name, engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
       continue;
     }
-    net->Emplace<Conv2d>(name + ".conv", ConvOptions(in, width, 3, 1, 1, in == 3, true));
+    net->Emplace<Conv2d>(name + ".conv", ConvOptions(o, in, width, 3, 1, 1, in == 3, true));
     net->Emplace<BatchNorm2d>(name + ".bn", BnRelu(width));
     AddActivation(*net, o, name + ".bn");
     in = width;
   }
-  net->Emplace<Linear>("fc", engine::LinearOptions{512, o.num_classes, true});
+  net->Emplace<Linear>("fc", Fc(o, 512, o.num_classes));
   return net;
 }
 
@@ -122,21 +129,21 @@ std::unique_ptr<Sequential> Vgg16Bn(const ModelOptions& o) {
 // conv5x5(16)-ReLU-maxpool, 400-120-84-classes with ReLUs.
 std::unique_ptr<Sequential> LeNet5(const ModelOptions& o) {
   auto net = std::make_unique<Sequential>(o.name);
-  net->Emplace<Conv2d>("conv1", ConvOptions(1, 6, 5, 1, 2, true, true));
+  net->Emplace<Conv2d>("conv1", ConvOptions(o, 1, 6, 5, 1, 2, true, true));
   net->Emplace<engine::Relu>("relu1");
   AddActivation(*net, o, "relu1");
   net->Emplace<Pool2d>("pool1", engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
-  net->Emplace<Conv2d>("conv2", ConvOptions(6, 16, 5, 1, 0, false, true));
+  net->Emplace<Conv2d>("conv2", ConvOptions(o, 6, 16, 5, 1, 0, false, true));
   net->Emplace<engine::Relu>("relu2");
   AddActivation(*net, o, "relu2");
   net->Emplace<Pool2d>("pool2", engine::PoolOptions{PoolKind::kMax, 2, 2, 0});
-  net->Emplace<Linear>("fc1", engine::LinearOptions{400, 120, true});
+  net->Emplace<Linear>("fc1", Fc(o, 400, 120));
   net->Emplace<engine::Relu>("relu3");
   AddActivation(*net, o, "relu3");
-  net->Emplace<Linear>("fc2", engine::LinearOptions{120, 84, true});
+  net->Emplace<Linear>("fc2", Fc(o, 120, 84));
   net->Emplace<engine::Relu>("relu4");
   AddActivation(*net, o, "relu4");
-  net->Emplace<Linear>("fc", engine::LinearOptions{84, o.num_classes, true});
+  net->Emplace<Linear>("fc", Fc(o, 84, o.num_classes));
   return net;
 }
 

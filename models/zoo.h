@@ -35,6 +35,9 @@ struct ModelOptions {
   // e.g. of a filter-pruned network (prune/structured.h); blocks not named
   // keep their full width. ResNets only; an unknown block name throws.
   std::map<std::string, int64_t> block_mid_channels;
+  // The convolutions' and linear layers' arithmetic (engine/precision.h);
+  // kBf16 throws std::runtime_error where the CPU lacks bf16.
+  engine::Precision precision = engine::Precision::kFp32;
 };
 
 std::vector<std::string> ModelNames();
