@@ -1,12 +1,14 @@
 // Training throughput of the zoo's models: a step is the forward pass in
 // training mode, softmax cross-entropy, the backward pass and the optimizer
 // update, on a fixed random batch (the data loader is measured on its own by
-// //data:loader_benchmark). SGD and PSGD (4-bit grid, lambda 150) steps are
-// timed interleaved in one run, so PSGD's overhead is a ratio under the same
-// load. --profile prints where one step's time goes, layer by layer.
+// //data:loader_benchmark). SGD and PSGD (4-bit grid, lambda 150) steps, in
+// each precision of --precision (fp32, bf16: engine/precision.h), are timed
+// interleaved in one run, so PSGD's overhead and bf16's speed-up are ratios
+// under the same load. --profile prints where one step's time goes, layer by
+// layer, for each precision.
 //
 //   bazel run -c opt //bench:train_throughput -- --models=resnet20,resnet32,resnet18
-//       --threads=2 --output=/tmp/train_throughput.json --profile
+//       --precision=fp32,bf16 --threads=2 --output=/tmp/train_throughput.json --profile
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,6 +22,7 @@
 #include "engine/context.h"
 #include "engine/loss.h"
 #include "engine/optimizer.h"
+#include "engine/precision.h"
 #include "engine/profiler.h"
 #include "experiments/timing.h"
 #include "models/zoo.h"
@@ -29,9 +32,12 @@ ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zo
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
 ABSL_FLAG(int, threads, 0, "OpenMP threads (0: all cores)");
 ABSL_FLAG(std::string, optimizers, "sgd,psgd", "comma-separated: sgd, psgd");
+ABSL_FLAG(std::string, precision, "fp32",
+          "comma-separated: fp32, bf16 (bf16 activations, f32 master weights; needs AVX512-BF16)");
 ABSL_FLAG(int, warmup, 3, "untimed steps per optimizer before timing");
 ABSL_FLAG(int, steps, 10, "timed steps per optimizer; the median is reported");
-ABSL_FLAG(bool, profile, false, "print (and write) a per-layer profile of one SGD step");
+ABSL_FLAG(bool, profile, false,
+          "print (and write) a per-layer profile of one step of the first optimizer, per precision");
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 
 namespace psg::bench {
@@ -40,8 +46,8 @@ namespace {
 // One model with its own optimizer, loss and fixed batch.
 class TrainingStep {
  public:
-  TrainingStep(const ThroughputCase& c, const std::string& optimizer)
-      : net_(models::BuildModel({c.model, c.classes})),
+  TrainingStep(const ThroughputCase& c, const std::string& optimizer, engine::Precision precision)
+      : net_(models::BuildModel({.name = c.model, .num_classes = c.classes, .precision = precision})),
         x_(RandomInput(c, 1)),
         labels_(c.batch),
         loss_({}) {
@@ -90,46 +96,73 @@ int Main() {
       CasesFromFlag(absl::GetFlag(FLAGS_models), absl::GetFlag(FLAGS_batch));
   const std::vector<std::string> optimizers =
       absl::StrSplit(absl::GetFlag(FLAGS_optimizers), ',', absl::SkipWhitespace());
+  std::vector<engine::Precision> precisions;
+  for (absl::string_view name :
+       absl::StrSplit(absl::GetFlag(FLAGS_precision), ',', absl::SkipWhitespace())) {
+    precisions.push_back(engine::ParsePrecision(std::string(name)));
+    engine::RequirePrecision(precisions.back());
+  }
+  if (optimizers.empty() || precisions.empty()) {
+    throw std::invalid_argument("--optimizers and --precision need at least one entry each");
+  }
   const int steps = absl::GetFlag(FLAGS_steps);
   if (steps < 1 || absl::GetFlag(FLAGS_warmup) < 0) {
     throw std::invalid_argument("--steps must be >= 1 and --warmup >= 0");
   }
   std::string results, profiles;
-  std::printf("| model | batch | optimizer | step ms | img/s |\n|---|---|---|---|---|\n");
+  std::printf(
+      "| model | batch | precision | optimizer | step ms | img/s |\n|---|---|---|---|---|---|\n");
   for (const ThroughputCase& c : cases) {
-    std::vector<std::unique_ptr<TrainingStep>> runs;
+    // Every (precision, optimizer) pair, precision outermost.
+    struct Run {
+      engine::Precision precision;
+      std::string optimizer;
+      std::unique_ptr<TrainingStep> step;
+    };
+    std::vector<Run> runs;
     std::vector<std::function<void()>> calls;
-    for (const std::string& optimizer : optimizers) {
-      runs.push_back(std::make_unique<TrainingStep>(c, optimizer));
-      calls.push_back([run = runs.back().get()] { run->Run(); });
+    for (engine::Precision precision : precisions) {
+      for (const std::string& optimizer : optimizers) {
+        runs.push_back({precision, optimizer, std::make_unique<TrainingStep>(c, optimizer, precision)});
+        calls.push_back([step = runs.back().step.get()] { step->Run(); });
+      }
     }
     const std::vector<double> seconds =
         experiments::InterleavedMedianSeconds(steps, calls, absl::GetFlag(FLAGS_warmup));
-    for (size_t i = 0; i < optimizers.size(); ++i) {
-      std::printf("| %s | %lld | %s | %.2f | %.1f |\n", c.model.c_str(),
-                  static_cast<long long>(c.batch), optimizers[i].c_str(), 1e3 * seconds[i],
-                  c.batch / seconds[i]);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const char* precision = engine::PrecisionName(runs[i].precision);
+      std::printf("| %s | %lld | %s | %s | %.2f | %.1f |\n", c.model.c_str(),
+                  static_cast<long long>(c.batch), precision, runs[i].optimizer.c_str(),
+                  1e3 * seconds[i], c.batch / seconds[i]);
       absl::StrAppendFormat(&results,
                             "%s{\"model\": \"%s\", \"parameters\": %d, \"batch\": %d, "
-                            "\"optimizer\": \"%s\", \"step_ms\": %.4f, \"images_per_second\": %.2f}",
-                            results.empty() ? "" : ", ", c.model, runs[i]->parameters(), c.batch,
-                            optimizers[i], 1e3 * seconds[i], c.batch / seconds[i]);
+                            "\"precision\": \"%s\", \"optimizer\": \"%s\", \"step_ms\": %.4f, "
+                            "\"images_per_second\": %.2f}",
+                            results.empty() ? "" : ", ", c.model, runs[i].step->parameters(),
+                            c.batch, precision, runs[i].optimizer, 1e3 * seconds[i],
+                            c.batch / seconds[i]);
     }
-    if (seconds.size() == 2) {
-      std::printf("| %s | | %s / %s step time | %.4f | |\n", c.model.c_str(),
-                  optimizers[1].c_str(), optimizers[0].c_str(), seconds[1] / seconds[0]);
+    // Step-time ratios against the first run (the first precision's first optimizer).
+    for (size_t i = 1; i < runs.size(); ++i) {
+      std::printf("| %s | | %s %s / %s %s step time | | %.4f |\n", c.model.c_str(),
+                  engine::PrecisionName(runs[i].precision), runs[i].optimizer.c_str(),
+                  engine::PrecisionName(runs[0].precision), runs[0].optimizer.c_str(),
+                  seconds[i] / seconds[0]);
     }
     if (absl::GetFlag(FLAGS_profile)) {
-      engine::Profiler profiler;
-      {
-        engine::Profiler::Recording recording(&profiler);
-        runs[0]->Run();
+      for (size_t i = 0; i < runs.size(); i += optimizers.size()) {
+        engine::Profiler profiler;
+        {
+          engine::Profiler::Recording recording(&profiler);
+          runs[i].step->Run();
+        }
+        const char* precision = engine::PrecisionName(runs[i].precision);
+        std::printf("\nprofile of one %s %s step, %s, batch %lld, %d threads:\n%s\n", precision,
+                    runs[i].optimizer.c_str(), c.model.c_str(), static_cast<long long>(c.batch),
+                    threads, profiler.Table().c_str());
+        absl::StrAppend(&profiles, profiles.empty() ? "" : ", ", "\"", c.model, " ", precision,
+                        "\": ", profiler.Json());
       }
-      std::printf("\nprofile of one %s step, %s, batch %lld, %d threads:\n%s\n",
-                  optimizers[0].c_str(), c.model.c_str(), static_cast<long long>(c.batch), threads,
-                  profiler.Table().c_str());
-      absl::StrAppend(&profiles, profiles.empty() ? "" : ", ", "\"", c.model, "\": ",
-                      profiler.Json());
     }
   }
   std::printf("(%d threads, median of %d interleaved steps after %d warm-up steps)\n", threads,
