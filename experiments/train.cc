@@ -22,6 +22,9 @@
 //   # L0 regularization with hard concrete gates (the sparsity is learned)
 //   bazel run //experiments:train -- --prune_method=l0 --l0_lambda=1e-4 --l0_initial_drop=0.1 ...
 //
+//   # bf16 arithmetic on AVX512-BF16 / AMX CPUs (f32 master weights, engine/precision.h)
+//   bazel run //experiments:train -- --precision=bf16 ...
+//
 // Writes <output_dir>/metrics.jsonl (one JSON line per epoch),
 // last.safetensors (atomic checkpoint; --resume continues from it exactly)
 // and result.json, and prints a progress line and a final table.
@@ -39,6 +42,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "data/loader.h"
+#include "engine/precision.h"
 #include "experiments/common_flags.h"
 #include "experiments/optimizer_flags.h"
 #include "experiments/prune_flags.h"
@@ -77,6 +81,9 @@ ABSL_FLAG(double, gradient_l1_step, 1e-3,
           "Gradient-L1 and -L2: finite-difference step of their Hessian-vector product");
 ABSL_FLAG(double, lipschitz, 0.0,
           "Lipschitz regularization's beta (Lin et al. 2019: beta / 2 ||W W^T - I||^2 per layer; 0: off)");
+ABSL_FLAG(std::string, precision, "fp32",
+          "arithmetic of convolutions and linear layers: fp32, or bf16 (bf16 activations and "
+          "weight copies, f32 master weights, gradients and loss; needs AVX512-BF16 or AMX)");
 ABSL_FLAG(int64_t, profile_step, 0,
           "print where the time of this step of the run goes (per layer and direction, "
           "outside oneDNN primitives) and write profile.json (0: off)");
@@ -91,7 +98,7 @@ std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_
       "{\"model\": \"%s\", \"shortcut\": \"%s\", \"dataset\": \"%s\", \"epochs\": %d, "
       "\"batch_size\": %d, \"drop_last\": %s, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
       "\"label_smoothing\": %g, \"gradient_l1\": %g, \"gradient_l2\": %g, \"gradient_l1_step\": %g, "
-      "\"lipschitz\": %g, \"seed\": %d, "
+      "\"lipschitz\": %g, \"seed\": %d, \"precision\": \"%s\", "
       "\"init_from\": \"%s\", %s, %s, %s}",
       absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_shortcut), absl::GetFlag(FLAGS_dataset),
       absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size),
@@ -99,7 +106,7 @@ std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_
       absl::GetFlag(FLAGS_nesterov) ? "true" : "false", absl::GetFlag(FLAGS_weight_decay),
       absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_gradient_l1),
       absl::GetFlag(FLAGS_gradient_l2), absl::GetFlag(FLAGS_gradient_l1_step),
-      absl::GetFlag(FLAGS_lipschitz), absl::GetFlag(FLAGS_seed),
+      absl::GetFlag(FLAGS_lipschitz), absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_precision),
       absl::GetFlag(FLAGS_init_from), psg::train::LrFlagsJson(), optimizer_json, qat_json);
 }
 
@@ -116,6 +123,19 @@ int Run() {
   if (!qat.ok()) return Fail(qat.status().message());
   try {
     psg::models::ModelOptions mo = *model_options;
+    mo.precision = psg::engine::ParsePrecision(absl::GetFlag(FLAGS_precision));
+    psg::engine::RequirePrecision(mo.precision);
+    if (mo.precision == psg::engine::Precision::kBf16) {
+      // Both read values at a finer resolution than bf16 activations carry.
+      if (qat->activation_layer) {
+        return Fail("--precision=bf16: activation quantization (--qat_act_bits) runs on f32 "
+                    "activations; use --precision=fp32 or --qat_act_bits=0");
+      }
+      if (absl::GetFlag(FLAGS_gradient_l1) != 0.0 || absl::GetFlag(FLAGS_gradient_l2) != 0.0) {
+        return Fail("--precision=bf16: Gradient-L1/L2's finite differences (step "
+                    "--gradient_l1_step) are below bf16's resolution; use --precision=fp32");
+      }
+    }
     mo.activation_layer = qat->activation_layer;
     auto model = psg::models::BuildModel(mo);
     psg::models::InitializeParameters(*model, absl::GetFlag(FLAGS_seed));
@@ -193,6 +213,7 @@ int Run() {
                 absl::GetFlag(FLAGS_dataset).c_str(), static_cast<long long>(train_images),
                 static_cast<long long>((*data)->test->size()),
                 static_cast<long long>(steps_per_epoch), omp_get_max_threads());
+    std::printf("precision: %s\n", psg::engine::PrecisionName(mo.precision));
     std::printf("optimizer: %s\n", optimizer->description.c_str());
     std::printf("%s\n", qat->description.c_str());
     // Diagnostics of the starting weights, for the final start/end table.
