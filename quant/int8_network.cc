@@ -12,6 +12,7 @@
 #include "engine/conv2d.h"
 #include "engine/linear.h"
 #include "engine/pooling.h"
+#include "engine/precision.h"
 #include "engine/relu.h"
 #include "quant/quantizer.h"
 
@@ -315,18 +316,27 @@ const Tensor& FakeQuantNetwork::Forward(const Tensor& x) {
 // ---------------------------------------------------------------------------
 // The int8 network on oneDNN.
 
-// The int8 network, or with null `ranges` the same fused network in fp32.
+// The fused network in one arithmetic: fp32 or bf16 (floating point, no
+// ranges), or int8 (with calibrated ranges).
+enum class Arithmetic { kFp32, kBf16, kInt8 };
+
 class FusedNetworkImpl {
  public:
-  FusedNetworkImpl(const engine::Graph& g, const ActivationRanges* ranges, const Dims& sample_dims)
-      : fp32_(ranges == nullptr), plan_(MakeInt8Plan(g, ranges)), sample_(sample_dims) {
+  FusedNetworkImpl(const engine::Graph& g, Arithmetic arithmetic, const ActivationRanges* ranges,
+                   const Dims& sample_dims)
+      : arithmetic_(arithmetic),
+        float_(arithmetic != Arithmetic::kInt8),
+        plan_(MakeInt8Plan(g, ranges)),
+        sample_(sample_dims) {
     PSG_CHECK(sample_dims.size() == 3, "fused network: sample dims must be {C, H, W}, got ",
               engine::DimsToString(sample_dims));
+    PSG_CHECK(float_ == (ranges == nullptr), "fused network: int8 needs ranges, fp32/bf16 none");
+    if (arithmetic == Arithmetic::kBf16) engine::RequirePrecision(engine::Precision::kBf16);
     for (const Int8Step& step : plan_.steps) {
       nodes_.push_back(g.node(step.node));
       const Node& node = nodes_.back();
       Weights w;
-      if (step.op != Op::kPool && fp32_) {
+      if (step.op != Op::kPool && float_) {
         w.codes = node.weight.ToPlain();
         std::vector<float> bias =
             node.bias.empty() ? std::vector<float>(node.out_channels, 0.0f) : node.bias.ToPlain();
@@ -351,8 +361,11 @@ class FusedNetworkImpl {
 
   const float* Forward(const float* x, int64_t batch) {
     Batch& b = BatchFor(batch);
-    if (fp32_) {
+    if (arithmetic_ == Arithmetic::kFp32) {
       b.input.set_data_handle(const_cast<float*>(x));  // read only
+    } else if (arithmetic_ == Arithmetic::kBf16) {
+      b.user_input.set_data_handle(const_cast<float*>(x));
+      engine::Execute(b.to_bf16, {{DNNL_ARG_FROM, b.user_input}, {DNNL_ARG_TO, b.input}});
     } else {
       QuantizeInput(x, batch, b.input);
     }
@@ -390,14 +403,22 @@ class FusedNetworkImpl {
   };
   struct Batch {
     memory input;
+    // bf16: the caller's f32 NCHW images and their one-pass conversion into `input`.
+    memory user_input;
+    dnnl::reorder to_bf16;
     std::vector<Prim> prims;
   };
 
-  // The data type of a value: f32 in the fp32 network, else u8 after a ReLU, s8 otherwise.
-  dt TypeOf(bool is_signed) const { return fp32_ ? dt::f32 : is_signed ? dt::s8 : dt::u8; }
+  // The data type of a value: f32 or bf16 in the floating-point networks, else
+  // u8 after a ReLU, s8 otherwise.
+  dt TypeOf(bool is_signed) const {
+    if (arithmetic_ == Arithmetic::kFp32) return dt::f32;
+    if (arithmetic_ == Arithmetic::kBf16) return dt::bf16;
+    return is_signed ? dt::s8 : dt::u8;
+  }
   // Activation layouts: channels-last for the int8 kernels, oneDNN's choice
-  // (blocked) for fp32.
-  tag ActivationTag() const { return fp32_ ? tag::any : tag::nhwc; }
+  // (blocked for fp32, channels-last for AMX bf16) otherwise.
+  tag ActivationTag() const { return float_ ? tag::any : tag::nhwc; }
 
   void QuantizeInput(const float* x, int64_t n, const memory& input) const {
     const int64_t c = sample_[0], hw = sample_[1] * sample_[2];
@@ -409,7 +430,9 @@ class FusedNetworkImpl {
           dst[(i * hw + p) * c + ch] = static_cast<int8_t>(Level(grid, x[(i * c + ch) * hw + p]));
   }
 
-  dt WeightType() const { return fp32_ ? dt::f32 : dt::s8; }
+  dt WeightType() const {
+    return arithmetic_ == Arithmetic::kInt8 ? dt::s8 : TypeOf(/*is_signed=*/true);
+  }
 
   memory ReorderedWeights(const Weights& w, const Dims& dims, tag plain,
                           const memory::desc& want) const {
@@ -426,8 +449,16 @@ class FusedNetworkImpl {
     if (it != batches_.end()) return it->second;
     Batch& b = batches_[n];
     Dims dims = {n, sample_[0], sample_[1], sample_[2]};
-    b.input = fp32_ ? memory(memory::desc(dims, dt::f32, tag::nchw), engine::Cpu(), nullptr)
-                    : memory(memory::desc(dims, dt::s8, tag::nhwc), engine::Cpu());
+    if (arithmetic_ == Arithmetic::kFp32) {
+      b.input = memory(memory::desc(dims, dt::f32, tag::nchw), engine::Cpu(), nullptr);
+    } else {
+      // Channels-last, as the int8 and AMX bf16 kernels read it.
+      b.input = memory(memory::desc(dims, TypeOf(/*is_signed=*/true), tag::nhwc), engine::Cpu());
+    }
+    if (arithmetic_ == Arithmetic::kBf16) {
+      b.user_input = memory(memory::desc(dims, dt::f32, tag::nchw), engine::Cpu(), nullptr);
+      b.to_bf16 = dnnl::reorder(b.user_input, b.input);
+    }
     std::vector<Dims> out_dims;
     for (size_t s = 0; s < plan_.steps.size(); ++s) {
       const Int8Step& step = plan_.steps[s];
@@ -446,9 +477,9 @@ class FusedNetworkImpl {
                    node.kernel, node.kernel};
         const memory::desc dst_md(out, TypeOf(step.output_signed), ActivationTag());
         dnnl::primitive_attr attr;
-        if (!fp32_) attr.set_output_scales(1 << 1, weights_[s].scales);
+        if (!float_) attr.set_output_scales(1 << 1, weights_[s].scales);
         dnnl::post_ops ops;
-        if (step.sum != -2 && fp32_) {
+        if (step.sum != -2 && float_) {
           ops.append_sum(1.0f);
         } else if (step.sum != -2) {
           const bool sum_signed = step.sum == -1 || plan_.steps[step.sum].output_signed;
@@ -473,7 +504,7 @@ class FusedNetworkImpl {
           // the sum post-op reads it as the other's type, s8 or u8).
           const memory::desc other =
               step.sum == -1 ? b.input.get_desc() : b.prims[step.sum].dst.get_desc();
-          PSG_CHECK(fp32_ ? other == pd.dst_desc() : other.get_size() == pd.dst_desc().get_size(),
+          PSG_CHECK(float_ ? other == pd.dst_desc() : other.get_size() == pd.dst_desc().get_size(),
                     "fused network: the residual add into '", node.name,
                     "' reads a value of another layout");
         }
@@ -507,7 +538,7 @@ class FusedNetworkImpl {
                   node.in_channels, " features, its input is ", engine::DimsToString(in));
         const Dims wdims = {node.out_channels, in[1], in[2], in[3]};
         dnnl::primitive_attr attr;
-        if (!fp32_) attr.set_output_scales(1 << 1, weights_[s].scales);
+        if (!float_) attr.set_output_scales(1 << 1, weights_[s].scales);
         dnnl::inner_product_forward::primitive_desc pd(
             dnnl::inner_product_forward::desc(
                 dnnl::prop_kind::forward_inference, src_md, memory::desc(wdims, WeightType(), tag::any),
@@ -523,7 +554,8 @@ class FusedNetworkImpl {
     return b;
   }
 
-  bool fp32_;
+  Arithmetic arithmetic_;
+  bool float_;  // fp32 or bf16
   Int8Plan plan_;
   Dims sample_;
   std::vector<Node> nodes_;
@@ -548,7 +580,7 @@ class Int8Network::Impl : public FusedNetworkImpl {
 
 Int8Network::Int8Network(const engine::Graph& folded, const ActivationRanges& ranges,
                          const Dims& sample_dims)
-    : impl_(std::make_unique<Impl>(folded, &ranges, sample_dims)) {}
+    : impl_(std::make_unique<Impl>(folded, Arithmetic::kInt8, &ranges, sample_dims)) {}
 
 Int8Network::~Int8Network() = default;
 
@@ -568,7 +600,7 @@ class FusedFp32Network::Impl : public FusedNetworkImpl {
 };
 
 FusedFp32Network::FusedFp32Network(const engine::Graph& folded, const Dims& sample_dims)
-    : impl_(std::make_unique<Impl>(folded, nullptr, sample_dims)) {}
+    : impl_(std::make_unique<Impl>(folded, Arithmetic::kFp32, nullptr, sample_dims)) {}
 
 FusedFp32Network::~FusedFp32Network() = default;
 
@@ -582,5 +614,25 @@ const float* FusedFp32Network::Forward(const Tensor& x) {
 }
 
 int64_t FusedFp32Network::num_classes() const { return impl_->num_classes(); }
+
+class FusedBf16Network::Impl : public FusedNetworkImpl {
+  using FusedNetworkImpl::FusedNetworkImpl;
+};
+
+FusedBf16Network::FusedBf16Network(const engine::Graph& folded, const Dims& sample_dims)
+    : impl_(std::make_unique<Impl>(folded, Arithmetic::kBf16, nullptr, sample_dims)) {}
+
+FusedBf16Network::~FusedBf16Network() = default;
+
+const float* FusedBf16Network::Forward(const float* x, int64_t batch) {
+  return impl_->Forward(x, batch);
+}
+
+const float* FusedBf16Network::Forward(const Tensor& x) {
+  CheckSampleInput(x, impl_->sample(), "FusedBf16Network");
+  return impl_->Forward(x.raw(), x.dims()[0]);
+}
+
+int64_t FusedBf16Network::num_classes() const { return impl_->num_classes(); }
 
 }  // namespace psg::quant

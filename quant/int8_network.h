@@ -138,6 +138,28 @@ class FusedFp32Network {
   std::unique_ptr<Impl> impl_;
 };
 
+// The same fused network in bf16 (engine/precision.h): bf16 activations and
+// weights (rounded once, at construction), f32 biases, accumulation and
+// logits; the input is converted to bf16 channels-last in one pass. Throws
+// std::runtime_error where the CPU lacks AVX512-BF16.
+//
+//   FusedBf16Network bf16(FoldBatchNorm(graph), /*sample_dims=*/{3, 32, 32});
+//   const float* logits = bf16.Forward(images_nchw);   // {N, classes}
+class FusedBf16Network {
+ public:
+  FusedBf16Network(const engine::Graph& folded, const engine::Dims& sample_dims);
+  ~FusedBf16Network();
+  // `x`: batch * C * H * W floats in NCHW order. Returns batch * classes
+  // logits, valid until the next call.
+  const float* Forward(const float* x, int64_t batch);
+  const float* Forward(const engine::Tensor& x_nchw);
+  int64_t num_classes() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace psg::quant
 
 #endif  // PSG_QUANT_INT8_NETWORK_H_

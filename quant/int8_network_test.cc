@@ -19,6 +19,7 @@
 #include "engine/conv2d.h"
 #include "engine/linear.h"
 #include "engine/pooling.h"
+#include "engine/precision.h"
 #include "engine/relu.h"
 #include "engine/sequential.h"
 #include "engine/testing/gradient_check.h"
@@ -154,6 +155,38 @@ TEST(FusedFp32NetworkTest, ResNet20MatchesTheModel) {
   models::InitializeParameters(*model, 5);
   engine::reference::RandomizeBatchNorm(*model, 6);
   ExpectFusedFp32MatchesModel(*model, {3, 32, 32});
+}
+
+// The fused bf16 network against the unfolded fp32 model. It rounds each
+// layer's folded weights and output to bf16 (relative error up to u = 2^-8
+// each; Higham 3.1 for the sums, engine/testing/bf16.h), about 2u per layer,
+// which compounds over ResNet-20's 21 weight layers into a few percent of the
+// logits' size at worst: a relative L2 error of 1/16 = 6.25 % is the bound
+// (a wrong layout or fusion gives 100 %).
+TEST(FusedBf16NetworkTest, ResNet20MatchesTheFp32Model) {
+  if (!engine::Bf16Supported()) {
+    GTEST_SKIP() << "this CPU has no AVX512-BF16 (oneDNN's ISA: " << engine::EffectiveIsaName()
+                 << ")";
+  }
+  auto model = models::BuildModel({.name = "resnet20"});
+  models::InitializeParameters(*model, 5);
+  engine::reference::RandomizeBatchNorm(*model, 6);
+  Graph graph;
+  model->Export(&graph, graph.AddInput("input"));
+  FusedBf16Network net(FoldBatchNorm(graph), {3, 32, 32});
+  const int64_t n = 5;
+  const Tensor x = engine::testing::RandomPlain({n, 3, 32, 32}, 31);
+  const std::vector<float> want = model->Forward(x, engine::Mode::kEval).ToPlain();
+  net.Forward(x);
+  const float* got = net.Forward(x.raw(), n);
+  ASSERT_EQ(static_cast<int64_t>(want.size()), n * net.num_classes());
+  double diff2 = 0, norm2 = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    diff2 += (got[i] - want[i]) * double(got[i] - want[i]);
+    norm2 += want[i] * double(want[i]);
+  }
+  std::printf("fused bf16 vs fp32 model: relative L2 error %.4f\n", std::sqrt(diff2 / norm2));
+  EXPECT_LE(std::sqrt(diff2 / norm2), 1.0 / 16);
 }
 
 TEST(Int8NetworkTest, ResNet20PlanFusesReluAndAdds) {
