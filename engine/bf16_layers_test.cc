@@ -46,8 +46,7 @@ void CopyParameters(Layer& from, Layer& to) {
   ParameterList a, b;
   from.CollectParameters(&a);
   to.CollectParameters(&b);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) b[i]->value.CopyFromPlain(a[i]->value.ToPlain());
+  CopyValues(a, b);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "engine/parameter.h"
 
+#include "engine/check.h"
+
 namespace psg::engine {
 
 const char* ParamKindName(ParamKind kind) {
@@ -35,6 +37,17 @@ ParameterList TrainableOnly(const ParameterList& all) {
     if (p->trainable()) out.push_back(p);
   }
   return out;
+}
+
+void CopyValues(const ParameterList& from, const ParameterList& to) {
+  PSG_CHECK(from.size() == to.size(), "CopyValues: ", from.size(), " parameters into ", to.size());
+  for (size_t i = 0; i < from.size(); ++i) {
+    PSG_CHECK(from[i]->name == to[i]->name && from[i]->value.dims() == to[i]->value.dims(),
+              "CopyValues: parameter ", i, " is '", from[i]->name, "' ",
+              DimsToString(from[i]->value.dims()), " in the source, '", to[i]->name, "' ",
+              DimsToString(to[i]->value.dims()), " in the destination");
+    to[i]->value.CopyFromPlain(from[i]->value.ToPlain());
+  }
 }
 
 }  // namespace psg::engine

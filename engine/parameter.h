@@ -55,6 +55,11 @@ using ParameterList = std::vector<Parameter*>;
 // The trainable entries of `all`, in order.
 ParameterList TrainableOnly(const ParameterList& all);
 
+// Copies every value of `from` into `to`, entry by entry: the same model built
+// twice (e.g. in fp32 and in bf16). Throws std::invalid_argument when the
+// lists differ in length, names or dims.
+void CopyValues(const ParameterList& from, const ParameterList& to);
+
 }  // namespace psg::engine
 
 #endif  // PSG_ENGINE_PARAMETER_H_
