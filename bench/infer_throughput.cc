@@ -4,10 +4,14 @@
 //   fp32_fused  the deployment fp32 network (quant/int8_network.h): batch
 //               norms folded, ReLU and residual adds fused into convolutions;
 //   int8        the int8 network: the same fusions, s8 weights per channel,
-//               u8/s8 activations calibrated on the same random batch.
+//               u8/s8 activations calibrated on the same random batch;
+//   bf16        the training engine's network built in bf16 (engine/precision.h),
+//               evaluation mode, the same weights;
+//   bf16_fused  the deployment network in bf16 (quant/int8_network.h).
 //
 //   bazel run -c opt //bench:infer_throughput -- --models=resnet20,resnet32,resnet18
-//       --threads=2 --output=/tmp/infer_throughput.json
+//       --precisions=fp32,fp32_fused,int8,bf16,bf16_fused --threads=2
+//       --output=/tmp/infer_throughput.json
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -30,7 +34,7 @@ ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zo
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
 ABSL_FLAG(int, threads, 0, "OpenMP threads (0: all cores)");
 ABSL_FLAG(std::string, precisions, "fp32,fp32_fused,int8",
-          "comma-separated: fp32, fp32_fused, int8");
+          "comma-separated: fp32, fp32_fused, int8, bf16, bf16_fused (bf16 needs AVX512-BF16)");
 ABSL_FLAG(int, warmup, 3, "untimed passes per precision before timing");
 ABSL_FLAG(int, passes, 20, "timed passes per precision; the median is reported");
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
@@ -61,6 +65,8 @@ int Main() {
     const engine::Graph folded = quant::FoldBatchNorm(graph);
     std::unique_ptr<quant::FusedFp32Network> fused;
     std::unique_ptr<quant::Int8Network> int8;
+    std::unique_ptr<engine::Sequential> bf16;
+    std::unique_ptr<quant::FusedBf16Network> bf16_fused;
     std::vector<std::function<void()>> calls;
     for (const std::string& precision : precisions) {
       if (precision == "fp32") {
@@ -76,9 +82,23 @@ int Main() {
         calibrator.Observe(x);
         int8 = std::make_unique<quant::Int8Network>(folded, calibrator.ranges(), c.sample);
         calls.push_back([&] { int8->Forward(x); });
+      } else if (precision == "bf16") {
+        bf16 = models::BuildModel(
+            {.name = c.model, .num_classes = c.classes, .precision = engine::Precision::kBf16});
+        engine::ParameterList from, to;  // weights and BN statistics
+        net->CollectParameters(&from);
+        bf16->CollectParameters(&to);
+        engine::CopyValues(from, to);
+        calls.push_back([&] {
+          bf16->Forward(x, engine::Mode::kEval);
+          engine::Stream().wait();
+        });
+      } else if (precision == "bf16_fused") {
+        bf16_fused = std::make_unique<quant::FusedBf16Network>(folded, c.sample);
+        calls.push_back([&] { bf16_fused->Forward(x); });
       } else {
         throw std::invalid_argument("unknown precision '" + precision +
-                                    "' (fp32, fp32_fused or int8)");
+                                    "' (fp32, fp32_fused, int8, bf16 or bf16_fused)");
       }
     }
     const std::vector<double> seconds =
@@ -109,5 +129,5 @@ int Main() {
 }  // namespace psg::bench
 
 int main(int argc, char** argv) {
-  return psg::bench::BenchmarkMain(argc, argv, "Inference img/s of zoo models, fp32 and int8.", psg::bench::Main);
+  return psg::bench::BenchmarkMain(argc, argv, "Inference img/s of zoo models, fp32, int8 and bf16.", psg::bench::Main);
 }
