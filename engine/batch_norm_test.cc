@@ -34,7 +34,8 @@ void Randomize(BatchNorm2d& bn, uint32_t seed) {
 TEST(BatchNormTest, TrainingForwardMatchesReferenceAndUpdatesRunningStats) {
   for (const BnCase& k : kCases) {
     for (bool relu : {false, true}) {
-      for (auto layout : {dnnl::memory::format_tag::nchw, dnnl::memory::format_tag::nChw16c}) {
+      for (auto layout : {dnnl::memory::format_tag::nchw, dnnl::memory::format_tag::nChw16c,
+                          dnnl::memory::format_tag::nhwc}) {
         BatchNorm2d bn = MakeBn(k.c, relu);
         Randomize(bn, 3);
         const Tensor x_plain = RandomPlain({k.n, k.c, k.h, k.w}, 5, -2.0f, 3.0f);
@@ -103,6 +104,33 @@ TEST(BatchNormTest, BlockedAndPlainBackwardAgree) {
   for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f) << i;
   const std::vector<float> ga = plain.gamma().grad.ToPlain(), gb = blocked.gamma().grad.ToPlain();
   for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-4f) << i;
+}
+
+// 16 channels in channels-last are computed through their nChw16c twin (the
+// same bytes): the results equal the plain layout's, and the output and the
+// input gradient stay channels-last for their neighbours.
+TEST(BatchNormTest, SixteenChannelsLastKeepsItsLayout) {
+  BatchNorm2d plain = MakeBn(16, true), last = MakeBn(16, true);
+  Randomize(plain, 1);
+  Randomize(last, 1);
+  const Tensor x = RandomPlain({2, 16, 3, 5}, 2);
+  const Tensor dy = RandomPlain({2, 16, 3, 5}, 3);
+  const Tensor x_last = testing::InLayout(x, dnnl::memory::format_tag::nhwc);
+  const std::vector<float> y = plain.Forward(x, Mode::kTrain).ToPlain();
+  const Tensor& y_last = last.Forward(x_last, Mode::kTrain);
+  EXPECT_EQ(y_last.desc(), x_last.desc());
+  const std::vector<float> y2 = y_last.ToPlain();
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], y2[i], 1e-5f) << i;
+  const std::vector<float> a = plain.Backward(dy).ToPlain();
+  const Tensor& dx_last = last.Backward(testing::InLayout(dy, dnnl::memory::format_tag::nhwc));
+  EXPECT_EQ(dx_last.desc(), x_last.desc());
+  const std::vector<float> b = dx_last.ToPlain();
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f) << i;
+  const std::vector<float> ga = plain.gamma().grad.ToPlain(), gb = last.gamma().grad.ToPlain();
+  for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-4f) << i;
+  const std::vector<float> e = plain.Forward(x, Mode::kEval).ToPlain();
+  const std::vector<float> e2 = last.Forward(x_last, Mode::kEval).ToPlain();
+  for (size_t i = 0; i < e.size(); ++i) ASSERT_NEAR(e[i], e2[i], 1e-5f) << i;
 }
 
 TEST(BatchNormTest, RejectsBadArguments) {
