@@ -63,20 +63,25 @@ int Main() {
     engine::Graph graph;
     net->Export(&graph, graph.AddInput("input"));
     const engine::Graph folded = quant::FoldBatchNorm(graph);
-    std::unique_ptr<quant::FusedFp32Network> fused;
+    std::vector<std::unique_ptr<quant::FusedFloatNetwork>> fused;
     std::unique_ptr<quant::Int8Network> int8;
     std::unique_ptr<engine::Sequential> bf16;
-    std::unique_ptr<quant::FusedBf16Network> bf16_fused;
     std::vector<std::function<void()>> calls;
+    // One evaluation-mode pass of an engine network.
+    const auto eval_pass = [&x](engine::Sequential* model) {
+      return [&x, model] {
+        model->Forward(x, engine::Mode::kEval);
+        engine::Stream().wait();
+      };
+    };
     for (const std::string& precision : precisions) {
       if (precision == "fp32") {
-        calls.push_back([&] {
-          net->Forward(x, engine::Mode::kEval);
-          engine::Stream().wait();
-        });
-      } else if (precision == "fp32_fused") {
-        fused = std::make_unique<quant::FusedFp32Network>(folded, c.sample);
-        calls.push_back([&] { fused->Forward(x); });
+        calls.push_back(eval_pass(net.get()));
+      } else if (precision == "fp32_fused" || precision == "bf16_fused") {
+        fused.push_back(std::make_unique<quant::FusedFloatNetwork>(
+            folded, c.sample,
+            precision == "fp32_fused" ? engine::Precision::kFp32 : engine::Precision::kBf16));
+        calls.push_back([&x, network = fused.back().get()] { network->Forward(x); });
       } else if (precision == "int8") {
         quant::Calibrator calibrator(folded);
         calibrator.Observe(x);
@@ -89,13 +94,7 @@ int Main() {
         net->CollectParameters(&from);
         bf16->CollectParameters(&to);
         engine::CopyValues(from, to);
-        calls.push_back([&] {
-          bf16->Forward(x, engine::Mode::kEval);
-          engine::Stream().wait();
-        });
-      } else if (precision == "bf16_fused") {
-        bf16_fused = std::make_unique<quant::FusedBf16Network>(folded, c.sample);
-        calls.push_back([&] { bf16_fused->Forward(x); });
+        calls.push_back(eval_pass(bf16.get()));
       } else {
         throw std::invalid_argument("unknown precision '" + precision +
                                     "' (fp32, fp32_fused, int8, bf16 or bf16_fused)");

@@ -32,9 +32,13 @@ using testing::Abs;
 using testing::Bf16Output;
 using testing::ExpectWithinBf16Bound;
 using testing::RandomPlain;
-using testing::ToBf16;
 
 constexpr double kU = testing::kBf16UnitRoundoff;
+
+// A bf16 copy of t in layout `layout`, its values rounded.
+Tensor ToBf16(const Tensor& t, tag layout) {
+  return testing::InLayout(t, layout, memory::data_type::bf16);
+}
 
 #define SKIP_WITHOUT_BF16()                                                                  \
   if (!Bf16Supported()) {                                                                    \

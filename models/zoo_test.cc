@@ -67,10 +67,21 @@ TEST(ZooTest, UnknownModelIsRejectedWithTheKnownNames) {
                   ::testing::HasSubstr("unknown model 'resnet21'; known: resnet20, resnet32")));
 }
 
-// End to end: forward, loss, backward and SGD fit one small batch.
+// End to end: forward, loss, backward and SGD fit one small batch, in fp32
+// and (where the CPU has it) bf16.
 TEST(ZooTest, ResNet20FitsASmallBatch) {
-  for (ShortcutKind shortcut : {ShortcutKind::kProjection, ShortcutKind::kZeroPad}) {
-    auto net = BuildModel({"resnet20", 10, shortcut});
+  for (const auto& [shortcut, precision] :
+       {std::pair{ShortcutKind::kProjection, engine::Precision::kFp32},
+        std::pair{ShortcutKind::kZeroPad, engine::Precision::kFp32},
+        std::pair{ShortcutKind::kProjection, engine::Precision::kBf16},
+        std::pair{ShortcutKind::kZeroPad, engine::Precision::kBf16}}) {
+    if (precision == engine::Precision::kBf16 && !engine::Bf16Supported()) {
+      std::printf("bf16 left out: this CPU has no AVX512-BF16\n");
+      continue;
+    }
+    SCOPED_TRACE(engine::PrecisionName(precision));
+    auto net = BuildModel(
+        {.name = "resnet20", .num_classes = 10, .shortcut = shortcut, .precision = precision});
     InitializeParameters(*net, 3);
     engine::ParameterList params;
     net->CollectParameters(&params);
@@ -100,7 +111,7 @@ TEST(ZooTest, ResNet20FitsASmallBatch) {
 // another order: all gradients together at most twice the weight rounding's own effect
 // (+1 %), while a wrong layout, a lost conversion or a stale weight copy moves
 // them by ~100 %. The logits agree to bf16's precision: 1/16 relative L2 over
-// 21 layers. And the bf16 network fits a small batch as the fp32 one does.
+// 21 layers. (ResNet20FitsASmallBatch trains it.)
 // Measured: logits 0.3-0.8 %, gradients 1.4-1.5x the weight rounding's effect.
 double RelativeL2(const std::vector<float>& got, const std::vector<float>& want) {
   double diff2 = 0, norm2 = 0;
@@ -181,21 +192,6 @@ TEST(ZooTest, Bf16ResNet20FollowsFp32) {
     EXPECT_LE(error, 2 * sensitivity + 0.01);
     std::printf("bf16 vs fp32 ResNet-20: logits %.4f, gradients %.4f (weights rounded: %.4f)\n",
                 logit_error, error, sensitivity);
-
-    // And it trains: the fit of ResNet20FitsASmallBatch, in bf16.
-    engine::ParameterList trainable;
-    bf16->CollectParameters(&trainable);
-    engine::Sgd sgd(engine::TrainableOnly(trainable), {.momentum = 0.9f});
-    engine::SoftmaxCrossEntropy loss({});
-    double first = 0, last = 0;
-    for (int step = 0; step < 30; ++step) {
-      last = loss.Forward(bf16->Forward(x, Mode::kTrain), labels);
-      if (step == 0) first = last;
-      bf16->Backward(loss.Backward());
-      sgd.Step(0.05f);
-    }
-    EXPECT_LT(last, 0.2 * first);
-    EXPECT_EQ(loss.correct(), 8);
   }
 }
 

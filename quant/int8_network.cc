@@ -595,44 +595,27 @@ const float* Int8Network::Forward(const Tensor& x) {
 
 int64_t Int8Network::num_classes() const { return impl_->num_classes(); }
 
-class FusedFp32Network::Impl : public FusedNetworkImpl {
+class FusedFloatNetwork::Impl : public FusedNetworkImpl {
   using FusedNetworkImpl::FusedNetworkImpl;
 };
 
-FusedFp32Network::FusedFp32Network(const engine::Graph& folded, const Dims& sample_dims)
-    : impl_(std::make_unique<Impl>(folded, Arithmetic::kFp32, nullptr, sample_dims)) {}
+FusedFloatNetwork::FusedFloatNetwork(const engine::Graph& folded, const Dims& sample_dims,
+                                     engine::Precision precision)
+    : impl_(std::make_unique<Impl>(
+          folded, precision == engine::Precision::kBf16 ? Arithmetic::kBf16 : Arithmetic::kFp32,
+          nullptr, sample_dims)) {}
 
-FusedFp32Network::~FusedFp32Network() = default;
+FusedFloatNetwork::~FusedFloatNetwork() = default;
 
-const float* FusedFp32Network::Forward(const float* x, int64_t batch) {
+const float* FusedFloatNetwork::Forward(const float* x, int64_t batch) {
   return impl_->Forward(x, batch);
 }
 
-const float* FusedFp32Network::Forward(const Tensor& x) {
-  CheckSampleInput(x, impl_->sample(), "FusedFp32Network");
+const float* FusedFloatNetwork::Forward(const Tensor& x) {
+  CheckSampleInput(x, impl_->sample(), "FusedFloatNetwork");
   return impl_->Forward(x.raw(), x.dims()[0]);
 }
 
-int64_t FusedFp32Network::num_classes() const { return impl_->num_classes(); }
-
-class FusedBf16Network::Impl : public FusedNetworkImpl {
-  using FusedNetworkImpl::FusedNetworkImpl;
-};
-
-FusedBf16Network::FusedBf16Network(const engine::Graph& folded, const Dims& sample_dims)
-    : impl_(std::make_unique<Impl>(folded, Arithmetic::kBf16, nullptr, sample_dims)) {}
-
-FusedBf16Network::~FusedBf16Network() = default;
-
-const float* FusedBf16Network::Forward(const float* x, int64_t batch) {
-  return impl_->Forward(x, batch);
-}
-
-const float* FusedBf16Network::Forward(const Tensor& x) {
-  CheckSampleInput(x, impl_->sample(), "FusedBf16Network");
-  return impl_->Forward(x.raw(), x.dims()[0]);
-}
-
-int64_t FusedBf16Network::num_classes() const { return impl_->num_classes(); }
+int64_t FusedFloatNetwork::num_classes() const { return impl_->num_classes(); }
 
 }  // namespace psg::quant

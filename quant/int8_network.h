@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "engine/graph.h"
+#include "engine/precision.h"
 #include "engine/quant_grid.h"
 #include "engine/tensor.h"
 
@@ -116,41 +117,25 @@ class Int8Network {
   std::unique_ptr<Impl> impl_;
 };
 
-// The same network in fp32: the folded graph's convolutions with the int8
-// network's fusions (ReLU and residual adds as post-ops) in oneDNN's blocked
-// layouts. The deployment fp32 baseline that int8 is measured against; its
-// logits equal the unfolded model's up to float rounding.
+// The same network in floating point: the folded graph's convolutions with
+// the int8 network's fusions (ReLU and residual adds as post-ops) in oneDNN's
+// layouts, in fp32 (the deployment baseline that int8 is measured against;
+// its logits equal the unfolded model's up to float rounding) or in bf16
+// (engine/precision.h: bf16 activations and weights, rounded once at
+// construction; f32 biases, accumulation and logits; the input converted to
+// bf16 channels-last in one pass; std::runtime_error where the CPU lacks
+// AVX512-BF16).
 //
-//   FusedFp32Network fp32(FoldBatchNorm(graph), /*sample_dims=*/{3, 32, 32});
+//   FusedFloatNetwork fp32(FoldBatchNorm(graph), /*sample_dims=*/{3, 32, 32});
 //   const float* logits = fp32.Forward(images_nchw);   // {N, classes}
-class FusedFp32Network {
+//   FusedFloatNetwork bf16(FoldBatchNorm(graph), {3, 32, 32}, engine::Precision::kBf16);
+class FusedFloatNetwork {
  public:
-  FusedFp32Network(const engine::Graph& folded, const engine::Dims& sample_dims);
-  ~FusedFp32Network();
-  // `x`: batch * C * H * W floats in NCHW order, read in place (not copied).
-  // Returns batch * classes logits, valid until the next call.
-  const float* Forward(const float* x, int64_t batch);
-  const float* Forward(const engine::Tensor& x_nchw);
-  int64_t num_classes() const;
-
- private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-// The same fused network in bf16 (engine/precision.h): bf16 activations and
-// weights (rounded once, at construction), f32 biases, accumulation and
-// logits; the input is converted to bf16 channels-last in one pass. Throws
-// std::runtime_error where the CPU lacks AVX512-BF16.
-//
-//   FusedBf16Network bf16(FoldBatchNorm(graph), /*sample_dims=*/{3, 32, 32});
-//   const float* logits = bf16.Forward(images_nchw);   // {N, classes}
-class FusedBf16Network {
- public:
-  FusedBf16Network(const engine::Graph& folded, const engine::Dims& sample_dims);
-  ~FusedBf16Network();
-  // `x`: batch * C * H * W floats in NCHW order. Returns batch * classes
-  // logits, valid until the next call.
+  FusedFloatNetwork(const engine::Graph& folded, const engine::Dims& sample_dims,
+                    engine::Precision precision = engine::Precision::kFp32);
+  ~FusedFloatNetwork();
+  // `x`: batch * C * H * W floats in NCHW order, read in place (fp32) or
+  // converted (bf16). Returns batch * classes logits, valid until the next call.
   const float* Forward(const float* x, int64_t batch);
   const float* Forward(const engine::Tensor& x_nchw);
   int64_t num_classes() const;

@@ -131,7 +131,7 @@ TEST(Int8NetworkTest, SmallResNetMatchesSimulation) {
 void ExpectFusedFp32MatchesModel(engine::Layer& model, const Dims& sample) {
   Graph graph;
   model.Export(&graph, graph.AddInput("input"));
-  FusedFp32Network net(FoldBatchNorm(graph), sample);
+  FusedFloatNetwork net(FoldBatchNorm(graph), sample);
   const int64_t n = 5;  // not a multiple of any vector width
   const Tensor x = engine::testing::RandomPlain({n, sample[0], sample[1], sample[2]}, 31);
   const std::vector<float> want = model.Forward(x, engine::Mode::kEval).ToPlain();
@@ -143,14 +143,14 @@ void ExpectFusedFp32MatchesModel(engine::Layer& model, const Dims& sample) {
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4 * range) << i;
 }
 
-TEST(FusedFp32NetworkTest, ConvBnReluPoolLinearMatchesTheModel) {
+TEST(FusedFloatNetworkTest, ConvBnReluPoolLinearMatchesTheModel) {
   auto model = ConvBnReluPoolLinear();
   engine::testing::RandomizeParameters(*model, 1);
   engine::reference::RandomizeBatchNorm(*model, 2);
   ExpectFusedFp32MatchesModel(*model, {3, 8, 8});
 }
 
-TEST(FusedFp32NetworkTest, ResNet20MatchesTheModel) {
+TEST(FusedFloatNetworkTest, ResNet20MatchesTheModel) {
   auto model = models::BuildModel({.name = "resnet20"});
   models::InitializeParameters(*model, 5);
   engine::reference::RandomizeBatchNorm(*model, 6);
@@ -163,7 +163,7 @@ TEST(FusedFp32NetworkTest, ResNet20MatchesTheModel) {
 // which compounds over ResNet-20's 21 weight layers into a few percent of the
 // logits' size at worst: a relative L2 error of 1/16 = 6.25 % is the bound
 // (a wrong layout or fusion gives 100 %).
-TEST(FusedBf16NetworkTest, ResNet20MatchesTheFp32Model) {
+TEST(FusedFloatNetworkTest, ResNet20MatchesTheFp32Model) {
   if (!engine::Bf16Supported()) {
     GTEST_SKIP() << "this CPU has no AVX512-BF16 (oneDNN's ISA: " << engine::EffectiveIsaName()
                  << ")";
@@ -173,7 +173,7 @@ TEST(FusedBf16NetworkTest, ResNet20MatchesTheFp32Model) {
   engine::reference::RandomizeBatchNorm(*model, 6);
   Graph graph;
   model->Export(&graph, graph.AddInput("input"));
-  FusedBf16Network net(FoldBatchNorm(graph), {3, 32, 32});
+  FusedFloatNetwork net(FoldBatchNorm(graph), {3, 32, 32}, engine::Precision::kBf16);
   const int64_t n = 5;
   const Tensor x = engine::testing::RandomPlain({n, 3, 32, 32}, 31);
   const std::vector<float> want = model->Forward(x, engine::Mode::kEval).ToPlain();

@@ -48,12 +48,6 @@ Tensor DistinctBf16Plain(const Dims& dims, uint32_t seed) {
   return t;
 }
 
-Tensor ToBf16(const Tensor& t, dnnl::memory::format_tag tag) {
-  Tensor out(dnnl::memory::desc(t.dims(), dnnl::memory::data_type::bf16, tag));
-  out.CopyFromPlain(t.ToPlain());
-  return out;
-}
-
 Tensor Abs(const Tensor& t) {
   std::vector<float> v = t.ToPlain();
   for (float& e : v) e = std::abs(e);

@@ -12,7 +12,7 @@
 //   |bf16 - fp32| <= (2u + u^2 + 2 gamma_K)(1 + u) S + u |fp32|   (bf16 output)
 // with S = sum |x_k w_k|, which the fp32 layer computes when run on |x| and |w|.
 //
-//   const Tensor xb = ToBf16(x);   // bf16 copy, values rounded to nearest even
+//   const float r = RoundToBf16(x);   // nearest even, as oneDNN's reorders round
 //   ExpectWithinBf16Bound(got, fp32, abs_sums, /*terms=*/c * k * k, Bf16Output::kYes, "y");
 #ifndef PSG_ENGINE_TESTING_BF16_H_
 #define PSG_ENGINE_TESTING_BF16_H_
@@ -34,9 +34,6 @@ std::vector<float> RoundToBf16(std::vector<float> values);
 // Distinct bf16-exact values (so max pooling and ReLU have one answer in
 // both precisions), shuffled; at most 4096 elements. A plain f32 tensor.
 Tensor DistinctBf16Plain(const Dims& dims, uint32_t seed);
-
-// A bf16 tensor of t's dims in layout `tag` holding t's values rounded.
-Tensor ToBf16(const Tensor& t, dnnl::memory::format_tag tag);
 
 // Elementwise absolute values, as a plain f32 tensor.
 Tensor Abs(const Tensor& t);

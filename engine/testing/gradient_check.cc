@@ -34,8 +34,8 @@ Tensor DistinctPlain(const Dims& dims, uint32_t seed, float gap) {
   return t;
 }
 
-Tensor InLayout(const Tensor& t, dnnl::memory::format_tag tag) {
-  Tensor out(dnnl::memory::desc(t.dims(), dnnl::memory::data_type::f32, tag));
+Tensor InLayout(const Tensor& t, dnnl::memory::format_tag tag, dnnl::memory::data_type type) {
+  Tensor out(dnnl::memory::desc(t.dims(), type, tag));
   out.CopyFromPlain(t.ToPlain());
   return out;
 }

@@ -21,8 +21,10 @@ std::vector<float> RandomVector(size_t size, uint32_t seed, float lo = -1.0f, fl
 // Values spaced at least `gap` apart (a shuffled ramp), for kinks such as max
 // pooling and ReLU that a finite difference must not cross.
 Tensor DistinctPlain(const Dims& dims, uint32_t seed, float gap = 0.05f);
-// A copy of `t` in another layout, e.g. format_tag::nChw16c.
-Tensor InLayout(const Tensor& t, dnnl::memory::format_tag tag);
+// A copy of `t` in another layout, e.g. format_tag::nChw16c, and data type
+// (bf16: the values rounded to nearest even).
+Tensor InLayout(const Tensor& t, dnnl::memory::format_tag tag,
+                dnnl::memory::data_type type = dnnl::memory::data_type::f32);
 // Fills every trainable parameter of `layer` with random values.
 void RandomizeParameters(Layer& layer, uint32_t seed);
 
