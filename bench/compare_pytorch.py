@@ -48,6 +48,8 @@ def parse_args():
     p.add_argument("--passes", type=int, default=20, help="timed inference passes per measurement")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--output", default="", help="JSON result file (optional)")
+    p.add_argument("--between_rounds", default="",
+                   help="shell command run between rounds, e.g. to let a paused job run a while")
     args = p.parse_args()
     for name in ("rounds", "steps", "passes", "threads"):
         if getattr(args, name) < 1:
@@ -266,6 +268,8 @@ def measure(args):
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     samples = {}  # (mode, model, variant) -> [img/s per round]
     for r in range(args.rounds):
+        if r > 0 and args.between_rounds:
+            subprocess.run(args.between_rounds, shell=True, check=True)
         for model_name in models:
             for mode in modes:
                 # Alternate who goes first from round to round.
