@@ -26,6 +26,7 @@ struct Conv2d::Plan {
   LayoutAdapter src_adapter;
   LayoutAdapter weight_adapter;
   Tensor dst;
+  const Tensor* forward_src = nullptr;  // the input as the last Forward read it
 
   bool has_backward = false;
   dnnl::convolution_backward_data::primitive_desc bwd_data_pd;
@@ -107,6 +108,7 @@ const Tensor& Conv2d::Forward(const Tensor& x, Mode mode) {
   current_ = &plan;
   input_ = mode == Mode::kTrain ? x : Tensor();
   const Tensor& src = plan.src_adapter.To(x, plan.fwd_pd.src_desc());
+  plan.forward_src = &src == &x ? &input_ : &src;
   const Tensor& wei = plan.weight_adapter.To(weight_view_, plan.fwd_pd.weights_desc());
   Execute(plan.fwd, {{DNNL_ARG_SRC, src.memory()},
                      {DNNL_ARG_WEIGHTS, wei.memory()},
@@ -162,7 +164,11 @@ const Tensor& Conv2d::Backward(const Tensor& dy) {
   }
   if (!o.weight_grad) return o.input_grad ? plan.diff_src : empty_;
   const Tensor& diff_dst = plan.diff_dst_adapter_weights.To(dy, plan.bwd_weights_pd.diff_dst_desc());
-  const Tensor& src = plan.src_adapter_weights.To(input_, plan.bwd_weights_pd.src_desc());
+  // The forward's converted input where the layouts agree (a bf16 network's
+  // f32 images are converted once per step, not twice).
+  const Tensor& src = plan.bwd_weights_pd.src_desc() == plan.fwd_pd.src_desc()
+                          ? *plan.forward_src
+                          : plan.src_adapter_weights.To(input_, plan.bwd_weights_pd.src_desc());
   Execute(plan.bwd_weights,
           {{DNNL_ARG_SRC, src.memory()},
            {DNNL_ARG_DIFF_DST, diff_dst.memory()},
