@@ -8,10 +8,7 @@
 //   paper_smoke_test <target> <json path>... [-- <target flags>...]
 //   e.g. paper_smoke_test quant_vs_bits weights_only/SGD/accuracy/4
 #include <algorithm>
-#include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "experiments/protocol.h"
 #include "experiments/result_json.h"
+#include "experiments/testing/fake_data.h"
 #include "gtest/gtest.h"
 
 namespace psg::experiments {
@@ -29,24 +27,6 @@ namespace fs = std::filesystem;
 std::string target;
 std::vector<std::string> json_paths;
 std::vector<std::string> target_flags;
-
-// The six files of cifar-10-batches-bin, 10,000 records of label + 3072 pixels.
-std::string WriteFakeCifar10(const std::string& root) {
-  const std::string dir = root + "/cifar-10-batches-bin";
-  fs::create_directories(dir);
-  std::mt19937 rng(1);
-  std::vector<char> record(1 + 3072);
-  for (const char* name : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                           "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}) {
-    std::ofstream out(dir + "/" + name, std::ios::binary);
-    for (int i = 0; i < 10000; ++i) {
-      record[0] = static_cast<char>(rng() % 10);
-      for (size_t k = 1; k < record.size(); ++k) record[k] = static_cast<char>(rng());
-      out.write(record.data(), record.size());
-    }
-  }
-  return root;
-}
 
 TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   const std::string tmp = std::getenv("TEST_TMPDIR");
