@@ -6,8 +6,11 @@
 // products on bf16 inputs (batch norm, pooling, ReLU, adds) compute in f32
 // inside and round their bf16 output once, so they must meet u |fp32| plus
 // the fp32 kernels' own tolerance against the scalar reference.
+#include <omp.h>
+
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -207,9 +210,12 @@ std::string ActivationName(const ::testing::TestParamInfo<ActivationCase>& info)
                       k.layout == tag::nchw ? "nchw" : k.layout == tag::nhwc ? "nhwc" : "nChw16c");
 }
 
+// Channels-last is what AMX's bf16 convolutions hand over (16 channels: batch
+// norm's nChw16c twin).
 const ActivationCase kActivationCases[] = {
-    {2, 3, 5, 5, tag::nchw},      {1, 5, 4, 3, tag::nChw16c}, {4, 17, 3, 3, tag::nChw16c},
-    {2, 16, 4, 4, tag::nhwc},     {3, 33, 3, 3, tag::nChw16c}, {2, 32, 5, 5, tag::nhwc},
+    {2, 3, 5, 5, tag::nchw},   {1, 5, 4, 3, tag::nChw16c},  {4, 17, 3, 3, tag::nChw16c},
+    {2, 16, 4, 4, tag::nhwc},  {3, 33, 3, 3, tag::nChw16c}, {2, 32, 5, 5, tag::nhwc},
+    {1, 16, 3, 3, tag::nhwc},  {2, 48, 13, 11, tag::nhwc},  {2, 33, 5, 4, tag::nhwc},
 };
 
 class Bf16ActivationSweep : public ::testing::TestWithParam<ActivationCase> {
@@ -232,8 +238,11 @@ double MaxAbs(const std::vector<float>& v) {
 TEST_P(Bf16ActivationSweep, BatchNormIsFp32ArithmeticWithABf16Output) {
   SKIP_WITHOUT_BF16();
   const ActivationCase& k = GetParam();
-  for (bool relu : {false, true}) {
-    SCOPED_TRACE(relu ? "fused ReLU" : "no ReLU");
+  const int threads = omp_get_max_threads();
+  // Also on 3 threads (tests run one thread each).
+  for (auto [relu, threads_now] : {std::pair{false, 1}, std::pair{true, 1}, std::pair{true, 3}}) {
+    SCOPED_TRACE(absl::StrCat(relu ? "fused ReLU, " : "no ReLU, ", threads_now, " threads"));
+    omp_set_num_threads(threads_now);
     BatchNormOptions o{.channels = k.c, .fuse_relu = relu};
     BatchNorm2d fp32("bn", o), bf16("bn", o);
     fp32.gamma().value.CopyFromPlain(testing::RandomVector(k.c, 3, 0.5f, 1.5f));
@@ -290,6 +299,7 @@ TEST_P(Bf16ActivationSweep, BatchNormIsFp32ArithmeticWithABf16Output) {
       ASSERT_NEAR(e16[i], e_ref[i], kU * std::abs(e_ref[i]) + 1e-4) << "eval output " << i;
     }
   }
+  omp_set_num_threads(threads);
 }
 
 TEST_P(Bf16ActivationSweep, ReluAndResidualAddRoundOnlyTheSum) {

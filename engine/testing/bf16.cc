@@ -27,9 +27,9 @@ std::vector<float> RoundToBf16(std::vector<float> values) {
 }
 
 Tensor DistinctBf16Plain(const Dims& dims, uint32_t seed) {
-  // +-(1 + m / 128) 2^e: 2 x 128 x 16 = 4096 distinct bf16 numbers.
+  // +-(1 + m / 128) 2^e: 2 x 128 x 64 = 16384 distinct bf16 numbers.
   std::vector<float> pool;
-  for (int e = -8; e < 8; ++e) {
+  for (int e = -32; e < 32; ++e) {
     for (int m = 0; m < 128; ++m) {
       const float v = std::ldexp(1.0f + m / 128.0f, e);
       pool.push_back(v);

@@ -32,7 +32,7 @@ float RoundToBf16(float x);
 std::vector<float> RoundToBf16(std::vector<float> values);
 
 // Distinct bf16-exact values (so max pooling and ReLU have one answer in
-// both precisions), shuffled; at most 4096 elements. A plain f32 tensor.
+// both precisions), shuffled; at most 16384 elements. A plain f32 tensor.
 Tensor DistinctBf16Plain(const Dims& dims, uint32_t seed);
 
 // Elementwise absolute values, as a plain f32 tensor.
