@@ -3,9 +3,9 @@
 //
 // Activations live in whatever layout the producing primitive chose
 // (format_tag::any, usually nChw16c); parameters and gradients are always f32
-// and live in plain
-// row-major layouts (oihw, oi, x) so optimizers, PSG, quantizers and pruners
-// can treat them as flat float arrays with the output channel outermost.
+// and live in plain row-major layouts (oihw, oi, x) so optimizers, PSG,
+// quantizers and pruners can treat them as flat float arrays with the output
+// channel outermost.
 // Copying a Tensor copies the handle, not the data; like dnnl::memory, a
 // const Tensor has a fixed buffer whose contents may still change.
 //
