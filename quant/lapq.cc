@@ -212,6 +212,12 @@ LapqResult LossAwareQuantization::Run(const std::function<double()>& loss, const
   for (size_t v = 0; v < powell.x.size(); ++v) {
     (v < weights_.size() ? result.weight_clips : result.activation_clips).push_back(std::exp(powell.x[v]));
   }
+  for (size_t j = 0; j < weights_.size(); ++j) {
+    const absl::Span<const float> q = weights_[j].param->value.flat();
+    double sum = 0;
+    for (size_t i = 0; i < q.size(); ++i) sum += std::pow(static_cast<double>(q[i]) - fp_weights_[j][i], 2);
+    result.weight_mse.push_back(sum / q.size());
+  }
   return result;
 }
 

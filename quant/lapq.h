@@ -74,6 +74,7 @@ struct LapqResult {
   int loss_evaluations = 0;
   int sweeps = 0;
   std::vector<double> weight_clips, activation_clips;
+  std::vector<double> weight_mse;  // per weight tensor, at the final clips
 };
 
 class LossAwareQuantization {

@@ -115,7 +115,12 @@ TEST(LossAwareQuantizationTest, LowersTheLossBelowLpClipsAndLeavesTheModelQuanti
   const engine::GridPoint grid = engine::MakeGrid(engine::GridRange::kRestricted, 3,
                                                   -result.weight_clips[0], result.weight_clips[0]);
   const std::vector<float> q = w.value.ToPlain();
-  for (size_t i = 0; i < q.size(); ++i) EXPECT_EQ(q[i], grid(values[i])) << i;
+  double mse = 0;
+  for (size_t i = 0; i < q.size(); ++i) {
+    EXPECT_EQ(q[i], grid(values[i])) << i;
+    mse += std::pow(static_cast<double>(q[i]) - values[i], 2) / q.size();
+  }
+  EXPECT_NEAR(result.weight_mse[0], mse, 1e-12);
   lapq.RestoreWeights();
   EXPECT_EQ(w.value.ToPlain(), values);
   EXPECT_GT(result.loss_evaluations, 6);
