@@ -2,7 +2,11 @@
 // loader, forward / loss / backward / optimizer step, evaluation after each
 // epoch, a progress line (loss, accuracy, img/s, ETA), one JSON line of
 // metrics per epoch, atomic checkpoints (every epoch and every N steps), exact
-// resume, and a clear stop on a non-finite loss.
+// resume from any checkpoint, and a clear stop on divergence: a non-finite
+// loss, gradient or parameter (weights, BN statistics) ends the run at the
+// step that produced it, naming the tensor, and the last good checkpoint is
+// kept. SIGINT and SIGTERM (train/stop_signals.h) stop at the next step
+// boundary with a checkpoint. See docs/reliability.md.
 //
 //   Trainer trainer(options, *model, optimizer, *schedule, data);
 //   absl::StatusOr<RunSummary> summary = trainer.Run();
@@ -48,8 +52,14 @@ struct TrainerOptions {
   // outside oneDNN primitives (data, loss, hooks, optimizer), printed and
   // written to <output_dir>/profile.json (engine/profiler.h).
   int64_t profile_step = 0;
-  // Written into every checkpoint's metadata (e.g. the flags as JSON).
+  // Written into every checkpoint's metadata (e.g. the flags as JSON, and
+  // train::kModelMetadata, which a resume then checks).
   std::map<std::string, std::string> metadata;
+  // Settings a saved position depends on besides those the trainer adds
+  // itself (batch_size, max_train_images), e.g. the learning-rate schedule's
+  // flags: recorded in every checkpoint, and a resume under other values is
+  // an error naming the flag (train/training_state.h).
+  std::map<std::string, std::string> resume_invariants;
 };
 
 struct EpochResult {
@@ -60,7 +70,12 @@ struct EpochResult {
 
 struct RunSummary {
   EpochResult last;
-  bool stopped_early = false;  // by stop_after_steps
+  bool stopped_early = false;  // by stop_after_steps or a signal, with a checkpoint
+  int stop_signal = 0;         // SIGINT or SIGTERM that stopped it, or 0
+  // Resumed from a checkpoint of a run that had finished all its epochs:
+  // nothing was trained; `last` and best_test_accuracy are read back from
+  // metrics.jsonl.
+  bool finished_before = false;
   double best_test_accuracy = 0;
   int64_t steps = 0;
 };
@@ -113,7 +128,10 @@ class Trainer {
   absl::StatusOr<RunSummary> Run();
 
  private:
-  absl::Status Checkpoint(const std::string& name, int64_t epoch, int64_t batch, int64_t step);
+  absl::Status Checkpoint(int64_t epoch, int64_t batch, int64_t step);
+  // The error that ends a diverged run at `step` (1-based): `what` went
+  // non-finite.
+  absl::Status Diverged(const std::string& what, int64_t epoch, int64_t batch, int64_t step) const;
   absl::StatusOr<Evaluation> EvaluateModel();
   static void Hook(const std::vector<std::function<void(engine::Mode)>>& hooks, engine::Mode mode) {
     for (const auto& hook : hooks) {
@@ -130,6 +148,8 @@ class Trainer {
   std::function<std::map<std::string, double>()> epoch_metrics_;
   std::vector<std::function<void(engine::Mode)>> before_, after_;  // after_: innermost first
   std::vector<std::function<void(const std::function<void()>&)>> gradient_hooks_;
+  std::map<std::string, std::string> checkpoint_metadata_;  // options_.metadata + invariants
+  int64_t saved_step_ = -1;  // step of the last checkpoint written or resumed from
 };
 
 }  // namespace psg::train
