@@ -22,15 +22,20 @@
 #include "engine/optimizer.h"
 #include "engine/profiler.h"
 #include "experiments/timing.h"
+#include "flags/ranges.h"
 #include "models/zoo.h"
 #include "psg/psgd.h"
 
 ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zoo models");
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
+PSG_FLAG_RANGE(batch, psg::flags::Between(0, 1 << 20));
 ABSL_FLAG(int, threads, 0, "OpenMP threads (0: all cores)");
+PSG_FLAG_RANGE(threads, psg::flags::Between(0, 4096));
 ABSL_FLAG(std::string, optimizers, "sgd,psgd", "comma-separated: sgd, psgd");
 ABSL_FLAG(int, warmup, 3, "untimed steps per optimizer before timing");
+PSG_FLAG_RANGE(warmup, psg::flags::AtLeast(0));
 ABSL_FLAG(int, steps, 10, "timed steps per optimizer; the median is reported");
+PSG_FLAG_RANGE(steps, psg::flags::AtLeast(1));
 ABSL_FLAG(bool, profile, false, "print (and write) a per-layer profile of one SGD step");
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 
@@ -94,7 +99,7 @@ int Main() {
   if (steps < 1 || absl::GetFlag(FLAGS_warmup) < 0) {
     throw std::invalid_argument("--steps must be >= 1 and --warmup >= 0");
   }
-  std::string results, profiles;
+  io::Json results = io::Json::array(), profiles = io::Json::object();
   std::printf("| model | batch | optimizer | step ms | img/s |\n|---|---|---|---|---|\n");
   for (const ThroughputCase& c : cases) {
     std::vector<std::unique_ptr<TrainingStep>> runs;
@@ -109,11 +114,12 @@ int Main() {
       std::printf("| %s | %lld | %s | %.2f | %.1f |\n", c.model.c_str(),
                   static_cast<long long>(c.batch), optimizers[i].c_str(), 1e3 * seconds[i],
                   c.batch / seconds[i]);
-      absl::StrAppendFormat(&results,
-                            "%s{\"model\": \"%s\", \"parameters\": %d, \"batch\": %d, "
-                            "\"optimizer\": \"%s\", \"step_ms\": %.4f, \"images_per_second\": %.2f}",
-                            results.empty() ? "" : ", ", c.model, runs[i]->parameters(), c.batch,
-                            optimizers[i], 1e3 * seconds[i], c.batch / seconds[i]);
+      results.push_back({{"model", c.model},
+                         {"parameters", runs[i]->parameters()},
+                         {"batch", c.batch},
+                         {"optimizer", optimizers[i]},
+                         {"step_ms", 1e3 * seconds[i]},
+                         {"images_per_second", c.batch / seconds[i]}});
     }
     if (seconds.size() == 2) {
       std::printf("| %s | | %s / %s step time | %.4f | |\n", c.model.c_str(),
@@ -128,15 +134,13 @@ int Main() {
       std::printf("\nprofile of one %s step, %s, batch %lld, %d threads:\n%s\n",
                   optimizers[0].c_str(), c.model.c_str(), static_cast<long long>(c.batch), threads,
                   profiler.Table().c_str());
-      absl::StrAppend(&profiles, profiles.empty() ? "" : ", ", "\"", c.model, "\": ",
-                      profiler.Json());
+      profiles[c.model] = profiler.Json();
     }
   }
   std::printf("(%d threads, median of %d interleaved steps after %d warm-up steps)\n", threads,
               steps, absl::GetFlag(FLAGS_warmup));
   WriteResultJson(absl::GetFlag(FLAGS_output), "train_throughput",
-                  absl::StrCat("\"steps\": ", steps, ", \"results\": [", results,
-                               "], \"profiles\": {", profiles, "}"));
+                  {{"steps", steps}, {"results", results}, {"profiles", profiles}});
   return 0;
 }
 

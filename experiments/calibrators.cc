@@ -18,20 +18,22 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "experiments/common_flags.h"
 #include "experiments/paper_experiment.h"
 #include "experiments/svg_plot.h"
+#include "flags/ranges.h"
 
 ABSL_FLAG(std::string, eval_bits, "4,3", "weight bit-widths to quantize to");
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
+PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 
 namespace psg::experiments {
 namespace {
 
 int Run(const std::string& command_line) {
-  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
+  const std::vector<int> bits = ParseBitList("eval_bits", absl::GetFlag(FLAGS_eval_bits));
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
   const double lambda = absl::GetFlag(FLAGS_psg_lambda);
   PaperExperiment e("calibrators", command_line, "", ImageNetSetting());
@@ -69,11 +71,11 @@ int Run(const std::string& command_line) {
   settings.push_back({"lapq_tensor", absl::StrCat("LAPQ (", lapq_evaluations, " loss evaluations), per tensor"),
                       {"--ptq_method=lapq", absl::StrCat("--lapq_evaluations=", lapq_evaluations),
                        absl::StrCat("--lapq_images=", smoke ? 64 : 512)}});
-  std::vector<std::string> json;
+  io::Json json = io::Json::object();
   for (const Setting& setting : settings) {
     const RoundedModels rounded = RoundModels(e, models, bits, setting.key + "_", setting.ptq_args);
     absl::StrAppend(&md, "\n## ", setting.title, "\n\n", RoundingTableHeader("model", bits), rounded.table_rows);
-    json.push_back(absl::StrCat("\"", setting.key, "\": {", absl::StrJoin(rounded.json_members, ", "), "}"));
+    json[setting.key] = rounded.json_members;
     for (const auto& [name, r] : rounded.by_name) {
       for (const auto& [b, accuracy] : r.accuracy) {
         auto& [best_accuracy, best_setting] = best[name][b];
@@ -113,9 +115,7 @@ int Run(const std::string& command_line) {
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   e.WriteTrainingPlot({models[1]});
-  e.WriteResults(absl::StrCat("\"psg_bits\": ", psg_bits, ", \"settings\": {",
-                              absl::StrJoin(json, ", "), "}"),
-                 md);
+  e.WriteResults({{"psg_bits", psg_bits}, {"settings", json}}, md);
   return 0;
 }
 

@@ -104,7 +104,7 @@ int Run() {
 
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto model_options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   auto network = psg::experiments::LoadPtqNetwork(*model_options, *checkpoint, *act_bits, *act_range,
                                                   *(*data)->train_unaugmented,

@@ -29,7 +29,7 @@ int Run() {
   psg::experiments::SetUpThreads();
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!options.ok()) return Fail(options.status().message());
   auto model = psg::experiments::LoadModel(*options, *checkpoint);
   if (!model.ok()) return Fail(model.status().message());

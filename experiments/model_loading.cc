@@ -1,9 +1,16 @@
 #include "experiments/model_loading.h"
 
 #include <stdexcept>
+#include <string>
+#include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "train/training_state.h"
+#include "absl/strings/str_join.h"
+
+ABSL_FLAG(bool, allow_nonfinite_checkpoint, false,
+          "load a checkpoint holding NaN or infinite values (to look at a diverged run's weights; "
+          "training from them stops at the first step)");
 
 namespace psg::experiments {
 
@@ -12,6 +19,31 @@ absl::StatusOr<models::ShortcutKind> ParseShortcut(const std::string& name) {
   if (name == "zeropad") return models::ShortcutKind::kZeroPad;
   return absl::InvalidArgumentError(
       absl::StrCat("--shortcut must be projection or zeropad, got '", name, "'"));
+}
+
+train::LoadOptions CheckpointChecks(const std::string& model) {
+  return {.allow_nonfinite = absl::GetFlag(FLAGS_allow_nonfinite_checkpoint), .model = model};
+}
+
+absl::Status CheckModelFitsData(const models::ModelOptions& options, const data::Dataset& data) {
+  engine::Dims input;
+  try {
+    input = models::InputDims(options.name);
+  } catch (const std::invalid_argument& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  const data::SampleShape shape = data.sample_shape();
+  const engine::Dims images = {shape.channels, shape.height, shape.width};
+  if (input == images) return absl::OkStatus();
+  std::vector<std::string> fitting;
+  for (const std::string& name : models::ModelNames()) {
+    if (models::InputDims(name) == images) fitting.push_back(name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--model=", options.name, " takes ", absl::StrJoin(input, "x"),
+      " images (channels x height x width), but the data set's are ", absl::StrJoin(images, "x"),
+      fitting.empty() ? std::string(" (no model of the zoo takes them)")
+                      : absl::StrCat(" (models that take them: ", absl::StrJoin(fitting, ", "), ")")));
 }
 
 absl::StatusOr<std::unique_ptr<engine::Sequential>> LoadModel(const models::ModelOptions& options,
@@ -27,7 +59,8 @@ absl::StatusOr<std::unique_ptr<engine::Sequential>> LoadModel(const models::Mode
   if (checkpoint.empty()) return model;
   engine::ParameterList params;
   model->CollectParameters(&params);
-  absl::StatusOr<train::RunPosition> loaded = train::LoadTrainingState(checkpoint, params, nullptr);
+  absl::StatusOr<train::RunPosition> loaded =
+      train::LoadTrainingState(checkpoint, params, nullptr, CheckpointChecks(options.name));
   if (!loaded.ok()) return loaded.status();
   return model;
 }

@@ -5,17 +5,17 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "experiments/common_flags.h"
 #include "experiments/machine.h"
 #include "experiments/result_json.h"
+#include "flags/list_flags.h"
+#include "flags/ranges.h"
 
 ABSL_FLAG(std::string, budget, "short", "smoke, short or paper (experiments/budget.h)");
 ABSL_FLAG(int, seed, 1, "seed of every training stage");
+PSG_FLAG_RANGE(seed, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "run directory (default runs/<experiment>_<budget>...)");
 ABSL_FLAG(std::string, shared_dir, "",
           "where the SGD stage shared by the experiments is kept "
@@ -134,21 +134,22 @@ void PaperExperiment::WriteTrainingPlot(
                                 .y_label = "test accuracy (%)"}));
 }
 
-void PaperExperiment::WriteResults(const std::string& json_members, std::string markdown) const {
-  const std::string command =
-      absl::StrReplaceAll(command_line_, {{"\\", "\\\\"}, {"\"", "\\\""}});
-  const std::string machine = MachineJson();
-  const std::string json = absl::StrFormat(
-      "{\"experiment\": \"%s\", \"budget\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", "
-      "\"seed\": %d, \"command\": \"%s\", \"machine\": %s, %s}\n",
-      name_, BudgetName(budget_), model_, dataset_, absl::GetFlag(FLAGS_seed), command,
-      machine, json_members);
+void PaperExperiment::WriteResults(const io::Json& results, std::string markdown) const {
+  const io::Json machine = MachineJson();
+  io::Json json = {{"experiment", name_},
+                   {"budget", BudgetName(budget_)},
+                   {"model", model_},
+                   {"dataset", dataset_},
+                   {"seed", absl::GetFlag(FLAGS_seed)},
+                   {"command", command_line_},
+                   {"machine", machine}};
+  json.update(results);
   absl::StrAppend(&markdown, "\nCommand: `", command_line_, "` (seed ", absl::GetFlag(FLAGS_seed),
                   "). Every stage's command is in commands.sh here and, for the shared SGD "
                   "stage, in ",
-                  shared_->run_dir(), "/commands.sh. Machine: ", machine, "\n");
+                  shared_->run_dir(), "/commands.sh. Machine: ", io::JsonCompact(machine), "\n");
   const absl::Status written =
-      WriteResultFiles(run_dir(), {{"results.json", json}, {"results.md", markdown}});
+      WriteResultFiles(run_dir(), {{"results.json", io::JsonText(json)}, {"results.md", markdown}});
   if (!written.ok()) throw std::runtime_error(std::string(written.message()));
   std::printf("\n%s\nwrote %s/results.json, results.md and plots (*.svg)\n", markdown.c_str(),
               run_dir().c_str());
@@ -177,12 +178,11 @@ RoundedModel ReadPtq(const std::string& stage_dir) {
   return r;
 }
 
-std::string RoundedModelJson(const RoundedModel& r) {
-  std::vector<std::string> accuracy, mse;
-  for (const auto& [b, a] : r.accuracy) accuracy.push_back(absl::StrFormat("\"%d\": %.6f", b, a));
-  for (const auto& [b, m] : r.mse) mse.push_back(absl::StrFormat("\"%d\": %.6g", b, m));
-  return absl::StrFormat("{\"fp\": %.6f, \"accuracy\": {%s}, \"mse\": {%s}}", r.fp,
-                         absl::StrJoin(accuracy, ", "), absl::StrJoin(mse, ", "));
+io::Json RoundedModelJson(const RoundedModel& r) {
+  io::Json accuracy = io::Json::object(), mse = io::Json::object();
+  for (const auto& [b, a] : r.accuracy) accuracy[absl::StrCat(b)] = a;
+  for (const auto& [b, m] : r.mse) mse[absl::StrCat(b)] = m;
+  return {{"fp", r.fp}, {"accuracy", accuracy}, {"mse", mse}};
 }
 
 RoundedModels RoundModels(PaperExperiment& e,
@@ -209,7 +209,7 @@ RoundedModels RoundModels(PaperExperiment& e,
     }
     out.table_rows += "\n";
     out.accuracy.push_back(std::move(s));
-    out.json_members.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
+    out.json_members[name] = RoundedModelJson(r);
     out.by_name[name] = r;
   }
   return out;
@@ -258,17 +258,12 @@ int PaperMain(int argc, char** argv, const char* target, const char* usage,
   return RunCommand(argc, argv, usage, RunPaper);
 }
 
-std::vector<int> ParseBitList(const std::string& list) {
-  std::vector<int> bits;
-  for (absl::string_view b : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
-    int value = 0;
-    if (!absl::SimpleAtoi(b, &value) || value < 2 || value > 8) {
-      throw std::invalid_argument(absl::StrCat("'", b, "' is not a bit-width in 2..8"));
-    }
-    bits.push_back(value);
-  }
-  if (bits.empty()) throw std::invalid_argument("no bit-width given");
-  return bits;
+std::vector<int> ParseBitList(const std::string& flag, const std::string& list) {
+  absl::StatusOr<std::vector<int>> bits =
+      flags::ParseIntegers(flag, flags::SplitList(list), flags::Between(2, 8));
+  if (!bits.ok()) throw std::invalid_argument(std::string(bits.status().message()));
+  if (bits->empty()) throw std::invalid_argument(absl::StrCat("--", flag, ": no bit-width given"));
+  return *bits;
 }
 
 }  // namespace psg::experiments

@@ -16,6 +16,7 @@ def paper_smoke_test(name, target, json_paths, target_flags = []):
         deps = [
             ":protocol",
             ":result_json",
+            ":testing_fake_data",
             "@absl//:strings",
             "@debian//:gtest",
         ],

@@ -10,8 +10,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "experiments/protocol.h"
 #include "experiments/result_json.h"
+#include "experiments/testing/fake_data.h"
 #include "gtest/gtest.h"
 
 namespace psg::experiments {
@@ -30,30 +29,12 @@ std::string target;
 std::vector<std::string> json_paths;
 std::vector<std::string> target_flags;
 
-// The six files of cifar-10-batches-bin, 10,000 records of label + 3072 pixels.
-std::string WriteFakeCifar10(const std::string& root) {
-  const std::string dir = root + "/cifar-10-batches-bin";
-  fs::create_directories(dir);
-  std::mt19937 rng(1);
-  std::vector<char> record(1 + 3072);
-  for (const char* name : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                           "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}) {
-    std::ofstream out(dir + "/" + name, std::ios::binary);
-    for (int i = 0; i < 10000; ++i) {
-      record[0] = static_cast<char>(rng() % 10);
-      for (size_t k = 1; k < record.size(); ++k) record[k] = static_cast<char>(rng());
-      out.write(record.data(), record.size());
-    }
-  }
-  return root;
-}
-
 TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   const std::string tmp = std::getenv("TEST_TMPDIR");
   const std::string run = tmp + "/run";
   std::vector<std::string> command = {
       std::string(std::getenv("TEST_SRCDIR")) + "/psg_toolkit/experiments/" + target,
-      "--budget=smoke", "--threads=1", "--data_dir=" + WriteFakeCifar10(tmp + "/data"),
+      "--budget=smoke", "--threads=1", "--data_dir=" + testing::WriteFakeCifar10(tmp + "/data"),
       "--output_dir=" + run, "--shared_dir=" + tmp + "/shared"};
   command.insert(command.end(), target_flags.begin(), target_flags.end());
   ASSERT_EQ(RunAndLog(command, tmp + "/log.txt"), 0);

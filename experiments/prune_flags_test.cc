@@ -123,7 +123,8 @@ TEST(PruneFlagsTest, DisabledLeavesTheOptimizerAlone) {
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->empty());
   EXPECT_EQ(o.optimizer.get(), before);
-  EXPECT_THAT(o.json, HasSubstr("\"prune_sparsity\": 0, \"prune_scope\": \"layer\""));
+  EXPECT_EQ(o.json["prune_sparsity"], 0.0);
+  EXPECT_EQ(o.json["prune_scope"], "layer");
 }
 
 // Pruned weights stay exactly 0 through PSGD steps, zero and grid targets, SGD and Adam.
@@ -331,7 +332,8 @@ TEST(PruneFlagsTest, SnipPrunesBeforeTrainingAndKeepsTheSparsity) {
     auto report = AttachPruning(prune, m.params, &o, TrainingGradients(*m.model, *data, 8));
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_THAT(o.description, HasSubstr("by SNIP saliency |w * g| (2 batches)"));
-    EXPECT_THAT(o.json, HasSubstr("\"prune_method\": \"snip\", \"snip_batches\": 2"));
+    EXPECT_EQ(o.json["prune_method"], "snip");
+    EXPECT_EQ(o.json["snip_batches"], 2);
     const prune::MaskSet& masks = Masked(o).masks();
     ExpectSparsity(masks, 0.75, scope == "global" ? prune::Scope::kGlobal : prune::Scope::kLayer);
     // Not magnitude pruning: some kept weight is smaller than some pruned one.
@@ -432,8 +434,10 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->empty());
     EXPECT_EQ(o.optimizer.get(), before);  // the gates run around the steps, not in the optimizer
-    EXPECT_THAT(o.json, HasSubstr("\"prune_method\": \"l0\", \"l0_lambda\": 0.0002, \"l0_initial_drop\": 0.2, "
-                                  "\"l0_gate_lr_scale\": 300"));
+    EXPECT_EQ(o.json["prune_method"], "l0");
+    EXPECT_EQ(o.json["l0_lambda"], 0.0002);
+    EXPECT_EQ(o.json["l0_initial_drop"], 0.2);
+    EXPECT_EQ(o.json["l0_gate_lr_scale"], 300);
     EXPECT_THAT(o.description, HasSubstr("L0 regularization (hard concrete gates, Louizos et al. 2018) of the "
                                          "covered weights (first/last included): lambda 0.0002"));
     const std::unique_ptr<prune::L0Gates> gates = MakeL0Gates(*prune, m.params, 3);

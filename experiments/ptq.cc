@@ -30,6 +30,10 @@
 #include "experiments/ptq_flags.h"
 #include "experiments/ptq_network.h"
 #include "experiments/svg_plot.h"
+#include "flags/list_flags.h"
+#include "flags/ranges.h"
+#include "io/files.h"
+#include "io/json_writer.h"
 #include "quant/dfq.h"
 #include "quant/lapq.h"
 #include "quant/weight_ptq.h"
@@ -41,15 +45,19 @@ ABSL_FLAG(std::string, checkpoint, "", "checkpoint to quantize (required)");
 ABSL_FLAG(std::vector<std::string>, bits, std::vector<std::string>({"8", "6", "4", "3", "2"}),
           "weight bit-widths, 2..8");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "",
           "where ptq.json and ptq.md go (default <checkpoint dir>/ptq, ptq_dfq or ptq_lapq)");
 ABSL_FLAG(std::string, ptq_method, "round",
           "round (the released protocol), dfq (data-free quantization) or lapq (loss-aware clips)");
 ABSL_FLAG(int64_t, lapq_images, 512, "--ptq_method=lapq: training images (no augmentation) of the loss");
+PSG_FLAG_RANGE(lapq_images, psg::flags::AtLeast(1));
 ABSL_FLAG(int, lapq_evaluations, 1000, "--ptq_method=lapq: loss evaluations of Powell's search, at most");
+PSG_FLAG_RANGE(lapq_evaluations, psg::flags::AtLeast(10));
 
 namespace {
 
+using psg::io::Json;
 using psg::experiments::ExistingCheckpoint;
 using psg::experiments::Fail;
 using psg::experiments::OutputDirFor;
@@ -117,29 +125,30 @@ absl::StatusOr<psg::quant::LapqResult> RunLapq(psg::experiments::PtqNetwork& net
   return result;
 }
 
-std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>& outcomes) {
-  std::string json = absl::StrCat("{\"flags\": ", flags_json, ", \"results\": [");
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    const Outcome& o = outcomes[i];
-    absl::StrAppendFormat(&json, "%s\n  {\"setting\": \"%s\", \"weight_bits\": %d, \"act_bits\": %d, "
-                          "\"test_accuracy\": %.6f, \"test_loss\": %.6f, ",
-                          i ? "," : "", o.setting.label(), o.setting.weight_bits, o.setting.act_bits,
-                          o.eval.accuracy, o.eval.loss);
+Json ResultJson(const Json& flags, const std::vector<Outcome>& outcomes) {
+  Json results = Json::array();
+  for (const Outcome& o : outcomes) {
+    Json layers = Json::array();
+    for (const psg::quant::LayerError& l : o.layers) {
+      layers.push_back({{"name", l.name}, {"bits", l.bits}, {"size", l.size}, {"mse", l.mse}});
+    }
+    Json result = {{"setting", o.setting.label()},
+                   {"weight_bits", o.setting.weight_bits},
+                   {"act_bits", o.setting.act_bits},
+                   {"test_accuracy", o.eval.accuracy},
+                   {"test_loss", o.eval.loss}};
     if (o.lapq) {
-      absl::StrAppendFormat(&json, "\"lapq\": {\"p\": %g, \"rounding_loss\": %.6f, \"lp_loss\": %.6f, "
-                            "\"final_loss\": %.6f, \"loss_evaluations\": %d, \"sweeps\": %d}, ",
-                            o.lapq->p, o.lapq->rounding_loss, o.lapq->lp_loss, o.lapq->final_loss,
-                            o.lapq->loss_evaluations, o.lapq->sweeps);
+      result["lapq"] = {{"p", o.lapq->p},
+                        {"rounding_loss", o.lapq->rounding_loss},
+                        {"lp_loss", o.lapq->lp_loss},
+                        {"final_loss", o.lapq->final_loss},
+                        {"loss_evaluations", o.lapq->loss_evaluations},
+                        {"sweeps", o.lapq->sweeps}};
     }
-    json += "\"layers\": [";
-    for (size_t j = 0; j < o.layers.size(); ++j) {
-      absl::StrAppendFormat(&json, "%s{\"name\": \"%s\", \"bits\": %d, \"size\": %d, \"mse\": %.6g}",
-                            j ? ", " : "", o.layers[j].name, o.layers[j].bits, o.layers[j].size,
-                            o.layers[j].mse);
-    }
-    json += "]}";
+    result["layers"] = layers;
+    results.push_back(result);
   }
-  return json + "\n]}\n";
+  return {{"flags", flags}, {"results", results}};
 }
 
 // accuracy.svg: test accuracy vs weight bits, one series per activation
@@ -230,15 +239,17 @@ int Run() {
   const std::string output_dir = OutputDirFor(
       absl::GetFlag(FLAGS_output_dir), checkpoint,
       *method == Method::kRound ? "ptq" : absl::StrCat("ptq_", absl::GetFlag(FLAGS_ptq_method)));
+  if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
   psg::experiments::SetUpThreads();
 
   std::vector<Setting> settings = {{}};
-  for (const std::string& text : absl::GetFlag(FLAGS_bits)) {
-    absl::StatusOr<int> bits = psg::experiments::ParseBitWidth("bits", text);
-    if (!bits.ok()) return Fail(bits.status().message());
-    absl::StatusOr<int> act = psg::experiments::ActBitsFromFlag(*bits);
+  const absl::StatusOr<std::vector<int>> weight_bits =
+      psg::flags::ParseIntegers("bits", absl::GetFlag(FLAGS_bits), psg::experiments::kBitWidths);
+  if (!weight_bits.ok()) return Fail(weight_bits.status().message());
+  for (const int bits : *weight_bits) {
+    absl::StatusOr<int> act = psg::experiments::ActBitsFromFlag(bits);
     if (!act.ok()) return Fail(act.status().message());
-    settings.push_back({*bits, *act});
+    settings.push_back({bits, *act});
   }
   if (settings.size() == 1) return Fail("--bits: give at least one bit-width");
 
@@ -255,9 +266,6 @@ int Run() {
                   "half-even rounding: leave --granularity, --range, --rounding, --calibrator and "
                   "--ocs_expand_ratio at their defaults");
     }
-    if (absl::GetFlag(FLAGS_lapq_images) <= 0 || absl::GetFlag(FLAGS_lapq_evaluations) < 10) {
-      return Fail("--lapq_images must be > 0 and --lapq_evaluations >= 10");
-    }
     act_range->samples_per_batch = 1 << 14;  // 131k samples per activation over 8 batches
   }
   if (*method == Method::kDfq && wo.ocs_expand_ratio > 0) {
@@ -267,7 +275,7 @@ int Run() {
 
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto model_options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   const psg::models::ModelOptions& mo = *model_options;
 
@@ -320,23 +328,28 @@ int Run() {
     outcomes.push_back(std::move(o));
   }
 
-  const std::string flags_json = absl::StrFormat(
-      "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"act_bits\": \"%s\", "
-      "\"granularity\": \"%s\", \"range\": \"%s\", \"rounding\": \"%s\", \"calibrator\": \"%s\", "
-      "\"first_last\": %s, \"widen_first_last\": %s, \"calibration_batches\": %d, "
-      "\"act_range\": \"%s\", \"act_range_momentum\": %g, \"act_clip_n\": %g, "
-      "\"ocs_expand_ratio\": %g, \"ptq_method\": \"%s\", \"lapq_images\": %d, \"lapq_evaluations\": %d, "
-      "\"threads\": %d}",
-      checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), absl::GetFlag(FLAGS_act_bits),
-      absl::GetFlag(FLAGS_granularity),
-      absl::GetFlag(FLAGS_range), absl::GetFlag(FLAGS_rounding), absl::GetFlag(FLAGS_calibrator),
-      wo.coverage.cover_first_last ? "true" : "false", wo.coverage.widen_first_last ? "true" : "false",
-      absl::GetFlag(FLAGS_calibration_batches), absl::GetFlag(FLAGS_act_range), act_range->momentum,
-      act_range->n, wo.ocs_expand_ratio, absl::GetFlag(FLAGS_ptq_method), absl::GetFlag(FLAGS_lapq_images),
-      absl::GetFlag(FLAGS_lapq_evaluations), omp_get_max_threads());
+  const Json flags = {{"checkpoint", checkpoint},
+                      {"model", mo.name},
+                      {"dataset", absl::GetFlag(FLAGS_dataset)},
+                      {"act_bits", absl::GetFlag(FLAGS_act_bits)},
+                      {"granularity", absl::GetFlag(FLAGS_granularity)},
+                      {"range", absl::GetFlag(FLAGS_range)},
+                      {"rounding", absl::GetFlag(FLAGS_rounding)},
+                      {"calibrator", absl::GetFlag(FLAGS_calibrator)},
+                      {"first_last", wo.coverage.cover_first_last},
+                      {"widen_first_last", wo.coverage.widen_first_last},
+                      {"calibration_batches", absl::GetFlag(FLAGS_calibration_batches)},
+                      {"act_range", absl::GetFlag(FLAGS_act_range)},
+                      {"act_range_momentum", absl::GetFlag(FLAGS_act_range_momentum)},
+                      {"act_clip_n", absl::GetFlag(FLAGS_act_clip_n)},
+                      {"ocs_expand_ratio", wo.ocs_expand_ratio},
+                      {"ptq_method", absl::GetFlag(FLAGS_ptq_method)},
+                      {"lapq_images", absl::GetFlag(FLAGS_lapq_images)},
+                      {"lapq_evaluations", absl::GetFlag(FLAGS_lapq_evaluations)},
+                      {"threads", omp_get_max_threads()}};
   const std::string table = ResultTable(outcomes);
   std::vector<std::pair<std::string, std::string>> files = {
-      {"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}};
+      {"ptq.json", psg::io::JsonText(ResultJson(flags, outcomes))}, {"ptq.md", table}};
   for (auto& plot : ResultPlots(outcomes)) files.push_back(std::move(plot));
   const absl::Status written = WriteResultFiles(output_dir, files);
   if (!written.ok()) return Fail(written.message());

@@ -28,6 +28,7 @@ std::multimap<std::string, Range>& Registry() {
 
 std::string Number(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (v == std::trunc(v) && std::fabs(v) < 1e15) return absl::StrCat(static_cast<int64_t>(v));
   return absl::StrCat(v);
 }
 

@@ -1,0 +1,23 @@
+// Data sets in the official file layouts with random pixels, for tests that
+// run the commands end to end.
+//
+//   const std::string dir = WriteFakeCifar10(tmp + "/data");      // --data_dir=dir
+//   const std::string mnist = WriteFakeFashionMnist(tmp + "/mnist", 64, 32);
+#ifndef PSG_EXPERIMENTS_TESTING_FAKE_DATA_H_
+#define PSG_EXPERIMENTS_TESTING_FAKE_DATA_H_
+
+#include <cstdint>
+#include <string>
+
+namespace psg::experiments::testing {
+
+// <root>/cifar-10-batches-bin: the six files, 10,000 records each; returns root.
+std::string WriteFakeCifar10(const std::string& root);
+
+// <root>/{train,t10k}-{images-idx3,labels-idx1}-ubyte with `train` and
+// `test` 28x28 images; returns root.
+std::string WriteFakeFashionMnist(const std::string& root, int64_t train, int64_t test);
+
+}  // namespace psg::experiments::testing
+
+#endif  // PSG_EXPERIMENTS_TESTING_FAKE_DATA_H_
