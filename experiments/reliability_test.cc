@@ -58,13 +58,15 @@ struct Result {
 
 int log_count = 0;
 
-// Runs `command` (a toolkit command name) with `args`.
-Result RunCommandLine(const std::string& command, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {Command(command)};
-  argv.insert(argv.end(), args.begin(), args.end());
+// Runs `command` (a toolkit command name) with `args`, after the `prefix`
+// program (e.g. a shell that sets a limit) if any.
+Result RunCommandLine(const std::string& command, const std::vector<std::string>& args,
+                      std::vector<std::string> prefix = {}) {
+  prefix.push_back(Command(command));
+  prefix.insert(prefix.end(), args.begin(), args.end());
   const std::string log = absl::StrCat(Tmp(), "/run_", ++log_count, ".log");
   Result r;
-  r.status = RunAndLog(argv, log);
+  r.status = RunAndLog(prefix, log);
   r.output = ReadText(log);
   return r;
 }
@@ -72,16 +74,9 @@ Result RunCommandLine(const std::string& command, const std::vector<std::string>
 // The same under a file-size limit of `bytes` (writes beyond it fail with
 // EFBIG, as they would with ENOSPC on a full disk, also for root).
 Result RunWithFileSizeLimit(int64_t bytes, const std::string& command, const std::vector<std::string>& args) {
-  std::vector<std::string> shell = {"-c", absl::StrCat("trap '' XFSZ; ulimit -f ", bytes / 512, "; exec \"$0\" \"$@\""),
-                                    Command(command)};
-  shell.insert(shell.end(), args.begin(), args.end());
-  std::vector<std::string> argv = {"/bin/sh"};
-  argv.insert(argv.end(), shell.begin(), shell.end());
-  const std::string log = absl::StrCat(Tmp(), "/run_", ++log_count, ".log");
-  Result r;
-  r.status = RunAndLog(argv, log);
-  r.output = ReadText(log);
-  return r;
+  return RunCommandLine(
+      command, args,
+      {"/bin/sh", "-c", absl::StrCat("trap '' XFSZ; ulimit -f ", bytes / 512, "; exec \"$0\" \"$@\"")});
 }
 
 // A command running in the background, its output in a file.

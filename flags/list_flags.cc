@@ -27,38 +27,21 @@ absl::Status CheckElement(absl::string_view flag, absl::string_view item, double
   return absl::OkStatus();
 }
 
-}  // namespace
+bool Parse(absl::string_view item, double* value) { return absl::SimpleAtod(item, value); }
+bool Parse(absl::string_view item, int* value) { return absl::SimpleAtoi(item, value); }
 
-absl::StatusOr<std::vector<double>> ParseNumbers(absl::string_view flag,
-                                                 const std::vector<std::string>& items,
-                                                 const Range& range, Order order) {
-  std::vector<double> values;
+// Each item parsed as a T (the whole item: absl would also take surrounding
+// spaces), then checked. SimpleAtod takes "inf" and "nan": the range check
+// rejects them.
+template <typename T>
+absl::StatusOr<std::vector<T>> ParseEach(absl::string_view flag, const std::vector<std::string>& items,
+                                         const Range& range, Order order, absl::string_view not_parsed) {
+  std::vector<T> values;
   for (const std::string& item : items) {
-    double value = 0;
-    // SimpleAtod also takes surrounding spaces, "inf" and "nan": the range
-    // check rejects the last two.
+    T value{};
     if (item.empty() || absl::ascii_isspace(item.front()) || absl::ascii_isspace(item.back()) ||
-        !absl::SimpleAtod(item, &value)) {
-      return Bad(flag, item, "is not a number");
-    }
-    if (absl::Status s = CheckElement(flag, item, value, range, order, values.empty() ? nullptr : &values.back());
-        !s.ok()) {
-      return s;
-    }
-    values.push_back(value);
-  }
-  return values;
-}
-
-absl::StatusOr<std::vector<int>> ParseIntegers(absl::string_view flag,
-                                               const std::vector<std::string>& items,
-                                               const Range& range, Order order) {
-  std::vector<int> values;
-  for (const std::string& item : items) {
-    int value = 0;
-    if (item.empty() || absl::ascii_isspace(item.front()) || absl::ascii_isspace(item.back()) ||
-        !absl::SimpleAtoi(item, &value)) {
-      return Bad(flag, item, "is not a whole number");
+        !Parse(item, &value)) {
+      return Bad(flag, item, not_parsed);
     }
     const double previous = values.empty() ? 0 : values.back();
     if (absl::Status s = CheckElement(flag, item, value, range, order, values.empty() ? nullptr : &previous);
@@ -68,6 +51,20 @@ absl::StatusOr<std::vector<int>> ParseIntegers(absl::string_view flag,
     values.push_back(value);
   }
   return values;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<double>> ParseNumbers(absl::string_view flag,
+                                                 const std::vector<std::string>& items,
+                                                 const Range& range, Order order) {
+  return ParseEach<double>(flag, items, range, order, "is not a number");
+}
+
+absl::StatusOr<std::vector<int>> ParseIntegers(absl::string_view flag,
+                                               const std::vector<std::string>& items,
+                                               const Range& range, Order order) {
+  return ParseEach<int>(flag, items, range, order, "is not a whole number");
 }
 
 absl::StatusOr<std::vector<std::string>> ParseChoices(absl::string_view flag,
