@@ -14,9 +14,11 @@
 #include "experiments/common_flags.h"
 #include "experiments/logits_dump.h"
 #include "experiments/model_loading.h"
+#include "flags/ranges.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");
 ABSL_FLAG(int64_t, max_eval_images, 256, "the first N test images (0: all)");
+PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "where the .npy files go (default <checkpoint dir>/logits)");
 
 namespace {

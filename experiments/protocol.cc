@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "io/files.h"
 
 extern char** environ;
 
@@ -119,9 +120,12 @@ std::string Protocol::Stage(const std::string& stage, const std::string& command
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> quoted;
   for (const std::string& a : args) quoted.push_back(ShellQuote(a));
-  std::ofstream(run_dir_ + "/commands.sh", std::ios::app)
-      << "# " << stage << "\nbazel run //experiments:" << command << " -- "
-      << absl::StrJoin(quoted, " ") << "\n";
+  absl::StatusOr<io::AppendFile> commands = io::AppendFile::Open(run_dir_ + "/commands.sh");
+  absl::Status written = commands.ok() ? commands->Append(absl::StrCat(
+                                             "# ", stage, "\nbazel run //experiments:", command, " -- ",
+                                             absl::StrJoin(quoted, " "), "\n"))
+                                       : commands.status();
+  if (!written.ok()) throw std::runtime_error(std::string(written.message()));
   std::printf("== stage %s: %s %s\n", stage.c_str(), command.c_str(),
               absl::StrJoin(args, " ").c_str());
   std::fflush(stdout);
@@ -133,7 +137,9 @@ std::string Protocol::Stage(const std::string& stage, const std::string& command
   if (!fs::exists(result)) {
     throw std::runtime_error(absl::StrCat("stage '", stage, "' (", command, ") wrote no ", result));
   }
-  std::ofstream(done_marker) << "done\n";
+  if (absl::Status s = io::WriteFileAtomically(done_marker, "done\n"); !s.ok()) {
+    throw std::runtime_error(std::string(s.message()));
+  }
   return dir;
 }
 

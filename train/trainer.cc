@@ -154,6 +154,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
   std::map<std::string, std::string> invariants = options_.resume_invariants;
   invariants["batch_size"] = absl::StrCat(options_.batch_size);
   invariants["max_train_images"] = absl::StrCat(options_.max_train_images);
+  invariants["drop_last"] = options_.drop_last ? "true" : "false";
   checkpoint_metadata_ = options_.metadata;
   checkpoint_metadata_[kResumeInvariantsMetadata] = io::JsonCompact(io::Json(invariants));
   RunPosition position{0, 0, 0, options_.seed};

@@ -56,7 +56,7 @@ struct TrainerOptions {
   // train::kModelMetadata, which a resume then checks).
   std::map<std::string, std::string> metadata;
   // Settings a saved position depends on besides those the trainer adds
-  // itself (batch_size, max_train_images), e.g. the learning-rate schedule's
+  // itself (batch_size, max_train_images, drop_last), e.g. the learning-rate schedule's
   // flags: recorded in every checkpoint, and a resume under other values is
   // an error naming the flag (train/training_state.h).
   std::map<std::string, std::string> resume_invariants;
