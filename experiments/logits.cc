@@ -15,6 +15,7 @@
 #include "experiments/logits_dump.h"
 #include "experiments/model_loading.h"
 #include "flags/ranges.h"
+#include "io/files.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");
 ABSL_FLAG(int64_t, max_eval_images, 256, "the first N test images (0: all)");
@@ -28,6 +29,8 @@ using psg::experiments::Fail;
 int Run() {
   absl::StatusOr<std::string> checkpoint = psg::experiments::ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
   if (!checkpoint.ok()) return Fail(checkpoint.status().message());
+  const std::string dir = psg::experiments::OutputDirFor(absl::GetFlag(FLAGS_output_dir), *checkpoint, "logits");
+  if (absl::Status s = psg::io::CheckWritableDirectory(dir); !s.ok()) return Fail(s.message());
   psg::experiments::SetUpThreads();
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
@@ -36,7 +39,6 @@ int Run() {
   auto model = psg::experiments::LoadModel(*options, *checkpoint);
   if (!model.ok()) return Fail(model.status().message());
 
-  const std::string dir = psg::experiments::OutputDirFor(absl::GetFlag(FLAGS_output_dir), *checkpoint, "logits");
   absl::StatusOr<psg::experiments::LogitsDump> dump = psg::experiments::WriteLogitsNpy(
       **model, *(*data)->test,
       {.batch_size = absl::GetFlag(FLAGS_batch_size), .max_images = absl::GetFlag(FLAGS_max_eval_images)}, dir);

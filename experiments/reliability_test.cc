@@ -173,6 +173,9 @@ TEST(ReliabilityTest, NumericFlagsAreRangeCheckedAtStartUp) {
       {"prune_sweep", "--max_eval_images=-1", "--max_eval_images=-1 is out of range: allowed [0, inf)"},
       {"structured_prune", "--ratio=1", "--ratio=1 is out of range: allowed [0, 1)"},
       {"weight_histogram", "--bins=0", "--bins=0 is out of range: allowed [1, 100000]"},
+      {"export_onnx", "--reference_images=-1", "--reference_images=-1 is out of range: allowed [0, inf)"},
+      {"export_onnx", "--act_range_momentum=0", "--act_range_momentum=0 is out of range: allowed (0, 1]"},
+      {"logits", "--max_eval_images=-1", "--max_eval_images=-1 is out of range: allowed [0, inf)"},
   };
   for (const auto& c : cases) {
     const Result r = RunCommandLine(c.command, {c.flag});
@@ -303,10 +306,11 @@ TEST(ReliabilityTest, PathsWithQuotesAndBackslashesGiveValidJson) {
   EXPECT_EQ(ReadJson(first + "/prune_sweep/prune_sweep.json")["flags"]["checkpoint"], checkpoint);
 }
 
-// Cases 1, 6, 7 and 8 with the ResNet commands on CIFAR-10: a checkpoint of
-// another model or with a non-finite value is refused by every command that
-// loads one; int8_eval's and structured_prune's JSON is valid for any path;
-// a result that cannot be written is an error.
+// Cases 1, 6, 7, 8 and 11 with the ResNet commands on CIFAR-10: a checkpoint
+// of another model or with a non-finite value is refused by every command
+// that loads one; int8_eval's and structured_prune's JSON is valid for any
+// path; an output path that cannot be written is reported before any data is
+// read; a result that cannot be written is an error.
 TEST(ReliabilityTest, EveryLoaderChecksTheCheckpointAndEveryWriterItsFiles) {
   const std::string r32 = Tmp() + "/r32";
   ASSERT_EQ(RunCommandLine("train", Plus(CifarFlags("resnet32"), {"--output_dir=" + r32, "--stop_after_steps=1"})).status, 0);
@@ -342,6 +346,9 @@ TEST(ReliabilityTest, EveryLoaderChecksTheCheckpointAndEveryWriterItsFiles) {
       {"prune_sweep", {"--output_dir=" + out + "/sweep", "--checkpoint="}},
       {"int8_eval", {"--calibration_batches=1", "--timing_passes=1", "--checkpoint="}},
       {"structured_prune", {"--output_dir=" + out + "/structured", "--timing_passes=1", "--checkpoint="}},
+      {"export_onnx", {"--undefok=max_eval_images", "--output=" + out + "/r20.onnx", "--bits=4", "--act_bits=8",
+                       "--calibration_batches=1", "--checkpoint="}},
+      {"logits", {"--output_dir=" + out + "/logits", "--checkpoint="}},
   };
   for (auto [command, args] : loaders) {
     const std::string flag = args.back();
@@ -380,6 +387,21 @@ TEST(ReliabilityTest, EveryLoaderChecksTheCheckpointAndEveryWriterItsFiles) {
             0);
   EXPECT_EQ(ReadJson(r20 + "/structured_prune/result.json")["checkpoint"], good);
 
+  // export_onnx and logits check where they write before reading any data.
+  std::ofstream(Tmp() + "/not_a_dir") << "x";
+  r = RunCommandLine("export_onnx", {"--data_dir=/nonexistent", "--checkpoint=" + good,
+                                     "--output=" + Tmp() + "/not_a_dir/r20.onnx"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("error: output directory '" + Tmp() + "/not_a_dir' is a regular file, not a directory"));
+  r = RunCommandLine("export_onnx", {"--data_dir=/nonexistent", "--checkpoint=" + good, "--output=" + out + "/r20.onnx",
+                                     "--reference_dir=" + Tmp() + "/not_a_dir/reference"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("error: output directory '" + Tmp() + "/not_a_dir/reference': cannot create"));
+  r = RunCommandLine("logits", {"--data_dir=/nonexistent", "--checkpoint=" + good,
+                                "--output_dir=" + Tmp() + "/not_a_dir/logits"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("error: output directory '" + Tmp() + "/not_a_dir/logits': cannot create"));
+
   // Case 8: results that cannot be written (a 512-byte file-size limit: the
   // writes fail with EFBIG as on a full disk) are errors, not "results: ...".
   r = RunWithFileSizeLimit(512, "ptq", Plus(CifarFlags("resnet20"), {"--output_dir=" + out + "/ptq_full",
@@ -398,6 +420,16 @@ TEST(ReliabilityTest, EveryLoaderChecksTheCheckpointAndEveryWriterItsFiles) {
                            Plus(CifarFlags("resnet20"), {"--output_dir=" + out + "/structured_full",
                                                          "--timing_passes=1", "--checkpoint=" + good}));
   EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("File too large"));
+  r = RunWithFileSizeLimit(512, "export_onnx", Plus(CifarFlags("resnet20"), {"--undefok=max_eval_images", "--checkpoint=" + good,
+                                                                             "--output=" + out + "/full.onnx"}));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("error: writing '" + out + "/full.onnx': cannot write temporary file"));
+  EXPECT_THAT(r.output, HasSubstr("File too large"));
+  r = RunWithFileSizeLimit(512, "logits", Plus(CifarFlags("resnet20"), {"--checkpoint=" + good,
+                                                                        "--output_dir=" + out + "/logits_full"}));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("error: writing '" + out + "/logits_full/logits.npy'"));
   EXPECT_THAT(r.output, HasSubstr("File too large"));
   const std::string blocked = Tmp() + "/blocked";
   fs::create_directories(blocked + "/result.json");  // a directory where the result goes
