@@ -34,14 +34,20 @@ absl::Status CheckModelFitsData(const models::ModelOptions& options, const data:
   }
   const data::SampleShape shape = data.sample_shape();
   const engine::Dims images = {shape.channels, shape.height, shape.width};
-  if (input == images) return absl::OkStatus();
+  const auto takes = [&](const std::string& name) {
+    const engine::Dims dims = models::InputDims(name);
+    return models::TakesAnyImageSize(name) ? dims[0] == images[0] && images[1] == images[2] : dims == images;
+  };
+  if (takes(options.name)) return absl::OkStatus();
   std::vector<std::string> fitting;
   for (const std::string& name : models::ModelNames()) {
-    if (models::InputDims(name) == images) fitting.push_back(name);
+    if (takes(name)) fitting.push_back(name);
   }
+  const std::string taken = models::TakesAnyImageSize(options.name)
+                                ? absl::StrCat(input[0], "-channel square images of any size")
+                                : absl::StrCat(absl::StrJoin(input, "x"), " images (channels x height x width)");
   return absl::InvalidArgumentError(absl::StrCat(
-      "--model=", options.name, " takes ", absl::StrJoin(input, "x"),
-      " images (channels x height x width), but the data set's are ", absl::StrJoin(images, "x"),
+      "--model=", options.name, " takes ", taken, ", but the data set's are ", absl::StrJoin(images, "x"),
       fitting.empty() ? std::string(" (no model of the zoo takes them)")
                       : absl::StrCat(" (models that take them: ", absl::StrJoin(fitting, ", "), ")")));
 }

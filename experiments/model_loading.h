@@ -32,9 +32,10 @@ absl::StatusOr<models::ShortcutKind> ParseShortcut(const std::string& name);
 train::LoadOptions CheckpointChecks(const std::string& model);
 
 // InvalidArgument naming both shapes and the models that fit when `data`'s
-// images are not the input the model `options.name` is built for (e.g.
-// resnet20 on Fashion-MNIST, which used to fail at the first forward pass
-// with "Conv2d 'conv1': expected 3 input channels").
+// images are not an input the model `options.name` takes: its InputDims, or
+// square images of any size with those channels for models::TakesAnyImageSize
+// (e.g. resnet20 on Fashion-MNIST used to fail at the first forward pass with
+// "Conv2d 'conv1': expected 3 input channels"; resnet18 on CIFAR is fine).
 absl::Status CheckModelFitsData(const models::ModelOptions& options, const data::Dataset& data);
 
 // The model, initialized with `seed`, then (unless `checkpoint` is empty)

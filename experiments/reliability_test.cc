@@ -197,9 +197,17 @@ TEST(ReliabilityTest, ListFlagsModelsAndDataSetsAreCheckedWithClearMessages) {
 
   r = RunCommandLine("train", Plus(LenetFlags(out, 1), {"--model=resnet20"}));
   EXPECT_EQ(r.status, 1);
-  EXPECT_THAT(r.output, HasSubstr("error: --dataset=fashion_mnist: --model=resnet20 takes 3x32x32 images "
-                                  "(channels x height x width), but the data set's are 1x28x28 (models that "
+  EXPECT_THAT(r.output, HasSubstr("error: --dataset=fashion_mnist: --model=resnet20 takes 3-channel square "
+                                  "images of any size, but the data set's are 1x28x28 (models that "
                                   "take them: lenet5)"));
+  r = RunCommandLine("train", {"--dataset=cifar10", "--data_dir=" + Cifar(), "--model=resnet18",
+                               "--batch_size=32", "--threads=1", "--max_train_images=32", "--max_eval_images=32",
+                               "--epochs=1", "--progress_every=0", "--output_dir=" + out + "/r18"});
+  EXPECT_EQ(r.status, 0) << r.output;  // ResNet-18 takes CIFAR's 32x32 images
+  r = RunCommandLine("train", Plus(LenetFlags(out, 1), {"--model=vgg16_bn"}));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.output, HasSubstr("--model=vgg16_bn takes 3x32x32 images (channels x height x width), but the "
+                                  "data set's are 1x28x28"));
 
   fs::create_directories(Tmp() + "/no_data");
   r = RunCommandLine("train", Plus(LenetFlags(out, 1), {"--data_dir=" + Tmp() + "/no_data"}));

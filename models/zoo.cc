@@ -194,6 +194,11 @@ engine::Dims InputDims(const std::string& name) {
   return {3, 32, 32};
 }
 
+bool TakesAnyImageSize(const std::string& name) {
+  InputDims(name);  // validates the name
+  return absl::StartsWith(name, "resnet");
+}
+
 void InitializeParameters(engine::Layer& model, uint64_t seed) {
   std::mt19937_64 rng(seed);
   engine::ParameterList params;

@@ -42,6 +42,12 @@ std::vector<std::string> ModelNames();
 std::unique_ptr<engine::Sequential> BuildModel(const ModelOptions& options);
 // Input {C, H, W} the model is built for.
 engine::Dims InputDims(const std::string& name);
+// Whether the model takes square images of any size (with InputDims'
+// channels): the ResNets, whose classifier follows a global average pooling
+// (ResNet-18 on 32x32 CIFAR images, a CIFAR ResNet on 224x224 ones; the
+// pooling takes square maps only). VGG-16-BN and LeNet-5 flatten a fixed-size
+// feature map into their classifier.
+bool TakesAnyImageSize(const std::string& name);
 // Kaiming-normal (fan_out) convolutions, BN gamma 1 / beta 0, and PyTorch's
 // default uniform fan-in init for fully connected layers.
 void InitializeParameters(engine::Layer& model, uint64_t seed);
