@@ -8,7 +8,9 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/adam.h"
 #include "engine/loss.h"
+#include "engine/optimizer_group.h"
 #include "flags/ranges.h"
 #include "engine/parameter_snapshot.h"
 #include "prune/mask.h"
@@ -48,6 +50,11 @@ ABSL_FLAG(double, l0_gate_lr_scale, 1.0,
           "L0: the gates' learning rate relative to the weights' (> 0); under SGD the gates need a large one "
           "to move in a short run (see prune/l0.h)");
 PSG_FLAG_RANGE(l0_gate_lr_scale, psg::flags::GreaterThan(0));
+ABSL_FLAG(std::string, l0_gate_optimizer, "adam",
+          "L0: adam (the gates' own Adam at --l0_gate_lr, as the reference implementation) or sgd (the "
+          "weights' optimizer, gate gradients x --l0_gate_lr_scale)");
+ABSL_FLAG(double, l0_gate_lr, 1e-3, "L0 with Adam gates: their learning rate at the schedule's peak --lr");
+PSG_FLAG_RANGE(l0_gate_lr, psg::flags::GreaterThan(0));
 
 namespace psg::experiments {
 namespace {
@@ -143,6 +150,18 @@ absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
     if (!std::isfinite(out.l0.gate_lr_scale) || out.l0.gate_lr_scale <= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("--l0_gate_lr_scale must be finite and > 0, got ", out.l0.gate_lr_scale));
+    }
+    const std::string gate_optimizer = absl::GetFlag(FLAGS_l0_gate_optimizer);
+    if (gate_optimizer != "adam" && gate_optimizer != "sgd") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--l0_gate_optimizer must be adam or sgd, got '", gate_optimizer, "'"));
+    }
+    out.l0_gates_adam = gate_optimizer == "adam";
+    out.l0_gate_lr = absl::GetFlag(FLAGS_l0_gate_lr);
+    if (out.l0_gates_adam && out.l0.gate_lr_scale != 1.0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--l0_gate_lr_scale=", out.l0.gate_lr_scale, " scales the gates' gradients under "
+          "--l0_gate_optimizer=sgd; Adam's step does not depend on their scale: set --l0_gate_lr"));
     }
   } else if (method != "magnitude") {
     return absl::InvalidArgumentError(
@@ -272,6 +291,21 @@ std::unique_ptr<prune::L0Gates> MakeL0Gates(const PruneFromFlags& prune, const e
   prune::L0Options options = prune.l0;
   options.seed = seed;
   return std::make_unique<prune::L0Gates>(params, options);
+}
+
+void AddL0GateOptimizer(const PruneFromFlags& prune, prune::L0Gates* gates, double base_lr,
+                        OptimizerFromFlags* optimizer) {
+  if (gates == nullptr) return;
+  optimizer->json["l0_gate_optimizer"] = prune.l0_gates_adam ? "adam" : "sgd";
+  if (!prune.l0_gates_adam) return;
+  optimizer->json["l0_gate_lr"] = prune.l0_gate_lr;
+  auto group = std::make_unique<engine::OptimizerGroup>();
+  group->Add(std::move(optimizer->optimizer), 1.0f);
+  group->Add(std::make_unique<engine::Adam>(gates->parameters(), engine::AdamOptions{}),
+             static_cast<float>(prune.l0_gate_lr / base_lr));
+  optimizer->optimizer = std::move(group);
+  absl::StrAppendFormat(&optimizer->description, "; L0 gates by Adam at lr %g (following the schedule)",
+                        prune.l0_gate_lr);
 }
 
 void AttachL0Gates(prune::L0Gates* gates, const engine::Optimizer& optimizer, train::Trainer* trainer) {

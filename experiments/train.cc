@@ -191,7 +191,7 @@ int Run() {
     if (weight_quantizer) {
       for (psg::engine::Parameter* p : weight_quantizer->parameters()) trainable.push_back(p);
     }
-    if (l0_gates) {
+    if (l0_gates && !prune->l0_gates_adam) {
       for (psg::engine::Parameter* p : l0_gates->parameters()) trainable.push_back(p);
     }
     auto optimizer = psg::experiments::MakeOptimizer(
@@ -204,6 +204,7 @@ int Run() {
         !pruned.ok()) {
       return Fail(pruned.status().message());
     }
+    psg::experiments::AddL0GateOptimizer(*prune, l0_gates.get(), absl::GetFlag(FLAGS_lr), &*optimizer);
     const Json flags_json = FlagsJson(optimizer->json, qat->json);
 
     psg::train::TrainerOptions to;
