@@ -5,10 +5,11 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/adam.h"
 #include "flags/ranges.h"
 #include "psg/psgd.h"
 
-ABSL_FLAG(std::string, optimizer, "sgd", "sgd or psgd");
+ABSL_FLAG(std::string, optimizer, "sgd", "sgd, adam (torch's defaults: betas 0.9, 0.999, eps 1e-8) or psgd");
 ABSL_FLAG(std::string, psg_target, "grid", "PSGD target: grid (b-bit quantization) or zero (pruning)");
 ABSL_FLAG(int, psg_bits, 4, "PSGD grid bit-width, 2..8");
 PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
@@ -93,8 +94,14 @@ absl::StatusOr<OptimizerFromFlags> MakeOptimizer(const engine::ParameterList& tr
       out.json = {{"optimizer", "sgd"}};
       return out;
     }
+    if (kind == "adam") {
+      out.optimizer = std::make_unique<engine::Adam>(trainable, engine::AdamOptions{.weight_decay = weight_decay});
+      out.description = "Adam";
+      out.json = {{"optimizer", "adam"}};
+      return out;
+    }
     if (kind != "psgd") {
-      return absl::InvalidArgumentError(absl::StrCat("--optimizer must be sgd or psgd, got '", kind, "'"));
+      return absl::InvalidArgumentError(absl::StrCat("--optimizer must be sgd, adam or psgd, got '", kind, "'"));
     }
     absl::StatusOr<PsgdOptions> o = PsgdOptionsFromFlags(momentum, nesterov, weight_decay);
     if (!o.ok()) return o.status();

@@ -1,4 +1,4 @@
-// The optimizer of a training binary from flags: plain SGD, or PSGD with its
+// The optimizer of a training binary from flags: plain SGD or Adam, or PSGD with its
 // target, bit-width, lambda_s, eps and layer policy (psg-method.md; defaults
 // follow the released code), plus PSGD's per-epoch diagnostics for the
 // trainer's metrics.
