@@ -9,10 +9,18 @@
 // augmentation; the released code ran it over the test batches themselves),
 // or the exact max, or the batch-norm rule (--act_range).
 //
+// --ptq_method picks the post-training method: plain rounding (the released
+// protocol), DFQ (quant/dfq.h: BN folding, cross-layer equalization, bias
+// absorption and correction, no data) or LAPQ (quant/lapq.h: per-tensor clips
+// for weights and activations searched on the loss of --lapq_images training
+// images).
+//
 //   bazel run //experiments:ptq -- --checkpoint=runs/r20/last.safetensors
 //       --bits=8,6,4,3,2 [--act_bits=same|N] [--granularity=channel] [--calibrator=mse]
+//       [--ptq_method=round|dfq|lapq]
 //
-// Writes <output_dir>/ptq.json and ptq.md (default output_dir: <checkpoint dir>/ptq).
+// Writes <output_dir>/ptq.json and ptq.md (default output_dir: <checkpoint
+// dir>/ptq, or ptq_dfq, ptq_lapq).
 #include <omp.h>
 
 #include <algorithm>
