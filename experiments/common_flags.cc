@@ -20,7 +20,9 @@
 
 ABSL_FLAG(std::string, model, "resnet20", "model name (see models/zoo.h)");
 ABSL_FLAG(std::string, shortcut, "projection", "CIFAR ResNet shortcut: projection or zeropad");
-ABSL_FLAG(std::string, dataset, "cifar10", "cifar10, cifar100 or fashion_mnist");
+ABSL_FLAG(std::string, dataset, "cifar10",
+          "cifar10, cifar100, fashion_mnist or imagenet (--data_dir=DIR: DIR/train/<wnid>/*.JPEG, "
+          "DIR/val/<wnid>/*.JPEG)");
 ABSL_FLAG(std::string, data_dir, "",
           "directory holding the dataset (default $PSG_DATA_DIR, else ~/.cache/psg-toolkit/data)");
 ABSL_FLAG(int, batch_size, 128, "batch size");
@@ -48,6 +50,11 @@ std::string HowToGet(const std::string& dataset, const std::string& dir) {
     return absl::StrCat("Fashion-MNIST is read from ", dir,
                         ": the four IDX files of the official download, "
                         "{train,t10k}-{images-idx3,labels-idx1}-ubyte, plain or .gz. Or pass --data_dir");
+  }
+  if (dataset == "imagenet") {
+    return absl::StrCat("ImageNet is read from ", dir,
+                        "/train/<wnid>/*.JPEG and ", dir,
+                        "/val/<wnid>/*.JPEG (torchvision's ImageFolder layout). Or pass --data_dir");
   }
   return absl::StrCat("known data sets: ", absl::StrJoin(train::DatasetNames(), ", "));
 }

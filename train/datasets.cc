@@ -8,6 +8,7 @@
 #include "data/augment.h"
 #include "data/cifar.h"
 #include "data/idx.h"
+#include "data/image_folder.h"
 #include "data/image_set_dataset.h"
 #include "data/normalization.h"
 
@@ -16,7 +17,9 @@ namespace psg::train {
 using data::CifarAugmenter;
 using data::ImageSetDataset;
 
-std::vector<std::string> DatasetNames() { return {"cifar10", "cifar100", "fashion_mnist"}; }
+std::vector<std::string> DatasetNames() {
+  return {"cifar10", "cifar100", "fashion_mnist", "imagenet"};
+}
 
 namespace {
 
@@ -47,8 +50,38 @@ std::string DefaultDataDir() {
   return absl::StrCat(home != nullptr ? home : ".", "/.cache/psg-toolkit/data");
 }
 
+namespace {
+
+// <dir>/train and <dir>/val as JPEG folders (data/image_folder.h), with the
+// same classes in the same order.
+absl::StatusOr<std::unique_ptr<TrainingData>> LoadImageNet(const std::string& dir) {
+  using data::ImageFolderDataset;
+  ImageFolderDataset::Options train_options, eval_options;
+  eval_options.mode = ImageFolderDataset::Mode::kEval;
+  auto train = ImageFolderDataset::Open(dir + "/train", train_options);
+  if (!train.ok()) return train.status();
+  auto train_unaugmented = ImageFolderDataset::Open(dir + "/train", eval_options);
+  if (!train_unaugmented.ok()) return train_unaugmented.status();
+  auto test = ImageFolderDataset::Open(dir + "/val", eval_options);
+  if (!test.ok()) return test.status();
+  if (test->classes() != train->classes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "imagenet: ", dir, "/val has ", test->classes().size(), " classes and ", dir, "/train ",
+        train->classes().size(), "; they must be the same class directories"));
+  }
+  auto out = std::make_unique<TrainingData>();
+  out->num_classes = static_cast<int>(train->classes().size());
+  out->train = std::make_unique<ImageFolderDataset>(*std::move(train));
+  out->train_unaugmented = std::make_unique<ImageFolderDataset>(*std::move(train_unaugmented));
+  out->test = std::make_unique<ImageFolderDataset>(*std::move(test));
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string& name,
                                                                const std::string& dir) {
+  if (name == "imagenet") return LoadImageNet(dir);
   auto out = std::make_unique<TrainingData>();
   CifarAugmenter::Options augment;
   absl::StatusOr<data::ImageSet> train, test;

@@ -4,6 +4,7 @@
 //
 //   absl::StatusOr<std::unique_ptr<TrainingData>> data =
 //       LoadTrainingData("cifar10", "/data");   // /data/cifar-10-batches-bin/
+//   data = LoadTrainingData("imagenet", "/data/ilsvrc2012");  // train/, val/
 #ifndef PSG_TRAIN_DATASETS_H_
 #define PSG_TRAIN_DATASETS_H_
 
@@ -30,7 +31,11 @@ struct TrainingData {
 };
 
 // Names: cifar10 (<dir>/cifar-10-batches-bin), cifar100 (<dir>/cifar-100-binary,
-// fine labels), fashion_mnist (<dir> with the four IDX files, plain or gzip).
+// fine labels), fashion_mnist (<dir> with the four IDX files, plain or gzip),
+// imagenet (<dir>/train/<wnid>/*.JPEG and <dir>/val/<wnid>/*.JPEG, as
+// torchvision's ImageFolder reads them: RandomResizedCrop(224) + flip for
+// training, resize 256 + center crop 224 for evaluation; the images are read
+// as batches are made, and the ImageSets stay empty).
 std::vector<std::string> DatasetNames();
 absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string& name,
                                                                const std::string& dir);
