@@ -6,11 +6,20 @@
 //
 //   BatchNorm2d bn("layer1.0.bn1", {.channels = 16, .fuse_relu = true});
 //   const Tensor& y = bn.Forward(conv_out, Mode::kTrain);
+//
+// Synchronized batch statistics for data-parallel training: with
+// set_cross_replica, training normalizes with the mean and variance of the
+// global batch (every replica's part of it) and backward adds the terms the
+// other replicas' samples contribute through those statistics, so N replicas
+// of batch B compute what one process computes on batch N x B (the global
+// gradient times N: each replica's loss is a mean over its own B samples).
 #ifndef PSG_ENGINE_BATCH_NORM_H_
 #define PSG_ENGINE_BATCH_NORM_H_
 
 #include <string>
+#include <vector>
 
+#include "engine/cross_replica.h"
 #include "engine/layer.h"
 #include "engine/plan_cache.h"
 #include "engine/reorder.h"
@@ -40,10 +49,20 @@ class BatchNorm2d : public Layer {
   Parameter& running_mean() { return running_mean_; }
   Parameter& running_var() { return running_var_; }
 
+  // Sums over the replicas for synchronized statistics (not owned; null:
+  // each replica's own batch). Set it before the first training Forward.
+  void set_cross_replica(CrossReplicaSum* sum);
+
  private:
   struct Plan;
+  struct SyncPlan;
   Plan& PlanFor(const Tensor& x, Mode mode);
   void UpdateRunningStatistics(const Plan& plan, int64_t count);
+  // Synchronized statistics: the global batch's mean and variance into the
+  // plan's batch_mean / batch_var; returns the global count of values per channel.
+  int64_t GlobalStatistics(Plan& plan, const Tensor& x);
+  // Synchronized backward: adds the global statistics' terms to diff_src.
+  void AddGlobalStatisticsGradient(Plan& plan);
 
   BatchNormOptions options_;
   Parameter gamma_, beta_, running_mean_, running_var_;
@@ -51,6 +70,8 @@ class BatchNorm2d : public Layer {
   PlanCache<Plan> eval_plans_;
   Plan* current_ = nullptr;
   Tensor input_;
+  CrossReplicaSum* cross_replica_ = nullptr;
+  std::vector<double> sums_;  // cross-replica sums, reused
 };
 
 }  // namespace psg::engine
