@@ -55,11 +55,6 @@ BatchNorm2d::BatchNorm2d(std::string name, const BatchNormOptions& options)
 
 BatchNorm2d::~BatchNorm2d() = default;
 
-void BatchNorm2d::set_cross_replica(CrossReplicaSum* sum) {
-  PSG_CHECK(current_ == nullptr, "BatchNorm2d '", name(),
-            "': set_cross_replica must come before the first Forward");
-  cross_replica_ = sum;
-}
 
 BatchNorm2d::Plan& BatchNorm2d::PlanFor(const Tensor& x, Mode mode) {
   const bool train = mode == Mode::kTrain;
@@ -68,7 +63,7 @@ BatchNorm2d::Plan& BatchNorm2d::PlanFor(const Tensor& x, Mode mode) {
     PSG_CHECK(in.size() == 4 && in[1] == options_.channels, "BatchNorm2d '", name(),
               "': expected NCHW input with ", options_.channels, " channels, got ",
               DimsToString(in));
-    const bool sync = train && cross_replica_ != nullptr;
+    const bool sync = train && options_.cross_replica != nullptr;
     auto f = flags::use_scale | flags::use_shift;
     // Synchronized training normalizes with the global statistics, given.
     if (!train || sync) f = f | flags::use_global_stats;
@@ -125,7 +120,7 @@ int64_t BatchNorm2d::GlobalStatistics(Plan& plan, const Tensor& x) {
     sums_[c_count + c] = n * (var[c] + static_cast<double>(mean[c]) * mean[c]);
   }
   sums_[2 * c_count] = n;
-  cross_replica_->SumInPlace(absl::MakeSpan(sums_));
+  options_.cross_replica->SumInPlace(absl::MakeSpan(sums_));
   const double total = sums_[2 * c_count];
   float* global_mean = plan.batch_mean.raw();
   float* global_var = plan.batch_var.raw();
@@ -238,7 +233,7 @@ void BatchNorm2d::AddGlobalStatisticsGradient(Plan& plan) {
     sums_[c] = d_beta[c];
     sums_[c_count + c] = d_gamma[c];
   }
-  cross_replica_->SumInPlace(absl::MakeSpan(sums_));
+  options_.cross_replica->SumInPlace(absl::MakeSpan(sums_));
   const float* gamma = gamma_.value.raw();
   const float* mean = plan.batch_mean.raw();
   const float* var = plan.batch_var.raw();

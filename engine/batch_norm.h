@@ -8,7 +8,7 @@
 //   const Tensor& y = bn.Forward(conv_out, Mode::kTrain);
 //
 // Synchronized batch statistics for data-parallel training: with
-// set_cross_replica, training normalizes with the mean and variance of the
+// options.cross_replica, training normalizes with the mean and variance of the
 // global batch (every replica's part of it) and backward adds the terms the
 // other replicas' samples contribute through those statistics, so N replicas
 // of batch B compute what one process computes on batch N x B (the global
@@ -31,6 +31,9 @@ struct BatchNormOptions {
   float epsilon = 1e-5f;
   float momentum = 0.1f;  // running = (1 - momentum) * running + momentum * batch
   bool fuse_relu = false;
+  // Sums over data-parallel replicas for synchronized batch statistics (not
+  // owned; null: each replica normalizes with its own batch's statistics).
+  CrossReplicaSum* cross_replica = nullptr;
 };
 
 class BatchNorm2d : public Layer {
@@ -49,10 +52,6 @@ class BatchNorm2d : public Layer {
   Parameter& running_mean() { return running_mean_; }
   Parameter& running_var() { return running_var_; }
 
-  // Sums over the replicas for synchronized statistics (not owned; null:
-  // each replica's own batch). Set it before the first training Forward.
-  void set_cross_replica(CrossReplicaSum* sum);
-
  private:
   struct Plan;
   struct SyncPlan;
@@ -70,7 +69,6 @@ class BatchNorm2d : public Layer {
   PlanCache<Plan> eval_plans_;
   Plan* current_ = nullptr;
   Tensor input_;
-  CrossReplicaSum* cross_replica_ = nullptr;
   std::vector<double> sums_;  // cross-replica sums, reused
 };
 

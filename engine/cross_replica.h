@@ -8,7 +8,7 @@
 //       MPI_Allreduce(MPI_IN_PLACE, v.data(), v.size(), MPI_DOUBLE, MPI_SUM, comm);
 //     }
 //   };
-//   bn.set_cross_replica(&sum);   // before its first training Forward
+//   BatchNorm2d bn("bn1", {.channels = 16, .cross_replica = &sum});
 #ifndef PSG_ENGINE_CROSS_REPLICA_H_
 #define PSG_ENGINE_CROSS_REPLICA_H_
 

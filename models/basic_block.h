@@ -40,6 +40,9 @@ struct BasicBlockOptions {
   // conv1's filters (= bn1's and conv2's input channels), the block's middle
   // width; 0: out_channels. Narrower for a filter-pruned block (prune/structured.h).
   int64_t mid_channels = 0;
+  // Synchronized batch statistics for data-parallel training (not owned;
+  // engine/batch_norm.h); null: per-replica statistics.
+  engine::CrossReplicaSum* batch_norm_sync = nullptr;
 };
 
 class BasicBlock : public engine::Layer {

@@ -35,6 +35,9 @@ struct ModelOptions {
   // e.g. of a filter-pruned network (prune/structured.h); blocks not named
   // keep their full width. ResNets only; an unknown block name throws.
   std::map<std::string, int64_t> block_mid_channels;
+  // Every BN layer's cross-replica sum for synchronized batch statistics in
+  // data-parallel training (not owned; engine/batch_norm.h); null: none.
+  engine::CrossReplicaSum* batch_norm_sync = nullptr;
 };
 
 std::vector<std::string> ModelNames();
