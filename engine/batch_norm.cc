@@ -26,6 +26,23 @@ struct BatchNorm2d::SyncPlan {
   Tensor correction_scale, correction_shift;  // {1, C, 1, 1}
 };
 
+namespace {
+
+// A {1, C, 1, 1} descriptor in x's layout family (channel c at offset c):
+// oneDNN's JIT binary kernels need the per-channel operand blocked like the
+// data (a plain one runs the reference kernel, ~100x slower).
+memory::desc PerChannelLike(const memory::desc& x, int64_t channels) {
+  using tag = memory::format_tag;
+  for (tag t : {tag::nChw16c, tag::nChw8c, tag::nhwc, tag::nchw}) {
+    if (memory::desc(x.dims(), x.data_type(), t) == x) {
+      return memory::desc({1, channels, 1, 1}, memory::data_type::f32, t);
+    }
+  }
+  return PlainDesc({1, channels, 1, 1});
+}
+
+}  // namespace
+
 struct BatchNorm2d::Plan {
   dnnl::batch_normalization_forward::primitive_desc fwd_pd;
   dnnl::batch_normalization_forward fwd;
@@ -211,9 +228,11 @@ void BatchNorm2d::AddGlobalStatisticsGradient(Plan& plan) {
   SyncPlan& s = *plan.sync;
   const int64_t c_count = options_.channels;
   if (!s.has_correction) {
-    const memory::desc per_channel = PlainDesc({1, c_count, 1, 1});
+    const memory::desc per_channel = PerChannelLike(input_.desc(), c_count);
     s.correction_scale = Tensor(per_channel);
     s.correction_shift = Tensor(per_channel);
+    s.correction_scale.Fill(0.0f);  // blocked padding stays zero
+    s.correction_shift.Fill(0.0f);
     dnnl::post_ops ops;
     ops.append_binary(dnnl::algorithm::binary_add, per_channel);
     ops.append_sum(1.0f);

@@ -14,6 +14,7 @@ def paper_smoke_test(name, target, json_paths, target_flags = []):
         data = [":" + target],
         tags = ["experiment_smoke"],
         deps = [
+            ":fake_data",
             ":protocol",
             ":result_json",
             ":testing_fake_data",

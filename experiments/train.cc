@@ -22,6 +22,9 @@
 //   # L0 regularization with hard concrete gates (the sparsity is learned)
 //   bazel run //experiments:train -- --prune_method=l0 --l0_lambda=1e-4 --l0_initial_drop=0.1 ...
 //
+//   # data-parallel on 2 ranks (experiments/distributed_flags.h), batch 128 each
+//   mpirun -np 2 bazel-bin/experiments/train --distributed=mpi --sync_bn ...
+//
 // Writes <output_dir>/metrics.jsonl (one JSON line per epoch),
 // last.safetensors (atomic checkpoint; --resume continues from it exactly)
 // and result.json, and prints a progress line and a final table. Ctrl-C
@@ -41,6 +44,7 @@
 #include "absl/strings/str_join.h"
 #include "data/loader.h"
 #include "experiments/common_flags.h"
+#include "experiments/distributed_flags.h"
 #include "experiments/model_loading.h"
 #include "experiments/optimizer_flags.h"
 #include "experiments/prune_flags.h"
@@ -111,7 +115,7 @@ using psg::experiments::UserPath;
 
 using psg::io::Json;
 
-Json FlagsJson(const Json& optimizer_json, const Json& qat_json) {
+Json FlagsJson(const Json& optimizer_json, const Json& qat_json, const Json& distributed_json) {
   Json json = {{"model", absl::GetFlag(FLAGS_model)},
                {"shortcut", absl::GetFlag(FLAGS_shortcut)},
                {"dataset", absl::GetFlag(FLAGS_dataset)},
@@ -131,6 +135,7 @@ Json FlagsJson(const Json& optimizer_json, const Json& qat_json) {
   json.update(psg::train::LrFlagsJson());
   json.update(optimizer_json);
   json.update(qat_json);
+  json["distributed"] = distributed_json;
   return json;
 }
 
@@ -151,10 +156,13 @@ absl::Status WriteResult(const std::string& path, const Json& flags, const psg::
   return psg::io::WriteJsonFile(path, json);
 }
 
-int Run() {
+int Train(const psg::experiments::DistributedFromFlags& distributed) {
   const std::string output_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   if (output_dir.empty()) return Fail("--output_dir is required");
-  if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
+  // Rank 0 alone writes there (the other ranks need not see it).
+  if (distributed.rank == 0) {
+    if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
+  }
   psg::train::InstallStopSignalHandlers();
   psg::experiments::SetUpThreads();
   auto data = psg::experiments::LoadDataFromFlags();
@@ -166,6 +174,7 @@ int Run() {
   try {
     psg::models::ModelOptions mo = *model_options;
     mo.activation_layer = qat->activation_layer;
+    mo.batch_norm_sync = distributed.batch_norm_sync();
     auto model = psg::models::BuildModel(mo);
     psg::models::InitializeParameters(*model, absl::GetFlag(FLAGS_seed));
     psg::engine::ParameterList params;
@@ -205,7 +214,7 @@ int Run() {
       return Fail(pruned.status().message());
     }
     psg::experiments::AddL0GateOptimizer(*prune, l0_gates.get(), absl::GetFlag(FLAGS_lr), &*optimizer);
-    const Json flags_json = FlagsJson(optimizer->json, qat->json);
+    const Json flags_json = FlagsJson(optimizer->json, qat->json, distributed.json);
 
     psg::train::TrainerOptions to;
     to.epochs = absl::GetFlag(FLAGS_epochs);
@@ -224,6 +233,8 @@ int Run() {
     to.metadata["flags"] = psg::io::JsonCompact(flags_json);
     to.metadata[psg::train::kModelMetadata] = mo.name;
     to.resume_invariants = psg::train::ScheduleInvariants(to.epochs);
+    to.data_parallel = distributed.mpi.get();
+    to.replica_check_every_steps = distributed.check_every_steps;
     std::string resume = absl::GetFlag(FLAGS_resume);
     if (resume == "auto") {
       resume = std::filesystem::exists(output_dir + "/last.safetensors") ? output_dir + "/last.safetensors" : "";
@@ -235,7 +246,8 @@ int Run() {
     const int64_t train_images = to.max_train_images > 0
                                      ? std::min(to.max_train_images, (*data)->train->size())
                                      : (*data)->train->size();
-    const int64_t steps_per_epoch = psg::data::BatchesPerEpoch(train_images, to.batch_size, to.drop_last);
+    const int64_t steps_per_epoch = psg::data::BatchesPerEpoch(
+        train_images, to.batch_size, to.drop_last, distributed.ranks);
     if (steps_per_epoch == 0) return Fail("fewer training images than one batch");
     if (absl::Status s = psg::experiments::CheckPruneSchedule(*prune, steps_per_epoch * to.epochs); !s.ok()) {
       return Fail(s.message());
@@ -248,6 +260,7 @@ int Run() {
                 absl::GetFlag(FLAGS_dataset).c_str(), static_cast<long long>(train_images),
                 static_cast<long long>((*data)->test->size()),
                 static_cast<long long>(steps_per_epoch), omp_get_max_threads());
+    std::printf("%s\n", distributed.description.c_str());
     std::printf("optimizer: %s\n", optimizer->description.c_str());
     std::printf("%s\n", qat->description.c_str());
     // Diagnostics of the starting weights, for the final start/end table.
@@ -284,6 +297,7 @@ int Run() {
     if (!summary.ok()) return Fail(summary.status().message());
     if (summary->stopped_early) return 0;
     const auto& r = summary->last;
+    if (distributed.rank != 0) return 0;  // rank 0 writes the results
     // A run that had finished keeps its result.json (written when it ended).
     const std::string result = output_dir + "/result.json";
     if (!summary->finished_before || !std::filesystem::exists(result)) {
@@ -316,6 +330,16 @@ int Run() {
     return Fail(e.what());
   }
   return 0;
+}
+
+int Run() {
+  absl::StatusOr<psg::experiments::DistributedFromFlags> distributed =
+      psg::experiments::StartDistributedFromFlags();
+  if (!distributed.ok()) return Fail(distributed.status().message());
+  const int status = Train(*distributed);
+  // One rank's failure ends the job rather than leave the others waiting.
+  if (status != 0 && distributed->mpi) distributed->mpi->Abort("training failed (error above)");
+  return status;
 }
 
 }  // namespace

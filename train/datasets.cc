@@ -23,25 +23,32 @@ std::vector<std::string> DatasetNames() {
 
 namespace {
 
-class PrefixDataset final : public data::Dataset {
+class SliceDataset final : public data::Dataset {
  public:
-  PrefixDataset(const data::Dataset& base, int64_t n) : base_(base), n_(std::min(n, base.size())) {}
-  int64_t size() const override { return n_; }
+  SliceDataset(const data::Dataset& base, int64_t begin, int64_t end)
+      : base_(base), begin_(begin), size_(end - begin) {}
+  int64_t size() const override { return size_; }
   data::SampleShape sample_shape() const override { return base_.sample_shape(); }
-  int32_t label(int64_t i) const override { return base_.label(i); }
+  int32_t label(int64_t i) const override { return base_.label(begin_ + i); }
   absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
-    return base_.WriteSample(i, rng, dst);
+    return base_.WriteSample(begin_ + i, rng, dst);
   }
 
  private:
   const data::Dataset& base_;
-  int64_t n_;
+  int64_t begin_, size_;
 };
 
 }  // namespace
 
 std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n) {
-  return std::make_unique<PrefixDataset>(dataset, n);
+  return Slice(dataset, 0, n);
+}
+
+std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin, int64_t end) {
+  end = std::clamp<int64_t>(end, 0, dataset.size());
+  begin = std::clamp<int64_t>(begin, 0, end);
+  return std::make_unique<SliceDataset>(dataset, begin, end);
 }
 
 std::string DefaultDataDir() {

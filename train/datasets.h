@@ -41,6 +41,8 @@ absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string
                                                                const std::string& dir);
 // The first min(n, size) samples of `dataset` (which must outlive the result).
 std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n);
+// Samples [begin, end) of `dataset` (clipped to it), numbered from 0.
+std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin, int64_t end);
 
 // The default data directory: $PSG_DATA_DIR, else $HOME/.cache/psg-toolkit/data
 // (where tools/get_cifar10.sh puts CIFAR-10).

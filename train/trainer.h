@@ -8,6 +8,14 @@
 // kept. SIGINT and SIGTERM (train/stop_signals.h) stop at the next step
 // boundary with a checkpoint. See docs/reliability.md.
 //
+// Data-parallel (TrainerOptions::data_parallel, dist/data_parallel.h): every
+// rank trains on its shard of each global batch of ranks x batch_size images
+// and takes the same optimizer step on the reduced gradients; rank 0's state
+// (fresh, loaded or resumed) is broadcast first; evaluation is split over the
+// ranks; rank 0 alone writes metrics, checkpoints and the profile; the
+// replicas are checked to hold bit-identical parameters and optimizer state
+// after every epoch (and every replica_check_every_steps).
+//
 //   Trainer trainer(options, *model, optimizer, *schedule, data);
 //   absl::StatusOr<RunSummary> summary = trainer.Run();
 #ifndef PSG_TRAIN_TRAINER_H_
@@ -22,8 +30,10 @@
 #include "absl/status/statusor.h"
 #include "engine/layer.h"
 #include "engine/lr_schedule.h"
+#include "dist/data_parallel.h"
 #include "engine/optimizer.h"
 #include "train/datasets.h"
+#include "train/training_state.h"
 
 namespace psg::train {
 
@@ -60,6 +70,10 @@ struct TrainerOptions {
   // flags: recorded in every checkpoint, and a resume under other values is
   // an error naming the flag (train/training_state.h).
   std::map<std::string, std::string> resume_invariants;
+  // Data-parallel training's ranks (not owned); null: this process alone.
+  // batch_size is then each rank's.
+  dist::DataParallel* data_parallel = nullptr;
+  int64_t replica_check_every_steps = 0;  // 0: after every epoch only
 };
 
 struct EpochResult {
@@ -133,6 +147,14 @@ class Trainer {
   // non-finite.
   absl::Status Diverged(const std::string& what, int64_t epoch, int64_t batch, int64_t step) const;
   absl::StatusOr<Evaluation> EvaluateModel();
+  // Data-parallel: rank 0's parameters, optimizer state and run position on
+  // every rank; `resumed` likewise.
+  void SynchronizeReplicas(RunPosition& position, bool& resumed);
+  // Data-parallel: every rank's parameters and optimizer state agree.
+  absl::Status CheckReplicas(const std::string& when);
+  // The stop signal (SIGINT, SIGTERM or 0) received here or, data-parallel,
+  // by any rank: every rank stops at the same step boundary.
+  int AgreedStopSignal();
   static void Hook(const std::vector<std::function<void(engine::Mode)>>& hooks, engine::Mode mode) {
     for (const auto& hook : hooks) {
       if (hook) hook(mode);

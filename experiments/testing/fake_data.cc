@@ -59,4 +59,13 @@ std::string WriteFakeFashionMnist(const std::string& root, int64_t train, int64_
   return root;
 }
 
+std::string ImageNetFromSample(const std::string& sample, const std::string& root) {
+  fs::create_directories(root);
+  for (const char* split : {"train", "val"}) {
+    fs::remove(root + "/" + split);
+    fs::create_directory_symlink(sample, root + "/" + split);
+  }
+  return root;
+}
+
 }  // namespace psg::experiments::testing

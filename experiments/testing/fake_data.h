@@ -3,6 +3,7 @@
 //
 //   const std::string dir = WriteFakeCifar10(tmp + "/data");      // --data_dir=dir
 //   const std::string mnist = WriteFakeFashionMnist(tmp + "/mnist", 64, 32);
+//   const std::string inet = ImageNetFromSample(sample_dir, tmp + "/imagenet");
 #ifndef PSG_EXPERIMENTS_TESTING_FAKE_DATA_H_
 #define PSG_EXPERIMENTS_TESTING_FAKE_DATA_H_
 
@@ -17,6 +18,10 @@ std::string WriteFakeCifar10(const std::string& root);
 // <root>/{train,t10k}-{images-idx3,labels-idx1}-ubyte with `train` and
 // `test` 28x28 images; returns root.
 std::string WriteFakeFashionMnist(const std::string& root, int64_t train, int64_t test);
+
+// <root>/train and <root>/val as links to one ImageNet-style folder
+// (<wnid>/*.JPEG, e.g. the 100-image sample); returns root.
+std::string ImageNetFromSample(const std::string& sample, const std::string& root);
 
 }  // namespace psg::experiments::testing
 
