@@ -103,6 +103,10 @@ void GradientReducer::LayerDone(engine::Layer& layer) {
 
 void GradientReducer::End() {
   observing_.reset();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.buckets_started_in_backward += next_to_launch_;
+  }
   // Parameters backward did not announce (e.g. of the model's root layer).
   for (int index = 0; index < static_cast<int>(ready_.size()); ++index) MarkReady(index);
   LaunchReady();

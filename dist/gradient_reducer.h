@@ -50,7 +50,8 @@ struct ReductionStats {
   int64_t steps = 0;             // Begin/End pairs
   int64_t bytes_per_step = 0;    // reduced per pair (gradients and state)
   int buckets = 0;
-  double allreduce_seconds = 0;  // communication thread inside allreduce
+  int64_t buckets_started_in_backward = 0;  // queued before End(): overlapped
+  double allreduce_seconds = 0;  // communication thread: pack, allreduce, unpack
   double wait_seconds = 0;       // main thread in End(): communication not hidden by backward
 };
 
