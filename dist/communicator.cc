@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -110,6 +112,12 @@ void Communicator::SumInPlace(absl::Span<double> values, absl::string_view what)
   Wait(request, "allreduce", what);
 }
 
+void Communicator::BlockingSumInPlace(absl::Span<float> values, absl::string_view what) {
+  Check(MPI_Allreduce(MPI_IN_PLACE, values.data(), Count(values.size(), what), MPI_FLOAT, MPI_SUM,
+                      comm_),
+        "allreduce", what);
+}
+
 void Communicator::Broadcast(absl::Span<float> values, absl::string_view what) {
   MPI_Request request;
   Check(MPI_Ibcast(values.data(), Count(values.size(), what), MPI_FLOAT, 0, comm_, &request),
@@ -141,6 +149,7 @@ absl::StatusOr<std::unique_ptr<MpiProcess>> MpiProcess::Init(int* argc, char*** 
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (initialized) return absl::FailedPreconditionError("MPI is already initialized");
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
   int provided = MPI_THREAD_SINGLE;
   if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
     return absl::InternalError("MPI_Init_thread failed");

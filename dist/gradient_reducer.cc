@@ -112,7 +112,13 @@ void GradientReducer::End() {
   LaunchReady();
   const Clock::time_point start = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return done_ == static_cast<int>(buckets_.size()); });
+  if (!done_cv_.wait_for(lock, std::chrono::duration<double>(comm_.timeout_seconds()),
+                         [&] { return done_ == static_cast<int>(buckets_.size()); })) {
+    comm_.Abort(absl::StrCat(buckets_[done_].name, " got no answer from the other ranks in ",
+                             comm_.timeout_seconds(),
+                             " s: a rank has died, hangs or runs far behind (--dist_timeout); "
+                             "ending the job"));
+  }
   stats_.wait_seconds += Since(start);
   ++stats_.steps;
 }
@@ -159,7 +165,7 @@ void GradientReducer::CommunicationLoop() {
       float* to = bucket.buffer.data() + s.offset;
       for (size_t i = 0; i < from.size(); ++i) to[i] = share * from[i];
     }
-    comm_.SumInPlace(absl::MakeSpan(bucket.buffer), bucket.name);
+    comm_.BlockingSumInPlace(absl::MakeSpan(bucket.buffer), bucket.name);
     for (const Slot& s : bucket.slots) {
       const absl::Span<float> to = s.state ? s.param->value.flat() : s.param->grad.flat();
       const float* from = bucket.buffer.data() + s.offset;

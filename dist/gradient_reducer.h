@@ -3,10 +3,11 @@
 // are grouped into buckets of about `bucket_bytes`; as soon as backward has
 // finished every parameter of the next bucket (engine/backward_observer.h),
 // a communication thread packs its gradients, each times this rank's share of
-// the global batch, sums them over the ranks (MPI allreduce, on a
+// the global batch, sums them over the ranks (a blocking MPI_Allreduce on a
 // communicator of its own) and writes the sums back, while the main thread
 // goes on with backward. End() waits for the last bucket: every rank then
-// holds the gradient of the global batch's mean loss.
+// holds the gradient of the global batch's mean loss. A bucket that takes
+// longer than the communicator's timeout ends the job from End().
 //
 // With `average_state`, the model's non-trainable state (BN running
 // statistics) is averaged the same way (weighted by the shares), first, as it
