@@ -380,22 +380,11 @@ TEST(DistributedTest, AHungRankEndsTheJobAfterTheTimeout) {
   EXPECT_THAT(job.log(), HasSubstr("got no answer from the other ranks in 5 s")) << job.log();
 }
 
-// ../shared/data/imagenet-sample beside the workspace (found through this
-// package's BUILD file, a data dependency), or $PSG_IMAGENET_SAMPLE.
-std::string ImageNetSample() {
-  if (const char* dir = std::getenv("PSG_IMAGENET_SAMPLE")) return dir;
-  std::error_code error;
-  const fs::path build = fs::canonical(
-      fs::path(std::getenv("TEST_SRCDIR")) / "psg_toolkit/experiments/BUILD", error);
-  if (error) return "";
-  return (build.parent_path().parent_path().parent_path() / "shared/data/imagenet-sample").string();
-}
-
 TEST(DistributedTest, TrainsResNet18OnTheImageNetSampleOnTwoRanks) {
-  const std::string sample = ImageNetSample();
-  if (sample.empty() || !fs::is_directory(sample)) {
-    GTEST_SKIP() << "ImageNet sample not found at '" << sample
-                 << "' (<repository>/../shared/data/imagenet-sample or $PSG_IMAGENET_SAMPLE)";
+  const std::string sample = testing::ImageNetSampleDir();
+  if (sample.empty()) {
+    GTEST_SKIP() << "ImageNet sample not found in <repository>/../shared/data/imagenet-sample "
+                    "(or $PSG_IMAGENET_SAMPLE)";
   }
   const std::string data = testing::ImageNetFromSample(sample, Tmp() + "/imagenet");
   ASSERT_EQ(RunLogged(OnRanks(2, {"--model=resnet18", "--dataset=imagenet", "--data_dir=" + data,

@@ -1,12 +1,18 @@
 #include "experiments/paper_experiment.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "experiments/common_flags.h"
 #include "experiments/machine.h"
 #include "experiments/result_json.h"
@@ -17,6 +23,16 @@ ABSL_FLAG(std::string, budget, "short", "smoke, short or paper (experiments/budg
 ABSL_FLAG(int, seed, 1, "seed of every training stage");
 PSG_FLAG_RANGE(seed, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "run directory (default runs/<experiment>_<budget>...)");
+ABSL_FLAG(int, mpi_ranks, 0,
+          "ImageNet: run the training stages data-parallel on this many MPI ranks (mpirun -np N "
+          "... --distributed=mpi; the evaluations run alone); 0: one process");
+PSG_FLAG_RANGE(mpi_ranks, psg::flags::AtLeast(0));
+ABSL_FLAG(std::string, mpirun_args, "",
+          "with --mpi_ranks: more mpirun arguments, e.g. '--hostfile hosts --map-by ppr:1:node'");
+ABSL_FLAG(int, global_batch, 256,
+          "ImageNet: images per step over all ranks (the learning rate scales as "
+          "0.1 x global_batch / 256)");
+PSG_FLAG_RANGE(global_batch, psg::flags::AtLeast(1));
 ABSL_FLAG(std::string, shared_dir, "",
           "where the SGD stage shared by the experiments is kept "
           "(default runs/shared/<budget>_<model>_<dataset>_seed<seed>)");
@@ -27,6 +43,19 @@ ABSL_FLAG(std::string, paper_start, "",
 
 namespace psg::experiments {
 namespace {
+
+// mpirun by its real path (Open MPI derives its installation prefix from the
+// path it is started by).
+std::string MpirunPath() {
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir : absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty())) {
+    std::error_code error;
+    const std::filesystem::path real =
+        std::filesystem::canonical(std::filesystem::path(std::string(dir)) / "mpirun", error);
+    if (!error) return real.string();
+  }
+  throw std::runtime_error("--mpi_ranks: mpirun not found on PATH (tools/setup.sh installs it)");
+}
 
 // "--name=value" for each shared flag not at its default, for the commands.
 std::vector<std::string> ChangedFlags(const std::vector<const char*>& names) {
@@ -68,9 +97,20 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
     : name_(name), command_line_(std::move(command_line)) {
   SetUpThreads();  // so the machine description reports the stages' threads
   budget_ = OrThrow(ParseBudget(absl::GetFlag(FLAGS_budget)), "--budget");
-  recipe_ = RecipeFor(budget_);
+  if (budget_ == Budget::kPaper) UseSetting(name, setting);
+  model_ = absl::GetFlag(FLAGS_model);
+  dataset_ = absl::GetFlag(FLAGS_dataset);
+  const int ranks = absl::GetFlag(FLAGS_mpi_ranks);
+  if (dataset_ == "imagenet") {
+    recipe_ = OrThrow(ImageNetRecipeFor(budget_, std::max(ranks, 1), absl::GetFlag(FLAGS_global_batch)),
+                      "the ImageNet recipe");
+  } else if (ranks > 0) {
+    throw std::invalid_argument(
+        "--mpi_ranks is for --dataset=imagenet (the CIFAR recipes' batches are one process's)");
+  } else {
+    recipe_ = RecipeFor(budget_);
+  }
   if (budget_ == Budget::kPaper) {
-    UseSetting(name, setting);
     recipe_.start_checkpoint = UserPath(absl::GetFlag(FLAGS_paper_start));
     if (!recipe_.start_checkpoint.empty()) {
       recipe_.start_checkpoint = OrThrow(ExistingCheckpoint(recipe_.start_checkpoint), "--paper_start");
@@ -82,8 +122,6 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
   for (auto* stage_flags : {&recipe_.sgd, &recipe_.psgd}) {
     stage_flags->push_back(absl::StrCat("--seed=", seed));
   }
-  model_ = absl::GetFlag(FLAGS_model);
-  dataset_ = absl::GetFlag(FLAGS_dataset);
   std::string run_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   if (run_dir.empty()) {
     run_dir = UserPath(absl::StrCat("runs/", name, "_", BudgetName(budget_),
@@ -98,6 +136,17 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
       ChangedFlags({"model", "dataset", "data_dir", "shortcut", "threads", "workers"});
   protocol_ = std::make_unique<Protocol>(run_dir, common);
   shared_ = std::make_unique<Protocol>(shared_dir, common);
+  if (ranks > 0) {
+    std::vector<std::string> mpirun = {MpirunPath(), "-np", absl::StrCat(ranks)};
+    if (geteuid() == 0) mpirun.push_back("--allow-run-as-root");  // Open MPI refuses root otherwise
+    for (absl::string_view a :
+         absl::StrSplit(absl::GetFlag(FLAGS_mpirun_args), ' ', absl::SkipWhitespace())) {
+      mpirun.emplace_back(a);
+    }
+    for (Protocol* p : {protocol_.get(), shared_.get()}) {
+      p->SetLauncher("train", mpirun, {"--distributed=mpi"});
+    }
+  }
   std::printf("%s, budget %s: %s on %s, in %s (SGD stage in %s)\n", name.c_str(),
               BudgetName(budget_), model_.c_str(), dataset_.c_str(), run_dir.c_str(),
               shared_dir.c_str());

@@ -1,5 +1,6 @@
 #include "experiments/testing/fake_data.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -66,6 +67,19 @@ std::string ImageNetFromSample(const std::string& sample, const std::string& roo
     fs::create_directory_symlink(sample, root + "/" + split);
   }
   return root;
+}
+
+std::string ImageNetSampleDir() {
+  if (const char* dir = std::getenv("PSG_IMAGENET_SAMPLE")) return dir;
+  const char* runfiles = std::getenv("TEST_SRCDIR");
+  if (runfiles == nullptr) return "";
+  std::error_code error;
+  const fs::path build =
+      fs::canonical(fs::path(runfiles) / "psg_toolkit/experiments/BUILD", error);
+  if (error) return "";
+  const fs::path sample =
+      build.parent_path().parent_path().parent_path() / "shared/data/imagenet-sample";
+  return fs::is_directory(sample, error) ? sample.string() : "";
 }
 
 }  // namespace psg::experiments::testing

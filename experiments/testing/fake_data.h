@@ -3,7 +3,7 @@
 //
 //   const std::string dir = WriteFakeCifar10(tmp + "/data");      // --data_dir=dir
 //   const std::string mnist = WriteFakeFashionMnist(tmp + "/mnist", 64, 32);
-//   const std::string inet = ImageNetFromSample(sample_dir, tmp + "/imagenet");
+//   const std::string inet = ImageNetFromSample(ImageNetSampleDir(), tmp + "/imagenet");
 #ifndef PSG_EXPERIMENTS_TESTING_FAKE_DATA_H_
 #define PSG_EXPERIMENTS_TESTING_FAKE_DATA_H_
 
@@ -22,6 +22,12 @@ std::string WriteFakeFashionMnist(const std::string& root, int64_t train, int64_
 // <root>/train and <root>/val as links to one ImageNet-style folder
 // (<wnid>/*.JPEG, e.g. the 100-image sample); returns root.
 std::string ImageNetFromSample(const std::string& sample, const std::string& root);
+
+// The 100-image ImageNet sample beside the workspace
+// (<repository>/../shared/data/imagenet-sample, found from a test through the
+// runfiles link of experiments/BUILD, which the test must have as data), or
+// $PSG_IMAGENET_SAMPLE; empty when neither exists.
+std::string ImageNetSampleDir();
 
 }  // namespace psg::experiments::testing
 
