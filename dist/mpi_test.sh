@@ -7,4 +7,10 @@ mpirun="$(readlink -f "$(command -v mpirun)")" || {
   echo "mpirun not found: run tools/setup.sh (Debian openmpi-bin)" >&2
   exit 1
 }
+# Under the sanitizers: Open MPI's own leaks are not ours. Keeping its
+# components loaded and unwinding without frame pointers (Debian builds it
+# without) let LeakSanitizer name their frames.
+export OMPI_MCA_mca_base_component_disable_dlclose=1
+if [[ -n "${ASAN_OPTIONS:-}" ]]; then export ASAN_OPTIONS="${ASAN_OPTIONS}:fast_unwind_on_malloc=0"; fi
+export LSAN_OPTIONS="suppressions=${TEST_SRCDIR:-.}/psg_toolkit/dist/lsan_openmpi.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 exec "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 "$@"
