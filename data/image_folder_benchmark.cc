@@ -22,6 +22,7 @@
 #include "benchmark/benchmark.h"
 #include "data/image_folder.h"
 #include "data/loader.h"
+#include "data/loader_timing.h"
 #include "data/rng.h"
 
 namespace psg::data {
@@ -97,23 +98,7 @@ void BM_ImageFolderBatches(benchmark::State& state) {
   options.batch_size = 32;
   options.seed = 1;
   options.num_workers = static_cast<int>(state.range(2));
-  absl::StatusOr<std::unique_ptr<BatchLoader>> loader = BatchLoader::Create(*dataset, options);
-  if (!loader.ok()) {
-    state.SkipWithError(loader.status().ToString().c_str());
-    return;
-  }
-  int64_t images = 0;
-  for (auto _ : state) {
-    absl::StatusOr<const Batch*> batch = (*loader)->Next();
-    if (!batch.ok()) {
-      state.SkipWithError(batch.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize((*batch)->images.data());
-    images += (*batch)->n;
-  }
-  state.counters["img_per_s"] =
-      benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsRate);
+  TimeLoaderBatches(state, *dataset, options);
 }
 
 BENCHMARK(BM_ImageFolderSample)
