@@ -96,20 +96,20 @@ void Communicator::Wait(MPI_Request& request, absl::string_view operation,
   }
 }
 
-void Communicator::SumInPlace(absl::Span<float> values, absl::string_view what) {
+void Communicator::SumInPlace(void* values, size_t count, MPI_Datatype type,
+                              absl::string_view what) {
   MPI_Request request;
-  Check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), Count(values.size(), what), MPI_FLOAT,
-                       MPI_SUM, comm_, &request),
+  Check(MPI_Iallreduce(MPI_IN_PLACE, values, Count(count, what), type, MPI_SUM, comm_, &request),
         "allreduce", what);
   Wait(request, "allreduce", what);
 }
 
+void Communicator::SumInPlace(absl::Span<float> values, absl::string_view what) {
+  SumInPlace(values.data(), values.size(), MPI_FLOAT, what);
+}
+
 void Communicator::SumInPlace(absl::Span<double> values, absl::string_view what) {
-  MPI_Request request;
-  Check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), Count(values.size(), what), MPI_DOUBLE,
-                       MPI_SUM, comm_, &request),
-        "allreduce", what);
-  Wait(request, "allreduce", what);
+  SumInPlace(values.data(), values.size(), MPI_DOUBLE, what);
 }
 
 void Communicator::BlockingSumInPlace(absl::Span<float> values, absl::string_view what) {
@@ -118,18 +118,19 @@ void Communicator::BlockingSumInPlace(absl::Span<float> values, absl::string_vie
         "allreduce", what);
 }
 
-void Communicator::Broadcast(absl::Span<float> values, absl::string_view what) {
+void Communicator::Broadcast(void* values, size_t count, MPI_Datatype type,
+                             absl::string_view what) {
   MPI_Request request;
-  Check(MPI_Ibcast(values.data(), Count(values.size(), what), MPI_FLOAT, 0, comm_, &request),
-        "broadcast", what);
+  Check(MPI_Ibcast(values, Count(count, what), type, 0, comm_, &request), "broadcast", what);
   Wait(request, "broadcast", what);
 }
 
+void Communicator::Broadcast(absl::Span<float> values, absl::string_view what) {
+  Broadcast(values.data(), values.size(), MPI_FLOAT, what);
+}
+
 void Communicator::Broadcast(absl::Span<int64_t> values, absl::string_view what) {
-  MPI_Request request;
-  Check(MPI_Ibcast(values.data(), Count(values.size(), what), MPI_INT64_T, 0, comm_, &request),
-        "broadcast", what);
-  Wait(request, "broadcast", what);
+  Broadcast(values.data(), values.size(), MPI_INT64_T, what);
 }
 
 std::vector<uint64_t> Communicator::AllGather(absl::Span<const uint64_t> mine,

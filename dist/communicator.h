@@ -65,6 +65,8 @@ class Communicator {
   [[noreturn]] void Abort(absl::string_view message) const;
 
  private:
+  void SumInPlace(void* values, size_t count, MPI_Datatype type, absl::string_view what);
+  void Broadcast(void* values, size_t count, MPI_Datatype type, absl::string_view what);
   void Check(int code, absl::string_view operation, absl::string_view what) const;
   void Wait(MPI_Request& request, absl::string_view operation, absl::string_view what) const;
 
