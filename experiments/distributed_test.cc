@@ -356,28 +356,30 @@ TEST(DistributedTest, ResumesExactlyAfterTheWholeJobIsKilled) {
             0.0);
 }
 
-TEST(DistributedTest, ADeadRankEndsTheJob) {
-  Job job(OnRanks(2, LongLeNet("dead")), Tmp() + "/dead.log");
-  ASSERT_TRUE(job.WaitForText("batch 3/", 300)) << job.log();
+// Starts 2 ranks of LeNet, sends `signal` to rank 1 once they train, and
+// returns how the job ended (-1: still running after 60 s) and its output.
+std::pair<int, std::string> SignalRankOne(const std::string& run, int signal, const Args& flags) {
+  Job job(OnRanks(2, Plus(LongLeNet(run), flags)), Tmp() + "/" + run + ".log");
+  if (!job.WaitForText("batch 3/", 300)) return {-2, job.log()};
   const pid_t rank1 = job.RankPid(1);
-  ASSERT_GT(rank1, 0);
-  kill(rank1, SIGKILL);
+  if (rank1 <= 0) return {-3, job.log()};
+  kill(rank1, signal);
   const int status = job.Wait(60);
+  return {status, job.log()};
+}
+
+TEST(DistributedTest, ADeadRankEndsTheJob) {
+  const auto [status, log] = SignalRankOne("dead", SIGKILL, {});
   EXPECT_NE(status, -1) << "the job still runs 60 s after rank 1 died";
-  EXPECT_NE(status, 0);
-  EXPECT_THAT(job.log(), HasSubstr("signal 9")) << job.log();
+  EXPECT_GT(status, 0) << log;
+  EXPECT_THAT(log, HasSubstr("signal 9"));
 }
 
 TEST(DistributedTest, AHungRankEndsTheJobAfterTheTimeout) {
-  Job job(OnRanks(2, Plus(LongLeNet("hung"), {"--dist_timeout=5"})), Tmp() + "/hung.log");
-  ASSERT_TRUE(job.WaitForText("batch 3/", 300)) << job.log();
-  const pid_t rank1 = job.RankPid(1);
-  ASSERT_GT(rank1, 0);
-  kill(rank1, SIGSTOP);
-  const int status = job.Wait(60);
+  const auto [status, log] = SignalRankOne("hung", SIGSTOP, {"--dist_timeout=5"});
   EXPECT_NE(status, -1) << "the job still runs 60 s after rank 1 stopped";
-  EXPECT_NE(status, 0);
-  EXPECT_THAT(job.log(), HasSubstr("got no answer from the other ranks in 5 s")) << job.log();
+  EXPECT_GT(status, 0) << log;
+  EXPECT_THAT(log, HasSubstr("got no answer from the other ranks in 5 s"));
 }
 
 TEST(DistributedTest, TrainsResNet18OnTheImageNetSampleOnTwoRanks) {
