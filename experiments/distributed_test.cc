@@ -68,10 +68,23 @@ std::string Mpirun() {
   return "mpirun (not installed: run tools/setup.sh)";
 }
 
+Args Plus(Args args, const Args& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// mpirun and its options for the tests: root allowed (CI runs as root), more
+// ranks than cores, no binding, and no cross-memory attach (single copies
+// through process_vm_readv, which containers without CAP_SYS_PTRACE refuse:
+// Open MPI 4.1 then fails with "Read -1, expected ..., errno = 1").
+Args MpirunWithOptions() {
+  return {Mpirun(), "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+          "--mca", "btl_vader_single_copy_mechanism", "none"};
+}
+
 // `train args` on `ranks` ranks of one mpirun job.
 Args OnRanks(int ranks, const Args& args) {
-  Args argv = {Mpirun(), "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
-               "-np", std::to_string(ranks), Train()};
+  Args argv = Plus(MpirunWithOptions(), {"-np", std::to_string(ranks), Train()});
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--distributed=mpi");
   return argv;
@@ -81,11 +94,6 @@ Args Alone(const Args& args) {
   Args argv = {Train()};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
-}
-
-Args Plus(Args args, const Args& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -208,8 +216,7 @@ TEST(DistributedTest, ReplicaCheckCatchesRanksThatDiffer) {
   // Two ranks that apply different weight decay (MPMD launch) drift apart
   // from the first step on; the check after step 1 must stop the job.
   const Args base = LeNet("differ", 64);
-  Args argv = {Mpirun(), "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
-               "-np", "1", Train()};
+  Args argv = Plus(MpirunWithOptions(), {"-np", "1", Train()});
   for (const char* decay : {"--weight_decay=0", "--weight_decay=1e-2"}) {
     if (argv.back() != Train()) argv.insert(argv.end(), {":", "-np", "1", Train()});
     argv.insert(argv.end(), base.begin(), base.end());
