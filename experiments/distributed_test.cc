@@ -14,6 +14,7 @@
 //   - --resume=auto after SIGKILL of the whole job ends where an
 //     uninterrupted job ends, bit for bit;
 //   - a rank killed (SIGKILL) or hung (SIGSTOP) ends the job with a message;
+//   - SIGTERM to one rank stops every rank at one step with a checkpoint;
 //   - the ImageNet pipeline on the 100-image sample, 2 ranks (skipped with a
 //     message where ../shared/data/imagenet-sample is missing).
 #include <fcntl.h>
@@ -406,6 +407,21 @@ TEST(DistributedTest, AHungRankEndsTheJobAfterTheTimeout) {
   EXPECT_NE(status, -1) << "the job still runs 60 s after rank 1 stopped";
   EXPECT_GT(status, 0) << log;
   EXPECT_THAT(log, HasSubstr("got no answer from the other ranks in 5 s"));
+}
+
+// SIGTERM (or Ctrl-C) reaches each rank at its own moment, or one rank only
+// (a scheduler that signals one task): all stop at the same step boundary
+// with one checkpoint, and the job resumes exactly.
+TEST(DistributedTest, ASignalToOneRankStopsEveryRankAtOneStep) {
+  ASSERT_EQ(RunLogged(OnRanks(2, LongLeNet("unsignalled")), "unsignalled"), 0);
+  const auto [status, log] = SignalRankOne("signalled", SIGTERM, {});
+  EXPECT_EQ(status, 0) << log;
+  EXPECT_THAT(log, HasSubstr("interrupted by SIGTERM after step"));
+  ASSERT_EQ(RunLogged(OnRanks(2, Plus(LongLeNet("signalled"), {"--resume=auto"})), "resumed_signalled"),
+            0);
+  EXPECT_EQ(LargestRelativeDifference(Last("signalled"), Last("unsignalled"),
+                                      [](const std::string&) { return true; }),
+            0.0);
 }
 
 TEST(DistributedTest, TrainsResNet18OnTheImageNetSampleOnTwoRanks) {
