@@ -26,17 +26,22 @@
 #include "engine/context.h"
 #include "engine/graph.h"
 #include "experiments/timing.h"
+#include "flags/ranges.h"
 #include "models/zoo.h"
 #include "quant/bn_fold.h"
 #include "quant/int8_network.h"
 
 ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zoo models");
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
+PSG_FLAG_RANGE(batch, psg::flags::Between(0, 1 << 20));
 ABSL_FLAG(int, threads, 0, "OpenMP threads (0: all cores)");
+PSG_FLAG_RANGE(threads, psg::flags::Between(0, 4096));
 ABSL_FLAG(std::string, precisions, "fp32,fp32_fused,int8",
           "comma-separated: fp32, fp32_fused, int8, bf16, bf16_fused (bf16 needs AVX512-BF16)");
 ABSL_FLAG(int, warmup, 3, "untimed passes per precision before timing");
+PSG_FLAG_RANGE(warmup, psg::flags::AtLeast(0));
 ABSL_FLAG(int, passes, 20, "timed passes per precision; the median is reported");
+PSG_FLAG_RANGE(passes, psg::flags::AtLeast(1));
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 
 namespace psg::bench {
@@ -52,7 +57,7 @@ int Main() {
   if (passes < 1 || absl::GetFlag(FLAGS_warmup) < 0) {
     throw std::invalid_argument("--passes must be >= 1 and --warmup >= 0");
   }
-  std::string results;
+  io::Json results = io::Json::array();
   std::printf("| model | batch | precision | pass ms | img/s |\n|---|---|---|---|---|\n");
   for (const ThroughputCase& c : cases) {
     std::unique_ptr<engine::Sequential> net = models::BuildModel({c.model, c.classes});
@@ -106,11 +111,11 @@ int Main() {
       std::printf("| %s | %lld | %s | %.2f | %.1f |\n", c.model.c_str(),
                   static_cast<long long>(c.batch), precisions[i].c_str(), 1e3 * seconds[i],
                   c.batch / seconds[i]);
-      absl::StrAppendFormat(&results,
-                            "%s{\"model\": \"%s\", \"batch\": %d, \"precision\": \"%s\", "
-                            "\"pass_ms\": %.4f, \"images_per_second\": %.2f}",
-                            results.empty() ? "" : ", ", c.model, c.batch, precisions[i],
-                            1e3 * seconds[i], c.batch / seconds[i]);
+      results.push_back({{"model", c.model},
+                         {"batch", c.batch},
+                         {"precision", precisions[i]},
+                         {"pass_ms", 1e3 * seconds[i]},
+                         {"images_per_second", c.batch / seconds[i]}});
     }
     for (size_t i = 1; i < precisions.size(); ++i) {
       std::printf("| %s | | %s / %s speed | %.3fx | |\n", c.model.c_str(), precisions[i].c_str(),
@@ -120,7 +125,7 @@ int Main() {
   std::printf("(%d threads, median of %d interleaved passes after %d warm-up passes)\n", threads,
               passes, absl::GetFlag(FLAGS_warmup));
   WriteResultJson(absl::GetFlag(FLAGS_output), "infer_throughput",
-                  absl::StrCat("\"passes\": ", passes, ", \"results\": [", results, "]"));
+                  {{"passes", passes}, {"results", results}});
   return 0;
 }
 

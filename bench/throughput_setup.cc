@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <cstdio>
-#include <fstream>
 #include <stdexcept>
 
 #include "absl/flags/parse.h"
@@ -14,6 +13,7 @@
 #include "engine/denormals.h"
 #include "engine/testing/gradient_check.h"
 #include "experiments/machine.h"
+#include "flags/ranges.h"
 #include "models/zoo.h"
 
 namespace psg::bench {
@@ -44,19 +44,21 @@ engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed) {
   return engine::testing::RandomPlain({c.batch, c.sample[0], c.sample[1], c.sample[2]}, seed);
 }
 
-void WriteResultJson(const std::string& path, const std::string& benchmark,
-                     const std::string& members) {
+void WriteResultJson(const std::string& path, const std::string& benchmark, const io::Json& members) {
   if (path.empty()) return;
-  std::ofstream out(path);
-  out << absl::StrCat("{\"benchmark\": \"", benchmark, "\", \"machine\": ",
-                      experiments::MachineJson(), ", ", members, "}\n");
-  if (!out.good()) throw std::runtime_error("cannot write '" + path + "'");
+  io::Json json = {{"benchmark", benchmark}, {"machine", experiments::MachineJson()}};
+  json.update(members);
+  if (absl::Status s = io::WriteJsonFile(path, json); !s.ok()) throw std::runtime_error(std::string(s.message()));
   std::printf("results: %s\n", path.c_str());
 }
 
 int BenchmarkMain(int argc, char** argv, const char* usage, int (*run)()) {
   absl::SetProgramUsageMessage(usage);
   absl::ParseCommandLine(argc, argv);
+  if (absl::Status s = flags::CheckFlagRanges(); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   try {
     return run();
   } catch (const std::exception& e) {

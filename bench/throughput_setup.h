@@ -6,7 +6,7 @@
 //     engine::Tensor x = RandomInput(c, /*seed=*/1);   // {c.batch, C, H, W}
 //     ...
 //   }
-//   WriteResultJson(path, "train_throughput", "\"results\": [...]");
+//   WriteResultJson(path, "train_throughput", {{"results", results}});
 #ifndef PSG_BENCH_THROUGHPUT_SETUP_H_
 #define PSG_BENCH_THROUGHPUT_SETUP_H_
 
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "io/json_writer.h"
 
 namespace psg::bench {
 
@@ -38,10 +39,9 @@ int SetThreads(int threads);
 engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed);
 
 // Unless `path` is empty, writes {"benchmark": <benchmark>, "machine": {...},
-// <members>} there and prints where; throws std::runtime_error naming the
-// path when it cannot be written.
-void WriteResultJson(const std::string& path, const std::string& benchmark,
-                     const std::string& members);
+// <members>} there (atomically) and prints where; throws std::runtime_error
+// naming the path and the system error when it cannot be written.
+void WriteResultJson(const std::string& path, const std::string& benchmark, const io::Json& members);
 
 // main() of a throughput benchmark: parses the flags and returns run(),
 // turning an escaped exception into "error: ..." and exit code 1.

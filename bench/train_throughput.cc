@@ -25,17 +25,22 @@
 #include "engine/precision.h"
 #include "engine/profiler.h"
 #include "experiments/timing.h"
+#include "flags/ranges.h"
 #include "models/zoo.h"
 #include "psg/psgd.h"
 
 ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zoo models");
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
+PSG_FLAG_RANGE(batch, psg::flags::Between(0, 1 << 20));
 ABSL_FLAG(int, threads, 0, "OpenMP threads (0: all cores)");
+PSG_FLAG_RANGE(threads, psg::flags::Between(0, 4096));
 ABSL_FLAG(std::string, optimizers, "sgd,psgd", "comma-separated: sgd, psgd");
 ABSL_FLAG(std::string, precision, "fp32",
           "comma-separated: fp32, bf16 (bf16 activations, f32 master weights; needs AVX512-BF16)");
 ABSL_FLAG(int, warmup, 3, "untimed steps per optimizer before timing");
+PSG_FLAG_RANGE(warmup, psg::flags::AtLeast(0));
 ABSL_FLAG(int, steps, 10, "timed steps per optimizer; the median is reported");
+PSG_FLAG_RANGE(steps, psg::flags::AtLeast(1));
 ABSL_FLAG(bool, profile, false,
           "print (and write) a per-layer profile of one step of the first optimizer, per precision");
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
@@ -109,7 +114,7 @@ int Main() {
   if (steps < 1 || absl::GetFlag(FLAGS_warmup) < 0) {
     throw std::invalid_argument("--steps must be >= 1 and --warmup >= 0");
   }
-  std::string results, profiles;
+  io::Json results = io::Json::array(), profiles = io::Json::object();
   std::printf(
       "| model | batch | precision | optimizer | step ms | img/s |\n|---|---|---|---|---|---|\n");
   for (const ThroughputCase& c : cases) {
@@ -134,13 +139,13 @@ int Main() {
       std::printf("| %s | %lld | %s | %s | %.2f | %.1f |\n", c.model.c_str(),
                   static_cast<long long>(c.batch), precision, runs[i].optimizer.c_str(),
                   1e3 * seconds[i], c.batch / seconds[i]);
-      absl::StrAppendFormat(&results,
-                            "%s{\"model\": \"%s\", \"parameters\": %d, \"batch\": %d, "
-                            "\"precision\": \"%s\", \"optimizer\": \"%s\", \"step_ms\": %.4f, "
-                            "\"images_per_second\": %.2f}",
-                            results.empty() ? "" : ", ", c.model, runs[i].step->parameters(),
-                            c.batch, precision, runs[i].optimizer, 1e3 * seconds[i],
-                            c.batch / seconds[i]);
+      results.push_back({{"model", c.model},
+                         {"parameters", runs[i].step->parameters()},
+                         {"batch", c.batch},
+                         {"precision", precision},
+                         {"optimizer", runs[i].optimizer},
+                         {"step_ms", 1e3 * seconds[i]},
+                         {"images_per_second", c.batch / seconds[i]}});
     }
     // Step-time ratios against the first run (the first precision's first optimizer).
     for (size_t i = 1; i < runs.size(); ++i) {
@@ -160,16 +165,14 @@ int Main() {
         std::printf("\nprofile of one %s %s step, %s, batch %lld, %d threads:\n%s\n", precision,
                     runs[i].optimizer.c_str(), c.model.c_str(), static_cast<long long>(c.batch),
                     threads, profiler.Table().c_str());
-        absl::StrAppend(&profiles, profiles.empty() ? "" : ", ", "\"", c.model, " ", precision,
-                        "\": ", profiler.Json());
+        profiles[absl::StrCat(c.model, " ", precision)] = profiler.Json();
       }
     }
   }
   std::printf("(%d threads, median of %d interleaved steps after %d warm-up steps)\n", threads,
               steps, absl::GetFlag(FLAGS_warmup));
   WriteResultJson(absl::GetFlag(FLAGS_output), "train_throughput",
-                  absl::StrCat("\"steps\": ", steps, ", \"results\": [", results,
-                               "], \"profiles\": {", profiles, "}"));
+                  {{"steps", steps}, {"results", results}, {"profiles", profiles}});
   return 0;
 }
 

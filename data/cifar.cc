@@ -1,10 +1,6 @@
 #include "data/cifar.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -13,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "io/files.h"
 
 namespace psg::data {
 namespace {
@@ -29,97 +26,86 @@ struct RecordLayout {
   int64_t record_bytes() const { return label_bytes + kImageBytes; }
 };
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-// Reads the whole file into `bytes` after checking its size, so a wrong file
-// is rejected before anything is parsed.
-absl::Status ReadRecords(const std::string& path, const RecordLayout& layout,
-                         int64_t expected_records,
-                         std::vector<uint8_t>& bytes) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (file == nullptr) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrCat("CIFAR file ", path, ": cannot open"));
-  }
-  struct stat info;
-  if (fstat(fileno(file.get()), &info) != 0) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrCat("CIFAR file ", path, ": cannot stat"));
-  }
-  if (!S_ISREG(info.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("CIFAR file ", path, ": not a regular file"));
-  }
-  const int64_t size = info.st_size;
+// Checks that `file` (the contents of `name`) holds exactly `records`
+// records, so a wrong file is rejected before anything is parsed.
+absl::Status CheckSize(int64_t size, const std::string& name, const RecordLayout& layout,
+                       int64_t records) {
   const int64_t record = layout.record_bytes();
-  const int64_t expected_size = expected_records * record;
+  const int64_t expected_size = records * record;
   if (size % record != 0) {
     return absl::DataLossError(absl::StrFormat(
         "CIFAR file %s: size %d bytes is not a whole number of %d-byte "
         "records (truncated or not a CIFAR binary file? the last record at "
         "byte offset %d has %d bytes); expected %d bytes",
-        path, size, record, size - size % record, size % record,
-        expected_size));
+        name, size, record, size - size % record, size % record, expected_size));
   }
   if (size != expected_size) {
     return absl::DataLossError(absl::StrFormat(
-        "CIFAR file %s: expected %d records (%d bytes), found %d records "
-        "(%d bytes)",
-        path, expected_records, expected_size, size / record, size));
-  }
-  bytes.resize(size);
-  const size_t read = std::fread(bytes.data(), 1, size, file.get());
-  if (static_cast<int64_t>(read) != size) {
-    return absl::DataLossError(absl::StrFormat(
-        "CIFAR file %s: read only %d of %d bytes", path, read, size));
+        "CIFAR file %s: expected %d records (%d bytes), found %d records (%d bytes)", name, records,
+        expected_size, size / record, size));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<ImageSet> ReadFiles(const std::vector<std::string>& paths,
-                                   const RecordLayout& layout,
-                                   int64_t records_per_file) {
+// Copies the `records` records of `file` into `set` from image `first` on.
+absl::Status ParseRecords(absl::string_view file, const std::string& name, const RecordLayout& layout,
+                          int64_t records, ImageSet& set, int64_t first) {
+  if (absl::Status s = CheckSize(static_cast<int64_t>(file.size()), name, layout, records); !s.ok()) return s;
+  for (int64_t r = 0; r < records; ++r) {
+    const uint8_t* record = reinterpret_cast<const uint8_t*>(file.data()) + r * layout.record_bytes();
+    const int label = record[layout.label_offset];
+    if (label >= layout.num_classes) {
+      return absl::DataLossError(absl::StrFormat(
+          "CIFAR file %s: record %d (byte offset %d): %s label %d out of range [0, %d)", name, r,
+          r * layout.record_bytes() + layout.label_offset, layout.label_name, label, layout.num_classes));
+    }
+    set.labels[first + r] = label;
+    std::memcpy(set.pixels.data() + (first + r) * kImageBytes, record + layout.label_bytes, kImageBytes);
+  }
+  return absl::OkStatus();
+}
+
+ImageSet EmptySet(const RecordLayout& layout, int64_t count) {
   ImageSet set;
-  set.count = records_per_file * static_cast<int64_t>(paths.size());
+  set.count = count;
   set.channels = kChannels;
   set.height = kSide;
   set.width = kSide;
   set.num_classes = layout.num_classes;
   set.pixels.resize(set.count * kImageBytes);
   set.labels.resize(set.count);
+  return set;
+}
 
-  std::vector<uint8_t> bytes;
-  int64_t image = 0;
-  for (const std::string& path : paths) {
-    if (absl::Status status =
-            ReadRecords(path, layout, records_per_file, bytes);
-        !status.ok()) {
-      return status;
+absl::StatusOr<ImageSet> ReadFiles(const std::vector<std::string>& paths, const RecordLayout& layout,
+                                   int64_t records_per_file) {
+  ImageSet set = EmptySet(layout, records_per_file * static_cast<int64_t>(paths.size()));
+  std::string bytes;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    absl::StatusOr<io::RegularFile> file = io::RegularFile::Open(paths[i], "CIFAR file");
+    if (!file.ok()) return file.status();
+    // The size first: a wrong file is rejected before it is read.
+    if (absl::Status s = CheckSize(static_cast<int64_t>(file->size()), paths[i], layout, records_per_file);
+        !s.ok()) {
+      return s;
     }
-    for (int64_t r = 0; r < records_per_file; ++r, ++image) {
-      const uint8_t* record = bytes.data() + r * layout.record_bytes();
-      const int label = record[layout.label_offset];
-      if (label >= layout.num_classes) {
-        return absl::DataLossError(absl::StrFormat(
-            "CIFAR file %s: record %d (byte offset %d): %s label %d out of "
-            "range [0, %d)",
-            path, r, r * layout.record_bytes() + layout.label_offset,
-            layout.label_name, label, layout.num_classes));
-      }
-      set.labels[image] = label;
-      std::memcpy(set.pixels.data() + image * kImageBytes,
-                  record + layout.label_bytes, kImageBytes);
+    bytes.resize(file->size());
+    if (absl::Status s = file->ReadAt(0, bytes.data(), bytes.size()); !s.ok()) return s;
+    if (absl::Status s = ParseRecords(bytes, paths[i], layout, records_per_file, set, i * records_per_file);
+        !s.ok()) {
+      return s;
     }
   }
   return set;
 }
 
+constexpr RecordLayout kCifar10 = {1, 0, 10, "CIFAR-10"};
+constexpr RecordLayout kCifar100Coarse = {2, 0, 20, "coarse"};
+constexpr RecordLayout kCifar100Fine = {2, 1, 100, "fine"};
+
 }  // namespace
 
 absl::StatusOr<ImageSet> ReadCifar10(const std::string& dir, Split split) {
-  constexpr RecordLayout kLayout = {1, 0, 10, "CIFAR-10"};
   std::vector<std::string> paths;
   if (split == Split::kTrain) {
     for (int i = 1; i <= 5; ++i) {
@@ -128,17 +114,27 @@ absl::StatusOr<ImageSet> ReadCifar10(const std::string& dir, Split split) {
   } else {
     paths.push_back(absl::StrCat(dir, "/test_batch.bin"));
   }
-  return ReadFiles(paths, kLayout, 10000);
+  return ReadFiles(paths, kCifar10, 10000);
 }
 
 absl::StatusOr<ImageSet> ReadCifar100(const std::string& dir, Split split,
                                       Cifar100Labels which) {
-  constexpr RecordLayout kCoarse = {2, 0, 20, "coarse"};
-  constexpr RecordLayout kFine = {2, 1, 100, "fine"};
   const bool train = split == Split::kTrain;
   return ReadFiles({absl::StrCat(dir, train ? "/train.bin" : "/test.bin")},
-                   which == Cifar100Labels::kFine ? kFine : kCoarse,
+                   which == Cifar100Labels::kFine ? kCifar100Fine : kCifar100Coarse,
                    train ? 50000 : 10000);
+}
+
+absl::StatusOr<ImageSet> ParseCifar(absl::string_view file, CifarFormat format, int64_t records,
+                                    const std::string& name) {
+  const RecordLayout& layout = format == CifarFormat::kCifar10         ? kCifar10
+                               : format == CifarFormat::kCifar100Fine ? kCifar100Fine
+                                                                       : kCifar100Coarse;
+  // The size first: the set is allocated only for a file that holds it.
+  if (absl::Status s = CheckSize(static_cast<int64_t>(file.size()), name, layout, records); !s.ok()) return s;
+  ImageSet set = EmptySet(layout, records);
+  if (absl::Status s = ParseRecords(file, name, layout, records, set, 0); !s.ok()) return s;
+  return set;
 }
 
 }  // namespace psg::data

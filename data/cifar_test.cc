@@ -1,5 +1,7 @@
 #include "data/cifar.h"
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -98,6 +100,26 @@ TEST(Cifar10Test, ReadsTrainSplitInFileOrder) {
   }
 }
 
+// Issue 18, case 11: a FIFO in a file's place is reported, not read (which
+// would block).
+TEST(Cifar10Test, AFifoIsNamedNotRead) {
+  const std::string dir = FreshTestDir();
+  ASSERT_EQ(mkfifo((dir + "/test_batch.bin").c_str(), 0644), 0);
+  absl::StatusOr<ImageSet> set = ReadCifar10(dir, Split::kTest);
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(set.status().message(), "CIFAR file '" + dir + "/test_batch.bin': is a FIFO, not a regular file");
+}
+
+TEST(Cifar10Test, InMemoryRecordsParseAsFilesDo) {
+  const std::vector<uint8_t> file = CifarFile(1, 3, 1);
+  absl::StatusOr<ImageSet> set =
+      ParseCifar(std::string(file.begin(), file.end()), CifarFormat::kCifar10, 3, "mem");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->count, 3);
+  EXPECT_EQ(ParseCifar(std::string(file.begin(), file.end()), CifarFormat::kCifar10, 4, "mem").status().message(),
+            "CIFAR file mem: expected 4 records (12292 bytes), found 3 records (9219 bytes)");
+}
+
 TEST(Cifar10Test, MissingFileIsNamed) {
   const std::string dir = FreshTestDir();
   for (int f : {1, 2, 4, 5}) {
@@ -108,7 +130,7 @@ TEST(Cifar10Test, MissingFileIsNamed) {
   ASSERT_FALSE(set.ok());
   EXPECT_EQ(set.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(set.status().message(),
-              HasSubstr(dir + "/data_batch_3.bin: cannot open"));
+              HasSubstr(dir + "/data_batch_3.bin': cannot open"));
 }
 
 TEST(Cifar10Test, TruncatedFileIsRejected) {

@@ -1,5 +1,7 @@
 #include "data/idx.h"
 
+#include <sys/stat.h>
+
 #include <zlib.h>
 
 #include <cstdint>
@@ -181,6 +183,33 @@ TEST_F(IdxTest, RejectsLabelOutOfRange) {
               AllOf(HasSubstr(dir_ + "/labels"),
                     HasSubstr("label 10 of item 2 (byte offset 10)"),
                     HasSubstr("out of range [0, 10)")));
+}
+
+// A tiny gzip file whose header announces 2^20 images is rejected before
+// the announced size is allocated (deflate cannot expand that far).
+TEST_F(IdxTest, RejectsAnnouncedSizesTheFileCannotHold) {
+  std::vector<uint8_t> images = {0, 0, 8, 3, 0, 0x10, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28};
+  EXPECT_THAT(ReadError(Gzip(images, dir_ + "/scratch"), LabelsFile()).message(),
+              AllOf(HasSubstr(dir_ + "/images (gzip): truncated: data needs"),
+                    HasSubstr("the compressed file cannot hold more than")));
+}
+
+TEST_F(IdxTest, InMemoryFilesParseAsFilesDo) {
+  const std::vector<uint8_t> images = ImagesFile(), labels = Gzip(LabelsFile(), dir_ + "/scratch");
+  absl::StatusOr<ImageSet> set = ParseIdx(std::string(images.begin(), images.end()), "images",
+                                          std::string(labels.begin(), labels.end()), "labels");
+  ASSERT_TRUE(set.ok()) << set.status();
+  ExpectContents(*set);
+}
+
+// Issue 18, case 11: a FIFO in a file's place is reported, not read (which
+// would block).
+TEST_F(IdxTest, AFifoIsNamedNotRead) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+  absl::StatusOr<ImageSet> set = ReadIdx(fifo, Write("labels", LabelsFile()));
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(set.status().message(), "IDX file '" + fifo + "': is a FIFO, not a regular file");
 }
 
 }  // namespace

@@ -101,25 +101,23 @@ absl::Status ImageFolderDataset::WriteSample(int64_t i, Rng& rng,
     Resampler resampler;
   };
   thread_local Buffers buffers;
-  if (absl::Status s = DecodeJpegFile(paths_[i], buffers.file, buffers.image);
+  const int crop = options_.crop_size;
+  const bool train = options_.mode == Mode::kTrain;
+  // The crop is chosen on the stored size, before decoding, so that the
+  // decoder can shrink the image as far as the crop allows.
+  ResampleRegion region;
+  const auto choose_scale = [&](int width, int height) {
+    region = train ? RandomResizedCropRegion(width, height, rng, options_.random_crop)
+                   : ResizeCenterCropRegion(width, height, options_.resize_size, crop);
+    return options_.dct_scaling ? DctScaleFor(region, crop, crop) : 8;
+  };
+  if (absl::Status s = DecodeJpegFile(paths_[i], buffers.file, buffers.image, choose_scale);
       !s.ok()) {
     return s;
   }
-  const RgbImage& image = buffers.image;
-  const int crop = options_.crop_size;
-  if (options_.mode == Mode::kTrain) {
-    const ResampleRegion region = RandomResizedCropRegion(
-        image.width, image.height, rng, options_.random_crop);
-    const bool flip = options_.horizontal_flip && rng.Bernoulli();
-    buffers.resampler.Run(image, region, crop, crop, flip,
-                          options_.normalization, dst);
-  } else {
-    buffers.resampler.Run(
-        image,
-        ResizeCenterCropRegion(image.width, image.height,
-                               options_.resize_size, crop),
-        crop, crop, /*flip=*/false, options_.normalization, dst);
-  }
+  const bool flip = train && options_.horizontal_flip && rng.Bernoulli();
+  buffers.resampler.Run(buffers.image, ScaledRegion(region, buffers.image), crop, crop, flip,
+                        options_.normalization, dst);
   return absl::OkStatus();
 }
 

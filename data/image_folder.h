@@ -7,6 +7,9 @@
 // Samples are decoded on demand and transformed to normalized float CHW:
 //   Mode::kTrain: RandomResizedCrop(crop_size) + horizontal flip (p = 0.5)
 //   Mode::kEval:  Resize(resize_size) + CenterCrop(crop_size)
+// JPEGs are decoded with DCT-domain downscaling to the smallest scale that
+// still leaves the crop at least crop_size pixels on each side (jpeg_decoder.h;
+// Options::dct_scaling = false decodes every image at full size).
 //
 //   ImageFolderDataset::Options options;  // training transforms by default
 //   absl::StatusOr<ImageFolderDataset> train =
@@ -39,6 +42,7 @@ class ImageFolderDataset final : public Dataset {
     RandomResizedCropOptions random_crop;
     bool horizontal_flip = true;
     Normalization normalization = ImageNetNormalization();
+    bool dct_scaling = true;
   };
 
   // Lists the folder (files are read later, by WriteSample). Fails if root is

@@ -132,27 +132,45 @@ TEST(ImageFolderTest, WritesNormalizedSamplesAndReportsCorruptFiles) {
 // $PSG_IMAGENET_SAMPLE. data/BUILD is a data dependency: its runfiles entry
 // links back into the source tree, which locates the repository even from
 // inside Bazel's sandbox.
-std::string ImageNetSampleDir() {
-  if (const char* dir = std::getenv("PSG_IMAGENET_SAMPLE")) return dir;
+struct SampleDir {
+  std::string path;
+  bool explicitly_set = false;  // by $PSG_IMAGENET_SAMPLE
+};
+
+SampleDir ImageNetSampleDir() {
+  if (const char* dir = std::getenv("PSG_IMAGENET_SAMPLE")) return {dir, true};
   const char* runfiles = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (runfiles == nullptr || workspace == nullptr) return "";
+  if (runfiles == nullptr || workspace == nullptr) return {};
   std::error_code error;
   const fs::path build =
       fs::canonical(fs::path(runfiles) / workspace / "data" / "BUILD", error);
-  if (error) return "";
-  return (build.parent_path().parent_path().parent_path() / "shared" / "data" /
-          "imagenet-sample")
-      .string();
+  if (error) return {};
+  return {(build.parent_path().parent_path().parent_path() / "shared" / "data" /
+           "imagenet-sample")
+              .string()};
+}
+
+// Why a test of the real sample skips, or "" when it runs: a clone without
+// ../shared beside it (as users clone the project) skips, saying what is
+// missing; a $PSG_IMAGENET_SAMPLE that points nowhere is an error (the tests
+// assert the directory).
+std::string WhySampleIsMissing(const SampleDir& location) {
+  if (location.explicitly_set || (!location.path.empty() && fs::is_directory(location.path))) {
+    return "";
+  }
+  return "ImageNet sample not found at '" + location.path +
+         "': it is the 100-image sample in <repository>/../shared/data/imagenet-sample, which a "
+         "clone of the project alone does not have (or set PSG_IMAGENET_SAMPLE: bazel test "
+         "--test_env=PSG_IMAGENET_SAMPLE=/path)";
 }
 
 TEST(ImageFolderTest, DecodesAndTransformsTheRealImageNetSample) {
-  const std::string dir = ImageNetSampleDir();
-  ASSERT_TRUE(!dir.empty() && fs::is_directory(dir))
-      << "ImageNet sample not found at '" << dir
-      << "': expected the 100-image sample in <repository>/../shared/data/"
-         "imagenet-sample, or set PSG_IMAGENET_SAMPLE (bazel test "
-         "--test_env=PSG_IMAGENET_SAMPLE=/path)";
+  const SampleDir location = ImageNetSampleDir();
+  if (const std::string why = WhySampleIsMissing(location); !why.empty()) GTEST_SKIP() << why;
+  const std::string& dir = location.path;
+  ASSERT_TRUE(fs::is_directory(dir))
+      << "PSG_IMAGENET_SAMPLE='" << dir << "' is not a directory";
 
   absl::StatusOr<ImageFolderDataset> eval = ImageFolderDataset::Open(
       dir, ModeOptions(ImageFolderDataset::Mode::kEval));
@@ -212,6 +230,42 @@ TEST(ImageFolderTest, DecodesAndTransformsTheRealImageNetSample) {
     }
   }
   EXPECT_EQ(seen, 100);
+}
+
+// DCT-domain downscaling changes the pixels little: every sample of the real
+// images, in both modes, against the same crop of a full-size decode. Where
+// the crop allows no downscaling the two are the same computation, bit for
+// bit; where it does, the mean absolute difference stays under 2.5 levels of
+// 255, below JPEG's own coding error at the qualities ImageNet is stored in.
+TEST(ImageFolderTest, DctScalingStaysCloseToAFullSizeDecode) {
+  const SampleDir location = ImageNetSampleDir();
+  if (const std::string why = WhySampleIsMissing(location); !why.empty()) GTEST_SKIP() << why;
+  const std::string& dir = location.path;
+  ASSERT_TRUE(fs::is_directory(dir))
+      << "PSG_IMAGENET_SAMPLE='" << dir << "' is not a directory";
+  const Normalization norm = ImageNetNormalization();
+  for (auto mode : {ImageFolderDataset::Mode::kTrain, ImageFolderDataset::Mode::kEval}) {
+    ImageFolderDataset::Options options = ModeOptions(mode);
+    absl::StatusOr<ImageFolderDataset> scaled = ImageFolderDataset::Open(dir, options);
+    options.dct_scaling = false;
+    absl::StatusOr<ImageFolderDataset> full = ImageFolderDataset::Open(dir, options);
+    ASSERT_TRUE(scaled.ok() && full.ok());
+    std::vector<float> a(kSampleFloats), b(kSampleFloats);
+    int downscaled = 0;
+    for (int64_t i = 0; i < full->size(); ++i) {
+      Rng rng_a(i), rng_b(i);
+      ASSERT_TRUE(scaled->WriteSample(i, rng_a, a.data()).ok());
+      ASSERT_TRUE(full->WriteSample(i, rng_b, b.data()).ok());
+      if (a == b) continue;
+      ++downscaled;
+      double levels = 0;  // summed |difference| in 0..255 pixel levels
+      for (int k = 0; k < kSampleFloats; ++k) {
+        levels += std::abs(a[k] - b[k]) * norm.stddev[k / (224 * 224)] * 255;
+      }
+      EXPECT_LT(levels / kSampleFloats, 2.5) << full->path(i);
+    }
+    EXPECT_GE(downscaled, 1) << "the sample's large images allow 1/2 scale decodes";
+  }
 }
 
 }  // namespace

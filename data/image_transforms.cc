@@ -69,6 +69,27 @@ ResampleRegion ResizeCenterCropRegion(int width, int height,
           PixelRect{0, 0, width, height}};
 }
 
+int DctScaleFor(const ResampleRegion& region, int out_width, int out_height) {
+  // Only 1/8, 1/4 and 1/2: libjpeg-turbo has fast (SIMD) reduced inverse DCTs
+  // for these; its 3/8 .. 7/8 ones are plain C and decode slower than the full
+  // size (docs/measurements.md).
+  for (int m : {1, 2, 4}) {
+    if (region.width * m / 8 >= out_width && region.height * m / 8 >= out_height) return m;
+  }
+  return 8;
+}
+
+ResampleRegion ScaledRegion(const ResampleRegion& region, const RgbImage& image) {
+  const double f = image.scale_eighths / 8.0;
+  const PixelRect& b = region.bounds;
+  const int x0 = static_cast<int>(std::floor(b.x * f));
+  const int y0 = static_cast<int>(std::floor(b.y * f));
+  const int x1 = std::min(static_cast<int>(std::ceil((b.x + b.width) * f)), image.width);
+  const int y1 = std::min(static_cast<int>(std::ceil((b.y + b.height) * f)), image.height);
+  return {region.x * f, region.y * f, region.width * f, region.height * f,
+          PixelRect{x0, y0, x1 - x0, y1 - y0}};
+}
+
 // PIL's precompute_coeffs with the bilinear (triangle) filter.
 void Resampler::Precompute(double start, double size, int out_size,
                            int bound_lo, int bound_hi, Filter& filter) {

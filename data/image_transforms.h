@@ -15,6 +15,10 @@
 //                 ImageNetNormalization(), dst);  // 3*224*224 floats
 //
 //   region = ResizeCenterCropRegion(image.width, image.height, 256, 224);
+//
+// With DCT-domain downscaling (jpeg_decoder.h) the region is chosen on the
+// stored size, the JPEG decoded at DctScaleFor(region, 224, 224) / 8, and the
+// region mapped onto the smaller image with ScaledRegion before Run.
 
 #include <cstdint>
 #include <vector>
@@ -52,6 +56,17 @@ ResampleRegion RandomResizedCropRegion(
 // the original image that the crop shows. Needs crop <= resize_shorter.
 ResampleRegion ResizeCenterCropRegion(int width, int height,
                                       int resize_shorter, int crop);
+
+// The smallest DCT scale M of 1, 2, 4 and 8 (eighths) at which `region` still
+// spans at least out_width x out_height pixels, so the resampler after it still
+// only shrinks (a region smaller than the output is enlarged from the full
+// size: 8).
+int DctScaleFor(const ResampleRegion& region, int out_width, int out_height);
+
+// `region` of the stored image, in the pixel coordinates of `image` as it was
+// decoded (at image.scale_eighths / 8; bounds rounded outwards, clipped to
+// the decoded size).
+ResampleRegion ScaledRegion(const ResampleRegion& region, const RgbImage& image);
 
 class Resampler {
  public:

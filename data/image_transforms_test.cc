@@ -170,5 +170,35 @@ TEST(ResamplerTest, ConstantImageStaysConstantAndIsNormalized) {
   }
 }
 
+TEST(DctScaleTest, PicksTheSmallestFastScaleThatKeepsTheCropAtTheOutputSize) {
+  const auto region = [](double w, double h) {
+    return ResampleRegion{0, 0, w, h, PixelRect{0, 0, static_cast<int>(w), static_cast<int>(h)}};
+  };
+  EXPECT_EQ(DctScaleFor(region(2000, 1800), 224, 224), 1);  // 250 x 225 at 1/8
+  EXPECT_EQ(DctScaleFor(region(1792, 1791), 224, 224), 2);  // 1/8 leaves 223.9 rows
+  EXPECT_EQ(DctScaleFor(region(1000, 800), 224, 224), 4);   // 1/4 leaves 200 rows
+  EXPECT_EQ(DctScaleFor(region(447, 600), 224, 224), 8);    // 1/2 leaves 223.5 columns
+  EXPECT_EQ(DctScaleFor(region(100, 80), 224, 224), 8);     // smaller than the output
+}
+
+TEST(DctScaleTest, MapsTheRegionOntoTheDecodedImage) {
+  RgbImage image;
+  image.source_width = 1001;
+  image.source_height = 600;
+  image.scale_eighths = 2;  // libjpeg: ceil(1001 / 4) x ceil(600 / 4)
+  image.width = 251;
+  image.height = 150;
+  const ResampleRegion scaled =
+      ScaledRegion({10.5, 21, 990.5, 40, PixelRect{10, 21, 991, 40}}, image);
+  EXPECT_DOUBLE_EQ(scaled.x, 10.5 / 4);
+  EXPECT_DOUBLE_EQ(scaled.y, 21.0 / 4);
+  EXPECT_DOUBLE_EQ(scaled.width, 990.5 / 4);
+  EXPECT_DOUBLE_EQ(scaled.height, 10);
+  EXPECT_EQ(scaled.bounds.x, 2);               // floor(10 / 4)
+  EXPECT_EQ(scaled.bounds.y, 5);               // floor(21 / 4)
+  EXPECT_EQ(scaled.bounds.width, 251 - 2);     // ceil(1001 / 4), the decoded width
+  EXPECT_EQ(scaled.bounds.height, 16 - 5);     // ceil(61 / 4)
+}
+
 }  // namespace
 }  // namespace psg::data

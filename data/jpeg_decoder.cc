@@ -62,7 +62,8 @@ void CmykRowToRgb(const uint8_t* cmyk, int width, bool inverted,
 // Everything between setjmp and a possible longjmp lives in this function and
 // has trivial destructors, so the jump skips no C++ cleanup.
 bool DecodeOrJump(jpeg_decompress_struct& cinfo, ErrorManager& errors,
-                  absl::Span<const uint8_t> jpeg, RgbImage& image) {
+                  absl::Span<const uint8_t> jpeg, DctScaleChooser choose,
+                  RgbImage& image) {
   if (setjmp(errors.jump)) return false;
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, jpeg.data(), jpeg.size());
@@ -77,6 +78,18 @@ bool DecodeOrJump(jpeg_decompress_struct& cinfo, ErrorManager& errors,
                   cinfo.image_height);
     return false;
   }
+  const int scale = choose(static_cast<int>(cinfo.image_width),
+                           static_cast<int>(cinfo.image_height));
+  if (scale < 1 || scale > 8) {
+    std::snprintf(errors.message, sizeof(errors.message),
+                  "DCT scale %d/8 is outside 1/8..8/8", scale);
+    return false;
+  }
+  cinfo.scale_num = static_cast<unsigned int>(scale);
+  cinfo.scale_denom = 8;
+  image.source_width = static_cast<int>(cinfo.image_width);
+  image.source_height = static_cast<int>(cinfo.image_height);
+  image.scale_eighths = scale;
   jpeg_start_decompress(&cinfo);
   const int width = static_cast<int>(cinfo.output_width);
   const int height = static_cast<int>(cinfo.output_height);
@@ -107,13 +120,18 @@ bool DecodeOrJump(jpeg_decompress_struct& cinfo, ErrorManager& errors,
 
 absl::Status DecodeJpeg(absl::Span<const uint8_t> jpeg, absl::string_view name,
                         RgbImage& image) {
+  return DecodeJpeg(jpeg, name, image, [](int, int) { return 8; });
+}
+
+absl::Status DecodeJpeg(absl::Span<const uint8_t> jpeg, absl::string_view name,
+                        RgbImage& image, DctScaleChooser choose) {
   jpeg_decompress_struct cinfo;
   ErrorManager errors;
   cinfo.err = jpeg_std_error(&errors.base);
   errors.base.error_exit = JumpOnError;
   errors.base.emit_message = OnMessage;
   errors.message[0] = '\0';
-  const bool ok = DecodeOrJump(cinfo, errors, jpeg, image);
+  const bool ok = DecodeOrJump(cinfo, errors, jpeg, choose, image);
   jpeg_destroy_decompress(&cinfo);
   if (!ok) {
     return absl::DataLossError(absl::StrCat(
@@ -124,6 +142,12 @@ absl::Status DecodeJpeg(absl::Span<const uint8_t> jpeg, absl::string_view name,
 
 absl::Status DecodeJpegFile(const std::string& path,
                             std::vector<uint8_t>& file_bytes, RgbImage& image) {
+  return DecodeJpegFile(path, file_bytes, image, [](int, int) { return 8; });
+}
+
+absl::Status DecodeJpegFile(const std::string& path,
+                            std::vector<uint8_t>& file_bytes, RgbImage& image,
+                            DctScaleChooser choose) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(
       std::fopen(path.c_str(), "rb"), &std::fclose);
   if (file == nullptr) {
@@ -139,7 +163,7 @@ absl::Status DecodeJpegFile(const std::string& path,
     return absl::DataLossError(absl::StrFormat("JPEG %s: read only %d of %d bytes",
                                                path, read, file_bytes.size()));
   }
-  return DecodeJpeg(file_bytes, path, image);
+  return DecodeJpeg(file_bytes, path, image, choose);
 }
 
 }  // namespace psg::data

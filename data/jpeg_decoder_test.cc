@@ -154,6 +154,42 @@ TEST(DecodeJpegTest, ReusesTheImageBuffer) {
   for (uint8_t v : image.pixels) ASSERT_NEAR(v, 77, 1);
 }
 
+// At scale M/8 each 8x8 block becomes M x M pixels, close to the block
+// averages of the full decode; the stored size is kept alongside.
+TEST(DecodeJpegTest, DecodesAtAReducedDctScale) {
+  const std::vector<uint8_t> jpeg =
+      EncodeTestJpeg(Gradient(3), kWidth, kHeight, TestJpegColor::kRgb);
+  RgbImage full, half;
+  ASSERT_TRUE(DecodeJpeg(jpeg, "full", full).ok());
+  EXPECT_EQ(full.scale_eighths, 8);
+  int asked_width = 0, asked_height = 0;
+  ASSERT_TRUE(DecodeJpeg(jpeg, "half", half, [&](int width, int height) {
+                asked_width = width;
+                asked_height = height;
+                return 4;
+              }).ok());
+  EXPECT_EQ(asked_width, kWidth);
+  EXPECT_EQ(asked_height, kHeight);
+  EXPECT_EQ(half.scale_eighths, 4);
+  EXPECT_EQ(half.source_width, kWidth);
+  EXPECT_EQ(half.source_height, kHeight);
+  ASSERT_EQ(half.width, kWidth / 2);
+  ASSERT_EQ(half.height, kHeight / 2);
+  for (int y = 0; y < half.height; ++y) {
+    for (int x = 0; x < half.width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        double mean = 0;
+        for (int k = 0; k < 4; ++k) {
+          mean += full.pixels[((2 * y + k / 2) * kWidth + 2 * x + k % 2) * 3 + c] / 4.0;
+        }
+        ASSERT_NEAR(half.pixels[(y * half.width + x) * 3 + c], mean, 3) << x << " " << y;
+      }
+    }
+  }
+  EXPECT_THAT(DecodeJpeg(jpeg, "nine", half, [](int, int) { return 9; }).message(),
+              AllOf(HasSubstr("nine"), HasSubstr("DCT scale 9/8")));
+}
+
 TEST(DecodeJpegFileTest, NamesAMissingFile) {
   std::vector<uint8_t> bytes;
   RgbImage image;

@@ -27,9 +27,12 @@ std::vector<int64_t> EpochPermutation(int64_t n, uint64_t seed,
   return order;
 }
 
-int64_t BatchesPerEpoch(int64_t dataset_size, int batch_size, bool drop_last) {
-  return drop_last ? dataset_size / batch_size
-                   : (dataset_size + batch_size - 1) / batch_size;
+int64_t BatchesPerEpoch(int64_t dataset_size, int batch_size, bool drop_last,
+                        int num_shards) {
+  const int64_t global = int64_t{batch_size} * num_shards;
+  const int64_t full = dataset_size / global;
+  // A last global batch needs an image for every shard.
+  return full + (!drop_last && dataset_size % global >= num_shards ? 1 : 0);
 }
 
 absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
@@ -47,12 +50,16 @@ absl::StatusOr<std::unique_ptr<BatchLoader>> BatchLoader::Create(
         "(%d) must be positive",
         options.batch_size, options.num_workers, options.prefetch_batches));
   }
-  const int64_t batches =
-      BatchesPerEpoch(dataset.size(), options.batch_size, options.drop_last);
+  if (options.num_shards < 1 || options.shard < 0 || options.shard >= options.num_shards) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "BatchLoader: shard %d of %d shards", options.shard, options.num_shards));
+  }
+  const int64_t batches = BatchesPerEpoch(dataset.size(), options.batch_size,
+                                          options.drop_last, options.num_shards);
   if (batches == 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "BatchLoader: drop_last with %d samples leaves no batch of %d",
-        dataset.size(), options.batch_size));
+        "BatchLoader: %d samples leave no batch of %d x %d shards%s", dataset.size(),
+        options.batch_size, options.num_shards, options.drop_last ? " (drop_last)" : ""));
   }
   if (options.start_epoch < 0 || options.end_epoch < options.start_epoch ||
       options.start_batch < 0 || options.start_batch >= batches) {
@@ -181,11 +188,16 @@ absl::Status BatchLoader::Fill(int64_t sequence,
                                Batch& batch) {
   const int64_t epoch = sequence / batches_per_epoch_;
   const int64_t index_in_epoch = sequence % batches_per_epoch_;
-  const int64_t first = index_in_epoch * options_.batch_size;
-  const int n = static_cast<int>(
-      std::min<int64_t>(options_.batch_size, dataset_.size() - first));
+  // The global batch, then this shard's part of it.
+  const int64_t global_size = int64_t{options_.batch_size} * options_.num_shards;
+  const int64_t global_first = index_in_epoch * global_size;
+  const int64_t global_n = std::min(global_size, dataset_.size() - global_first);
+  const int64_t first = global_first + options_.shard * global_n / options_.num_shards;
+  const int n = static_cast<int>(global_first +
+                                 (options_.shard + 1) * global_n / options_.num_shards - first);
   const int64_t sample_size = shape_.size();
   batch.n = n;
+  batch.global_n = static_cast<int>(global_n);
   batch.c = shape_.channels;
   batch.h = shape_.height;
   batch.w = shape_.width;

@@ -25,6 +25,14 @@
 // order is EpochPermutation(seed, epoch) and each sample's augmentation draws
 // from Rng::ForStream(seed, epoch, sample index), so the number of workers
 // and thread timing never change the data.
+//
+// Data-parallel training: with num_shards = N, the N loaders (one per
+// process, shard = 0..N-1) walk the same permutation in global batches of
+// N * batch_size images, and shard r takes the r-th of N contiguous, equal
+// parts of each (a last, smaller global batch of P images is split as evenly:
+// [r * P / N, (r + 1) * P / N); one of fewer than N images is dropped). Their
+// batches together are exactly the batches of one loader with batch size
+// N * batch_size, sample for sample and pixel for pixel.
 
 #include <condition_variable>
 #include <cstdint>
@@ -44,6 +52,7 @@ namespace psg::data {
 
 struct Batch {
   int n = 0, c = 0, h = 0, w = 0;  // n < batch_size only for a last batch
+  int global_n = 0;                // images of the global batch, all shards (n unsharded)
   std::vector<float> images;       // n*c*h*w, NCHW
   std::vector<int32_t> labels;     // n
   int64_t epoch = 0;
@@ -60,13 +69,17 @@ struct LoaderOptions {
   int64_t start_epoch = 0;
   int64_t start_batch = 0;  // batch index within start_epoch
   int64_t end_epoch = std::numeric_limits<int64_t>::max();  // exclusive
+  int num_shards = 1;  // data-parallel processes, each with its own loader
+  int shard = 0;       // this loader's, in [0, num_shards)
 };
 
 // Sample order of an epoch: a permutation of [0, n) that depends only on
 // (seed, epoch).
 std::vector<int64_t> EpochPermutation(int64_t n, uint64_t seed, int64_t epoch);
 
-int64_t BatchesPerEpoch(int64_t dataset_size, int batch_size, bool drop_last);
+// Batches per epoch of each shard (global batches of num_shards * batch_size).
+int64_t BatchesPerEpoch(int64_t dataset_size, int batch_size, bool drop_last,
+                        int num_shards = 1);
 
 class BatchLoader {
  public:

@@ -14,6 +14,7 @@
 #include "data/image_set.h"
 #include "data/image_set_dataset.h"
 #include "data/loader.h"
+#include "data/loader_timing.h"
 #include "data/rng.h"
 
 namespace psg::data {
@@ -56,24 +57,7 @@ void BM_AugmentedCifarBatches(benchmark::State& state) {
   options.drop_last = true;
   options.seed = 1;
   options.num_workers = static_cast<int>(state.range(0));
-  absl::StatusOr<std::unique_ptr<BatchLoader>> loader =
-      BatchLoader::Create(*dataset, options);
-  if (!loader.ok()) {
-    state.SkipWithError(loader.status().ToString().c_str());
-    return;
-  }
-  int64_t images = 0;
-  for (auto _ : state) {
-    absl::StatusOr<const Batch*> batch = (*loader)->Next();
-    if (!batch.ok()) {
-      state.SkipWithError(batch.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize((*batch)->images.data());
-    images += (*batch)->n;
-  }
-  state.counters["img_per_s"] =
-      benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsRate);
+  TimeLoaderBatches(state, *dataset, options);
 }
 // One image through CifarAugmenter::Train on the calling thread: the per-image
 // cost that bounds each worker.

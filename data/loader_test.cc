@@ -46,6 +46,7 @@ struct BatchCopy {
   std::vector<float> images;
   std::vector<int32_t> labels;
   int64_t epoch, index_in_epoch;
+  int global_n;
   bool operator==(const BatchCopy& o) const {
     return n == o.n && c == o.c && h == o.h && w == o.w &&
            images == o.images && labels == o.labels && epoch == o.epoch &&
@@ -68,7 +69,7 @@ std::vector<BatchCopy> AllBatches(const Dataset& dataset,
     if (!batch.ok()) break;
     const Batch& b = **batch;
     batches.push_back({b.n, b.c, b.h, b.w, b.images, b.labels, b.epoch,
-                       b.index_in_epoch});
+                       b.index_in_epoch, b.global_n});
   }
   return batches;
 }
@@ -264,6 +265,67 @@ TEST(BatchLoaderTest, StopsCleanlyWithBatchesInFlight) {
     ASSERT_TRUE(loader.ok()) << loader.status();
     for (int i = 0; i < taken; ++i) ASSERT_TRUE((*loader)->Next().ok());
   }  // the destructor joins the workers
+}
+
+// Shards together give the unsharded loader's batches of N x batch_size:
+// shard r's images are the r-th contiguous part of each, the last smaller
+// batch split as evenly, augmentation draws included.
+TEST(BatchLoaderTest, ShardsPartitionEachGlobalBatch) {
+  const IndexDataset dataset(103);
+  for (int shards : {2, 3}) {
+    for (bool drop_last : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << shards << " shards, drop_last " << drop_last);
+      LoaderOptions whole;
+      whole.batch_size = 8 * shards;
+      whole.seed = 5;
+      whole.end_epoch = 2;
+      whole.drop_last = drop_last;
+      const std::vector<BatchCopy> expected = AllBatches(dataset, whole);
+      std::vector<std::vector<BatchCopy>> parts;
+      for (int r = 0; r < shards; ++r) {
+        LoaderOptions options = whole;
+        options.batch_size = 8;
+        options.num_shards = shards;
+        options.shard = r;
+        options.num_workers = 1 + r;
+        parts.push_back(AllBatches(dataset, options));
+        ASSERT_EQ(parts.back().size(), expected.size());
+        EXPECT_EQ(static_cast<int64_t>(expected.size()) / 2,
+                  BatchesPerEpoch(103, 8, drop_last, shards));
+      }
+      for (size_t b = 0; b < expected.size(); ++b) {
+        BatchCopy joined = parts[0][b];
+        for (int r = 1; r < shards; ++r) {
+          const BatchCopy& part = parts[r][b];
+          EXPECT_EQ(part.epoch, expected[b].epoch);
+          EXPECT_EQ(part.index_in_epoch, expected[b].index_in_epoch);
+          joined.n += part.n;
+          joined.images.insert(joined.images.end(), part.images.begin(), part.images.end());
+          joined.labels.insert(joined.labels.end(), part.labels.begin(), part.labels.end());
+        }
+        EXPECT_EQ(joined, expected[b]) << "batch " << b;
+        for (int r = 0; r < shards; ++r) {  // within one image of each other
+          EXPECT_LE(std::abs(parts[r][b].n - expected[b].n / shards), 1);
+        }
+      }
+    }
+  }
+}
+
+TEST(BatchLoaderTest, ShardsDropALastBatchTooSmallToSplit) {
+  // 2 x 8 per global batch: 17 images leave 1, fewer than the 2 shards.
+  EXPECT_EQ(BatchesPerEpoch(17, 8, /*drop_last=*/false, 2), 1);
+  EXPECT_EQ(BatchesPerEpoch(18, 8, /*drop_last=*/false, 2), 2);
+  const IndexDataset dataset(18);
+  LoaderOptions options;
+  options.batch_size = 8;
+  options.num_shards = 2;
+  options.shard = 1;
+  options.end_epoch = 1;
+  const std::vector<BatchCopy> batches = AllBatches(dataset, options);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].n, 8);
+  EXPECT_EQ(batches[1].n, 1);
 }
 
 TEST(BatchLoaderTest, RejectsBadOptions) {

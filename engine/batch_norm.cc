@@ -1,5 +1,8 @@
 #include "engine/batch_norm.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/check.h"
 #include "engine/context.h"
 #include "engine/graph.h"
@@ -8,6 +11,20 @@ namespace psg::engine {
 
 using dnnl::memory;
 using flags = dnnl::normalization_flags;
+
+// With synchronized statistics: a statistics-only forward of the local batch,
+// and the backward's correction dx += x * scale + shift (per channel) as one
+// oneDNN binary primitive (x * scale, then + shift and + dx as post-ops).
+struct BatchNorm2d::SyncPlan {
+  dnnl::batch_normalization_forward::primitive_desc stats_pd;
+  dnnl::batch_normalization_forward stats;
+  Tensor stats_dst, local_mean, local_var;
+  int64_t global_count = 0;
+
+  bool has_correction = false;
+  dnnl::binary correction;
+  Tensor correction_scale, correction_shift;  // {1, C, 1, 1}
+};
 
 namespace {
 
@@ -30,6 +47,19 @@ memory View(const memory::desc& desc, const Tensor* t) {
   return memory(desc, Cpu(), t != nullptr ? t->memory().get_data_handle() : DNNL_MEMORY_NONE);
 }
 
+// A {1, C, 1, 1} descriptor in x's layout family (channel c at offset c):
+// oneDNN's JIT binary kernels need the per-channel operand blocked like the
+// data (a plain one runs the reference kernel, ~100x slower).
+memory::desc PerChannelLike(const memory::desc& x, int64_t channels) {
+  using tag = memory::format_tag;
+  for (tag t : {tag::nChw16c, tag::nChw8c, tag::nhwc, tag::nchw}) {
+    if (memory::desc(x.dims(), x.data_type(), t) == x) {
+      return memory::desc({1, channels, 1, 1}, memory::data_type::f32, t);
+    }
+  }
+  return PlainDesc({1, channels, 1, 1});
+}
+
 }  // namespace
 
 // Activations and gradients keep the input's layout outside the layer; the
@@ -40,6 +70,7 @@ struct BatchNorm2d::Plan {
   Tensor dst;
   memory src_view, dst_view;
   Tensor batch_mean, batch_var, workspace;
+  std::unique_ptr<SyncPlan> sync;  // training with synchronized statistics only
 
   bool has_backward = false;
   dnnl::batch_normalization_backward::primitive_desc bwd_pd;
@@ -64,6 +95,7 @@ BatchNorm2d::BatchNorm2d(std::string name, const BatchNormOptions& options)
 
 BatchNorm2d::~BatchNorm2d() = default;
 
+
 BatchNorm2d::Plan& BatchNorm2d::PlanFor(const Tensor& x, Mode mode) {
   const bool train = mode == Mode::kTrain;
   return (train ? train_plans_ : eval_plans_).Get(x.desc(), [&] {
@@ -71,11 +103,25 @@ BatchNorm2d::Plan& BatchNorm2d::PlanFor(const Tensor& x, Mode mode) {
     PSG_CHECK(in.size() == 4 && in[1] == options_.channels, "BatchNorm2d '", name(),
               "': expected NCHW input with ", options_.channels, " channels, got ",
               DimsToString(in));
+    const bool sync = train && options_.cross_replica != nullptr;
     auto f = flags::use_scale | flags::use_shift;
-    if (!train) f = f | flags::use_global_stats;
+    // Synchronized training normalizes with the global statistics, given.
+    if (!train || sync) f = f | flags::use_global_stats;
     if (options_.fuse_relu) f = f | flags::fuse_norm_relu;
     auto plan = std::make_unique<Plan>();
     const memory::desc compute = ComputeDesc(x.desc());
+    if (sync) {
+      plan->sync = std::make_unique<SyncPlan>();
+      SyncPlan& s = *plan->sync;
+      s.stats_pd = dnnl::batch_normalization_forward::primitive_desc(
+          dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, x.desc(),
+                                                  options_.epsilon, flags::none),
+          Cpu());
+      s.stats = dnnl::batch_normalization_forward(s.stats_pd);
+      s.stats_dst = Tensor(s.stats_pd.dst_desc());
+      s.local_mean = Tensor(s.stats_pd.mean_desc());
+      s.local_var = Tensor(s.stats_pd.variance_desc());
+    }
     plan->fwd_pd = dnnl::batch_normalization_forward::primitive_desc(
         dnnl::batch_normalization_forward::desc(
             train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
@@ -86,6 +132,7 @@ BatchNorm2d::Plan& BatchNorm2d::PlanFor(const Tensor& x, Mode mode) {
     plan->src_view = View(compute, nullptr);
     plan->dst_view = View(compute, &plan->dst);
     if (train) {
+      // (Inputs with synchronized statistics: the same descriptors.)
       plan->batch_mean = Tensor(plan->fwd_pd.mean_desc());
       plan->batch_var = Tensor(plan->fwd_pd.variance_desc());
       if (options_.fuse_relu) {
@@ -96,12 +143,46 @@ BatchNorm2d::Plan& BatchNorm2d::PlanFor(const Tensor& x, Mode mode) {
   });
 }
 
+int64_t BatchNorm2d::GlobalStatistics(Plan& plan, const Tensor& x) {
+  SyncPlan& s = *plan.sync;
+  Execute(s.stats, {{DNNL_ARG_SRC, x.memory()},
+                    {DNNL_ARG_MEAN, s.local_mean.memory()},
+                    {DNNL_ARG_VARIANCE, s.local_var.memory()},
+                    {DNNL_ARG_DST, s.stats_dst.memory()}});
+  Stream().wait();
+  // Per channel n * mean and n * E[x^2] (in double: E[x^2] - mean^2 loses
+  // nothing that matters there), then the count, summed over the replicas.
+  const Dims d = x.dims();
+  const int64_t c_count = options_.channels;
+  const double n = static_cast<double>(d[0] * d[2] * d[3]);
+  sums_.resize(2 * c_count + 1);
+  const float* mean = s.local_mean.raw();
+  const float* var = s.local_var.raw();
+  for (int64_t c = 0; c < c_count; ++c) {
+    sums_[c] = n * mean[c];
+    sums_[c_count + c] = n * (var[c] + static_cast<double>(mean[c]) * mean[c]);
+  }
+  sums_[2 * c_count] = n;
+  options_.cross_replica->SumInPlace(absl::MakeSpan(sums_));
+  const double total = sums_[2 * c_count];
+  float* global_mean = plan.batch_mean.raw();
+  float* global_var = plan.batch_var.raw();
+  for (int64_t c = 0; c < c_count; ++c) {
+    const double m = sums_[c] / total;
+    global_mean[c] = static_cast<float>(m);
+    global_var[c] = static_cast<float>(std::max(0.0, sums_[c_count + c] / total - m * m));
+  }
+  s.global_count = static_cast<int64_t>(total);
+  return s.global_count;
+}
+
 const Tensor& BatchNorm2d::Forward(const Tensor& x, Mode mode) {
   Plan& plan = PlanFor(x, mode);
   current_ = &plan;
   const bool train = mode == Mode::kTrain;
   input_ = train ? x : Tensor();
   plan.src_view.set_data_handle(x.memory().get_data_handle());
+  const int64_t global_count = plan.sync ? GlobalStatistics(plan, x) : 0;
   Execute(plan.fwd, {{DNNL_ARG_SRC, plan.src_view},
                      {DNNL_ARG_MEAN, train ? plan.batch_mean.memory() : running_mean_.value.memory()},
                      {DNNL_ARG_VARIANCE, train ? plan.batch_var.memory() : running_var_.value.memory()},
@@ -111,7 +192,7 @@ const Tensor& BatchNorm2d::Forward(const Tensor& x, Mode mode) {
                      {DNNL_ARG_DST, plan.dst_view}});
   if (train) {
     const Dims d = x.dims();
-    UpdateRunningStatistics(plan, d[0] * d[2] * d[3]);
+    UpdateRunningStatistics(plan, plan.sync ? global_count : d[0] * d[2] * d[3]);
   }
   return plan.dst;
 }
@@ -139,6 +220,7 @@ const Tensor& BatchNorm2d::Backward(const Tensor& dy) {
             DimsToString(dy.dims()), " differ from output dims ", DimsToString(plan.dst.dims()));
   if (!plan.has_backward) {
     auto f = flags::use_scale | flags::use_shift;
+    if (plan.sync) f = f | flags::use_global_stats;
     if (options_.fuse_relu) f = f | flags::fuse_norm_relu;
     const memory::desc compute = plan.fwd_pd.src_desc();
     plan.bwd_pd = dnnl::batch_normalization_backward::primitive_desc(
@@ -165,7 +247,63 @@ const Tensor& BatchNorm2d::Backward(const Tensor& dy) {
                      {DNNL_ARG_DIFF_SRC, plan.diff_src_view},
                      {DNNL_ARG_DIFF_SCALE, gamma_.grad.memory()},
                      {DNNL_ARG_DIFF_SHIFT, beta_.grad.memory()}});
+  if (plan.sync) AddGlobalStatisticsGradient(plan);
   return plan.diff_src;
+}
+
+// With statistics as constants oneDNN gives dx = gamma / sigma * dy' (dy' = dy
+// after the fused ReLU's mask) and the local sums d_gamma = sum dy' xhat,
+// d_beta = sum dy'. The statistics' own gradient, over the global batch of M
+// values per channel, adds -gamma / sigma * (sum d_beta / M + xhat sum d_gamma / M)
+// with both sums over every replica: per channel, x * (-b) + (b mean - a) with
+// a = gamma sum d_beta / (sigma M), b = gamma sum d_gamma / (sigma^2 M).
+void BatchNorm2d::AddGlobalStatisticsGradient(Plan& plan) {
+  SyncPlan& s = *plan.sync;
+  const int64_t c_count = options_.channels;
+  if (!s.has_correction) {
+    const memory::desc per_channel = PerChannelLike(input_.desc(), c_count);
+    s.correction_scale = Tensor(per_channel);
+    s.correction_shift = Tensor(per_channel);
+    s.correction_scale.Fill(0.0f);  // blocked padding stays zero
+    s.correction_shift.Fill(0.0f);
+    dnnl::post_ops ops;
+    ops.append_binary(dnnl::algorithm::binary_add, per_channel);
+    ops.append_sum(1.0f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    s.correction = dnnl::binary(dnnl::binary::primitive_desc(
+        dnnl::binary::desc(dnnl::algorithm::binary_mul, input_.desc(), per_channel,
+                           plan.diff_src.desc()),
+        attr, Cpu()));
+    s.has_correction = true;
+  }
+  Stream().wait();
+  sums_.resize(2 * c_count);
+  const float* d_gamma = gamma_.grad.raw();
+  const float* d_beta = beta_.grad.raw();
+  for (int64_t c = 0; c < c_count; ++c) {
+    sums_[c] = d_beta[c];
+    sums_[c_count + c] = d_gamma[c];
+  }
+  options_.cross_replica->SumInPlace(absl::MakeSpan(sums_));
+  const float* gamma = gamma_.value.raw();
+  const float* mean = plan.batch_mean.raw();
+  const float* var = plan.batch_var.raw();
+  float* scale = s.correction_scale.raw();
+  float* shift = s.correction_shift.raw();
+  const double m = static_cast<double>(s.global_count);
+  for (int64_t c = 0; c < c_count; ++c) {
+    const double inv_sigma = 1.0 / std::sqrt(static_cast<double>(var[c]) + options_.epsilon);
+    const double a = gamma[c] * sums_[c] * inv_sigma / m;
+    const double b = gamma[c] * sums_[c_count + c] * inv_sigma * inv_sigma / m;
+    scale[c] = static_cast<float>(-b);
+    shift[c] = static_cast<float>(b * mean[c] - a);
+  }
+  Execute(s.correction,
+          {{DNNL_ARG_SRC_0, input_.memory()},
+           {DNNL_ARG_SRC_1, s.correction_scale.memory()},
+           {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, s.correction_shift.memory()},
+           {DNNL_ARG_DST, plan.diff_src.memory()}});
 }
 
 void BatchNorm2d::CollectParameters(ParameterList* out) {

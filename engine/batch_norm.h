@@ -6,11 +6,20 @@
 //
 //   BatchNorm2d bn("layer1.0.bn1", {.channels = 16, .fuse_relu = true});
 //   const Tensor& y = bn.Forward(conv_out, Mode::kTrain);
+//
+// Synchronized batch statistics for data-parallel training: with
+// options.cross_replica, training normalizes with the mean and variance of the
+// global batch (every replica's part of it) and backward adds the terms the
+// other replicas' samples contribute through those statistics, so N replicas
+// of batch B compute what one process computes on batch N x B (the global
+// gradient times N: each replica's loss is a mean over its own B samples).
 #ifndef PSG_ENGINE_BATCH_NORM_H_
 #define PSG_ENGINE_BATCH_NORM_H_
 
 #include <string>
+#include <vector>
 
+#include "engine/cross_replica.h"
 #include "engine/layer.h"
 #include "engine/plan_cache.h"
 #include "engine/reorder.h"
@@ -22,6 +31,9 @@ struct BatchNormOptions {
   float epsilon = 1e-5f;
   float momentum = 0.1f;  // running = (1 - momentum) * running + momentum * batch
   bool fuse_relu = false;
+  // Sums over data-parallel replicas for synchronized batch statistics (not
+  // owned; null: each replica normalizes with its own batch's statistics).
+  CrossReplicaSum* cross_replica = nullptr;
 };
 
 class BatchNorm2d : public Layer {
@@ -42,8 +54,14 @@ class BatchNorm2d : public Layer {
 
  private:
   struct Plan;
+  struct SyncPlan;
   Plan& PlanFor(const Tensor& x, Mode mode);
   void UpdateRunningStatistics(const Plan& plan, int64_t count);
+  // Synchronized statistics: the global batch's mean and variance into the
+  // plan's batch_mean / batch_var; returns the global count of values per channel.
+  int64_t GlobalStatistics(Plan& plan, const Tensor& x);
+  // Synchronized backward: adds the global statistics' terms to diff_src.
+  void AddGlobalStatisticsGradient(Plan& plan);
 
   BatchNormOptions options_;
   Parameter gamma_, beta_, running_mean_, running_var_;
@@ -51,6 +69,7 @@ class BatchNorm2d : public Layer {
   PlanCache<Plan> eval_plans_;
   Plan* current_ = nullptr;
   Tensor input_;
+  std::vector<double> sums_;  // cross-replica sums, reused
 };
 
 }  // namespace psg::engine

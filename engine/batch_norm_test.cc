@@ -122,6 +122,102 @@ TEST(BatchNormTest, OtherLayoutsAgreeWithPlainAndKeepTheirLayout) {
   }
 }
 
+// Replica A of two, with replica B's sums added by this fake: B's values are
+// computed in the test from B's part of the batch.
+class AddOtherReplica : public CrossReplicaSum {
+ public:
+  explicit AddOtherReplica(std::vector<std::vector<double>> other) : other_(std::move(other)) {}
+  void SumInPlace(absl::Span<double> values) override {
+    ASSERT_LT(calls_, other_.size());
+    ASSERT_EQ(values.size(), other_[calls_].size());
+    for (size_t i = 0; i < values.size(); ++i) values[i] += other_[calls_][i];
+    ++calls_;
+  }
+  size_t calls() const { return calls_; }
+
+ private:
+  std::vector<std::vector<double>> other_;
+  size_t calls_ = 0;
+};
+
+// Synchronized statistics: replica A's outputs, input gradient and running
+// statistics are the first rows of plain BN on the whole batch [A; B], and its
+// parameter gradients plus B's are the whole batch's.
+TEST(BatchNormTest, SynchronizedStatisticsMatchTheWholeBatch) {
+  const int64_t na = 3, nb = 2, c = 17, h = 3, w = 4, hw = h * w;
+  for (bool relu : {false, true}) {
+    for (auto layout : {dnnl::memory::format_tag::nchw, dnnl::memory::format_tag::nChw16c}) {
+      SCOPED_TRACE(::testing::Message() << "relu=" << relu << " layout=" << int(layout));
+      const std::vector<float> x = RandomPlain({na + nb, c, h, w}, 21, -1.0f, 3.0f).ToPlain();
+      const std::vector<float> dy = RandomPlain({na + nb, c, h, w}, 22, -1.0f, 1.0f).ToPlain();
+      const auto rows = [&](const std::vector<float>& v, int64_t from, int64_t n) {
+        Tensor t = Tensor::Plain({n, c, h, w});
+        t.CopyFromPlain(absl::MakeConstSpan(v).subspan(from * c * hw, n * c * hw));
+        return t;
+      };
+      BatchNorm2d whole = MakeBn(c, relu);
+      Randomize(whole, 23);
+      const std::vector<float> y_whole =
+          whole.Forward(rows(x, 0, na + nb), Mode::kTrain).ToPlain();
+      const std::vector<float> dx_whole = whole.Backward(rows(dy, 0, na + nb)).ToPlain();
+
+      // B's sums: n mean and n E[x^2] per channel, n; then, with the whole
+      // batch's statistics, sum dy' and sum dy' xhat (dy' after the ReLU mask).
+      std::vector<double> forward(2 * c + 1, 0.0), backward(2 * c, 0.0), mean(c), var(c);
+      for (int64_t ch = 0; ch < c; ++ch) {
+        double s1 = 0, s2 = 0;
+        for (int64_t n = 0; n < na + nb; ++n) {
+          for (int64_t i = 0; i < hw; ++i) {
+            const double v = x[(n * c + ch) * hw + i];
+            s1 += v;
+            s2 += v * v;
+            if (n >= na) {
+              forward[ch] += v;
+              forward[c + ch] += v * v;
+            }
+          }
+        }
+        mean[ch] = s1 / ((na + nb) * hw);
+        var[ch] = s2 / ((na + nb) * hw) - mean[ch] * mean[ch];
+      }
+      forward[2 * c] = nb * hw;
+      for (int64_t n = na; n < na + nb; ++n) {
+        for (int64_t ch = 0; ch < c; ++ch) {
+          for (int64_t i = 0; i < hw; ++i) {
+            const int64_t k = (n * c + ch) * hw + i;
+            const double g = relu && y_whole[k] <= 0 ? 0.0 : dy[k];
+            backward[ch] += g;
+            backward[c + ch] += g * (x[k] - mean[ch]) / std::sqrt(var[ch] + 1e-5);
+          }
+        }
+      }
+      AddOtherReplica other({forward, backward});
+      BatchNormOptions options;
+      options.channels = c;
+      options.fuse_relu = relu;
+      options.cross_replica = &other;
+      BatchNorm2d a("bn", options);
+      Randomize(a, 23);
+      const std::vector<float> y_a =
+          a.Forward(testing::InLayout(rows(x, 0, na), layout), Mode::kTrain).ToPlain();
+      const std::vector<float> dx_a = a.Backward(rows(dy, 0, na)).ToPlain();
+      EXPECT_EQ(other.calls(), 2u);
+      for (size_t i = 0; i < y_a.size(); ++i) ASSERT_NEAR(y_a[i], y_whole[i], 1e-4f) << i;
+      for (size_t i = 0; i < dx_a.size(); ++i) ASSERT_NEAR(dx_a[i], dx_whole[i], 1e-4f) << i;
+      const std::vector<float> ga = a.gamma().grad.ToPlain(), gw = whole.gamma().grad.ToPlain();
+      const std::vector<float> ba = a.beta().grad.ToPlain(), bw = whole.beta().grad.ToPlain();
+      for (int64_t ch = 0; ch < c; ++ch) {
+        EXPECT_NEAR(ga[ch] + backward[c + ch], gw[ch], 1e-3) << ch;
+        EXPECT_NEAR(ba[ch] + backward[ch], bw[ch], 1e-3) << ch;
+      }
+      EXPECT_THAT(a.running_mean().value.ToPlain(),
+                  ::testing::Pointwise(::testing::FloatNear(1e-5f), whole.running_mean().value.ToPlain()));
+      EXPECT_THAT(a.running_var().value.ToPlain(),
+                  ::testing::Pointwise(::testing::FloatNear(1e-5f), whole.running_var().value.ToPlain()));
+    }
+  }
+}
+
 TEST(BatchNormTest, RejectsBadArguments) {
   EXPECT_THAT([] { MakeBn(0, false); },
               ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("channels must be positive")));

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/backward_observer.h"
 #include "engine/parameter.h"
 #include "engine/profiler.h"
 #include "engine/tensor.h"
@@ -51,14 +52,21 @@ class Layer {
 };
 
 // Forward / Backward timed as a scope of the active profiler, if any
-// (engine/profiler.h). Composite layers run their parts through these.
+// (engine/profiler.h); after Backward the active backward observer, if any,
+// learns that the layer's gradients are ready (engine/backward_observer.h).
+// Composite layers run their parts through these.
 inline const Tensor& ProfiledForward(Layer& layer, const Tensor& x, Mode mode) {
   ProfileScope scope(layer.name(), Phase::kForward);
   return layer.Forward(x, mode);
 }
 inline const Tensor& ProfiledBackward(Layer& layer, const Tensor& dy) {
-  ProfileScope scope(layer.name(), Phase::kBackward);
-  return layer.Backward(dy);
+  const Tensor* dx;
+  {
+    ProfileScope scope(layer.name(), Phase::kBackward);
+    dx = &layer.Backward(dy);
+  }
+  if (BackwardObserver* observer = BackwardObserver::Active()) observer->LayerDone(layer);
+  return *dx;
 }
 
 }  // namespace psg::engine

@@ -124,30 +124,25 @@ std::string Profiler::Table(int64_t steps) const {
   return out;
 }
 
-std::string Profiler::Json(int64_t steps) const {
+nlohmann::ordered_json Profiler::Json(int64_t steps) const {
   PSG_CHECK(steps >= 1, "Profiler::Json: steps must be >= 1");
-  std::string out = absl::StrFormat("{\"steps\": %d, \"step_ms\": %.6f, \"primitive_ms\": %.6f",
-                                    steps, Ms(recorded_seconds_, steps),
-                                    Ms(primitive_seconds(), steps));
-  out += ", \"primitive_ms_by_kind\": {";
-  const char* sep = "";
-  for (const auto& [kind, seconds] : by_kind_) {
-    absl::StrAppendFormat(&out, "%s\"%s\": %.6f", sep, kind, Ms(seconds, steps));
-    sep = ", ";
-  }
-  out += "}, \"scopes\": [";
-  sep = "";
+  nlohmann::ordered_json out = {{"steps", steps},
+                                {"step_ms", Ms(recorded_seconds_, steps)},
+                                {"primitive_ms", Ms(primitive_seconds(), steps)},
+                                {"primitive_ms_by_kind", nlohmann::ordered_json::object()},
+                                {"scopes", nlohmann::ordered_json::array()}};
+  for (const auto& [kind, seconds] : by_kind_) out["primitive_ms_by_kind"][kind] = Ms(seconds, steps);
   for (const Entry& e : entries_) {
     const char* phase =
         e.phase == Phase::kForward ? "forward" : e.phase == Phase::kBackward ? "backward" : "other";
-    absl::StrAppendFormat(&out,
-                          "%s{\"name\": \"%s\", \"phase\": \"%s\", \"depth\": %d, \"ms\": %.6f, "
-                          "\"primitive_ms\": %.6f, \"outside_primitives_ms\": %.6f}",
-                          sep, e.name, phase, e.depth, Ms(e.seconds, steps),
-                          Ms(e.primitive_seconds, steps), Ms(SelfOutsidePrimitives(e), steps));
-    sep = ", ";
+    out["scopes"].push_back({{"name", e.name},
+                             {"phase", phase},
+                             {"depth", e.depth},
+                             {"ms", Ms(e.seconds, steps)},
+                             {"primitive_ms", Ms(e.primitive_seconds, steps)},
+                             {"outside_primitives_ms", Ms(SelfOutsidePrimitives(e), steps)}});
   }
-  return out + "]}";
+  return out;
 }
 
 }  // namespace psg::engine

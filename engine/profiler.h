@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "nlohmann/json.hpp"
+
 namespace psg::engine {
 
 enum class Phase { kForward, kBackward, kOther };
@@ -76,8 +78,10 @@ class Profiler {
   // A readable per-layer table and summary; `steps` divides all times (the
   // number of steps recorded) so the figures are per step.
   std::string Table(int64_t steps = 1) const;
-  // The same as one JSON object.
-  std::string Json(int64_t steps = 1) const;
+  // The same as one JSON object: {"steps", "step_ms", "primitive_ms",
+  // "primitive_ms_by_kind": {kind: ms}, "scopes": [{"name", "phase", "depth",
+  // "ms", "primitive_ms", "outside_primitives_ms"}]}.
+  nlohmann::ordered_json Json(int64_t steps = 1) const;
 
  private:
   std::vector<Entry> entries_;

@@ -1,7 +1,9 @@
 #include "engine/sequential.h"
 
+#include <string>
 #include <vector>
 
+#include "engine/backward_observer.h"
 #include "engine/testing/gradient_check.h"
 #include "engine/testing/reference.h"
 #include "gtest/gtest.h"
@@ -28,6 +30,33 @@ class Scale : public Layer {
   float factor_;
   Tensor y_, dx_;
 };
+
+// Records the layers the active backward observer hears of, in order.
+class RecordingObserver : public BackwardObserver {
+ public:
+  void LayerDone(Layer& layer) override { names.push_back(layer.name()); }
+  std::vector<std::string> names;
+};
+
+TEST(SequentialTest, TellsTheBackwardObserverAfterEachLayerInBackwardOrder) {
+  Sequential net("net");
+  net.Emplace<Scale>("a", 2.0f);
+  Sequential& inner = net.Emplace<Sequential>("inner");
+  inner.Emplace<Scale>("inner.b", 3.0f);
+  inner.Emplace<Scale>("inner.c", 4.0f);
+  net.Emplace<Scale>("d", 5.0f);
+  const Tensor x = testing::RandomPlain({1, 2, 2, 2}, 1);
+  const Tensor& y = net.Forward(x, Mode::kTrain);
+  RecordingObserver observer;
+  {
+    BackwardObserver::Observing observing(&observer);
+    net.Backward(y);
+  }
+  EXPECT_EQ(observer.names,
+            (std::vector<std::string>{"d", "inner.c", "inner.b", "inner", "a"}));
+  net.Backward(y);  // no observer any more
+  EXPECT_EQ(observer.names.size(), 5u);
+}
 
 TEST(SequentialTest, ChainsForwardAndBackward) {
   Sequential net("net");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "data/loader.h"
 
 namespace psg::experiments {
 
@@ -68,11 +69,7 @@ Recipe RecipeFor(Budget budget) {
 
 PaperSetting ReleasedCifar100Setting() { return {"resnet32", "cifar100"}; }
 
-PaperSetting ImageNetSetting() {
-  return {"resnet18", "imagenet", false,
-          "the paper runs this table on ImageNet with ResNet-18, and --dataset=imagenet is not "
-          "in the toolkit yet; run --budget=short for the CIFAR version"};
-}
+PaperSetting ImageNetSetting() { return {"resnet18", "imagenet"}; }
 
 std::vector<std::string> PsgdStageFlags(const Recipe& recipe,
                                         const std::vector<std::string>& psg_flags) {
@@ -85,6 +82,50 @@ std::vector<std::string> PsgdStageFlags(const Recipe& recipe,
     args.push_back("--weight_decay=0");  // absl: the last value of a flag wins
   }
   return args;
+}
+
+absl::StatusOr<Recipe> ImageNetRecipeFor(Budget budget, int ranks, int global_batch) {
+  if (budget == Budget::kSmoke) global_batch = 16;  // 2 steps of the 32 images
+  if (ranks < 1 || global_batch < ranks || global_batch % ranks != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("a global batch of ", global_batch,
+                                                   " images does not split over ", ranks, " ranks"));
+  }
+  const std::string batch = absl::StrCat("--batch_size=", global_batch / ranks);
+  const double lr = 0.1 * global_batch / 256;
+  switch (budget) {
+    case Budget::kSmoke: {
+      const std::vector<std::string> stage = {"--epochs=1", "--max_train_images=32",
+                                              "--max_eval_images=16", "--schedule=constant",
+                                              "--weight_decay=1e-4", "--momentum=0.9", batch};
+      // The evaluations (ptq): 16 test images, one calibration batch of 16.
+      Recipe r{stage, 0, 0, stage,
+               {"--max_eval_images=16", "--batch_size=16", "--calibration_batches=1"}};
+      r.sgd.push_back(absl::StrCat("--lr=", lr));
+      r.psgd.push_back(absl::StrCat("--lr=", lr / 10));
+      return r;
+    }
+    case Budget::kShort:
+      return absl::InvalidArgumentError(
+          "--budget=short is not defined for ImageNet; use --budget=smoke or --budget=paper");
+    case Budget::kPaper: {
+      // ILSVRC-2012's training set; the step PSGD starts from is the SGD
+      // stage's at the end of epoch 30.
+      constexpr int64_t kTrainImages = 1281167;
+      const int64_t steps_per_epoch =
+          data::BatchesPerEpoch(kTrainImages, global_batch / ranks, /*drop_last=*/false, ranks);
+      const std::vector<std::string> common = {"--momentum=0.9", "--weight_decay=1e-4",
+                                               "--schedule=multistep", batch};
+      Recipe r{{"--epochs=90", absl::StrCat("--lr=", lr), "--milestones=30,60,80"},
+               30 * steps_per_epoch,
+               30,
+               {"--epochs=60", absl::StrCat("--lr=", lr / 10), "--milestones=30,50"},
+               {}};
+      r.sgd.insert(r.sgd.end(), common.begin(), common.end());
+      r.psgd.insert(r.psgd.end(), common.begin(), common.end());
+      return r;
+    }
+  }
+  return absl::InvalidArgumentError("unknown budget");
 }
 
 }  // namespace psg::experiments

@@ -75,6 +75,20 @@ Recipe RecipeFor(Budget budget);
 std::vector<std::string> PsgdStageFlags(const Recipe& recipe,
                                         const std::vector<std::string>& psg_flags);
 
+// ImageNet (ResNet-18; --dataset=imagenet) on `ranks` data-parallel ranks
+// with `global_batch` images per step over all of them (each rank's
+// --batch_size is global_batch / ranks; an error if that does not divide):
+//   smoke  the 100-image sample: 1 epoch of 32 images per stage in global
+//          batches of 16 (whatever `global_batch`), 16 test images.
+//   short  not defined for ImageNet (an error).
+//   paper  the standard ResNet-18 recipe (the paper's own ImageNet settings are
+//          not available): SGD 90 epochs, lr 0.1 x global_batch / 256, x0.1
+//          after epochs 30, 60 and 80, weight decay 1e-4, momentum 0.9; PSGD,
+//          as in the released CIFAR recipe, from the SGD checkpoint at the
+//          first decay (epoch 30) for epochs 31-90 at the decayed lr
+//          (x0.1 after epochs 60 and 80).
+absl::StatusOr<Recipe> ImageNetRecipeFor(Budget budget, int ranks, int global_batch);
+
 }  // namespace psg::experiments
 
 #endif  // PSG_EXPERIMENTS_BUDGET_H_

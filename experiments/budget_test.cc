@@ -69,6 +69,33 @@ TEST(PaperRecipeTest, SettingsOfThePaperTables) {
   EXPECT_TRUE(ReleasedCifar100Setting().available);
   EXPECT_EQ(ImageNetSetting().model, "resnet18");
   EXPECT_EQ(ImageNetSetting().dataset, "imagenet");
+  EXPECT_TRUE(ImageNetSetting().available);
+}
+
+// The standard ResNet-18 ImageNet recipe: 90 epochs of global batch 256 at
+// lr 0.1 x batch / 256, x0.1 after 30, 60 and 80; PSGD from the first decay.
+TEST(ImageNetRecipeTest, PaperIsTheStandardResNet18RecipeSplitOverTheRanks) {
+  const Recipe r = *ImageNetRecipeFor(Budget::kPaper, 8, 256);
+  EXPECT_THAT(r.sgd, ElementsAre("--epochs=90", "--lr=0.1", "--milestones=30,60,80",
+                                 "--momentum=0.9", "--weight_decay=1e-4", "--schedule=multistep",
+                                 "--batch_size=32"));
+  EXPECT_THAT(r.psgd, ElementsAre("--epochs=60", "--lr=0.01", "--milestones=30,50",
+                                  "--momentum=0.9", "--weight_decay=1e-4", "--schedule=multistep",
+                                  "--batch_size=32"));
+  // 1,281,167 images in global batches of 256, the last partial one kept.
+  EXPECT_EQ(r.psgd_start_epoch, 30);
+  EXPECT_EQ(r.psgd_start_step, 30 * 5005);
+  // The learning rate follows the global batch.
+  EXPECT_THAT(ImageNetRecipeFor(Budget::kPaper, 64, 2048)->sgd, Contains("--lr=0.8"));
+  EXPECT_THAT(ImageNetRecipeFor(Budget::kPaper, 64, 2048)->sgd, Contains("--batch_size=32"));
+}
+
+TEST(ImageNetRecipeTest, RejectsBatchesThatDoNotSplitAndTheShortBudget) {
+  EXPECT_FALSE(ImageNetRecipeFor(Budget::kPaper, 3, 256).ok());
+  EXPECT_FALSE(ImageNetRecipeFor(Budget::kShort, 1, 256).ok());
+  const Recipe smoke = *ImageNetRecipeFor(Budget::kSmoke, 2, 256);  // 16 images per step
+  EXPECT_THAT(smoke.sgd, Contains("--batch_size=8"));
+  EXPECT_THAT(smoke.sgd, Contains("--max_train_images=32"));
 }
 
 TEST(ShortRecipeTest, TwoBitRuleHoldsAtEveryBudget) {

@@ -1,8 +1,9 @@
 // Paper Table 3: PSGD combined with post-training quantization methods. The
 // SGD model and the PSGD model (towards b bits) are each quantized with every
 // weight calibrator of quant/ (exact max, percentile, MSE-optimal clip; per
-// tensor or per output channel), without fine-tuning; the table gives every
-// setting and the best one per model and bit-width.
+// tensor or per output channel) and with the post-training methods the paper
+// compares with (DFQ, OCS, LAPQ; per tensor), without fine-tuning; the table
+// gives every setting and the best one per model and bit-width.
 //
 //   bazel run //experiments:calibrators -- --budget=short --data_dir=../shared/data
 //
@@ -17,20 +18,22 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "experiments/common_flags.h"
 #include "experiments/paper_experiment.h"
 #include "experiments/svg_plot.h"
+#include "flags/ranges.h"
 
 ABSL_FLAG(std::string, eval_bits, "4,3", "weight bit-widths to quantize to");
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
+PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 
 namespace psg::experiments {
 namespace {
 
 int Run(const std::string& command_line) {
-  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
+  const std::vector<int> bits = ParseBitList("eval_bits", absl::GetFlag(FLAGS_eval_bits));
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
   const double lambda = absl::GetFlag(FLAGS_psg_lambda);
   PaperExperiment e("calibrators", command_line, "", ImageNetSetting());
@@ -46,30 +49,44 @@ int Run(const std::string& command_line) {
       e.model(), e.dataset(), BudgetName(e.budget()));
   // Best accuracy per model and bit-width, with the setting that gave it.
   std::map<std::string, std::map<int, std::pair<double, std::string>>> best;
-  std::vector<std::string> json;
+  // Each setting: its key (a results.json member and a stage prefix), its
+  // title and ptq's flags for it.
+  struct Setting {
+    std::string key, title;
+    std::vector<std::string> ptq_args;
+  };
+  std::vector<Setting> settings;
   for (const char* granularity : {"tensor", "channel"}) {
     for (const char* calibrator : {"exact", "percentile", "mse"}) {
-      const std::string setting = absl::StrCat(calibrator, ", per ", granularity);
-      const RoundedModels rounded =
-          RoundModels(e, models, bits, absl::StrCat(calibrator, "_", granularity, "_"),
-                      {absl::StrCat("--calibrator=", calibrator),
-                       absl::StrCat("--granularity=", granularity)});
-      absl::StrAppend(&md, "\n## ", setting, "\n\n", RoundingTableHeader("model", bits),
-                      rounded.table_rows);
-      json.push_back(absl::StrCat("\"", calibrator, "_", granularity, "\": {",
-                                  absl::StrJoin(rounded.json_members, ", "), "}"));
-      for (const auto& [name, r] : rounded.by_name) {
-        for (const auto& [b, accuracy] : r.accuracy) {
-          auto& [best_accuracy, best_setting] = best[name][b];
-          if (best_setting.empty() || accuracy > best_accuracy) {
-            best_accuracy = accuracy;
-            best_setting = setting;
-          }
+      settings.push_back({absl::StrCat(calibrator, "_", granularity), absl::StrCat(calibrator, ", per ", granularity),
+                          {absl::StrCat("--calibrator=", calibrator), absl::StrCat("--granularity=", granularity)}});
+    }
+  }
+  // LAPQ's loss evaluations (Powell's search) and calibration images by budget.
+  const bool smoke = e.budget() == Budget::kSmoke;
+  const int lapq_evaluations = smoke ? 20 : e.budget() == Budget::kShort ? 200 : 1000;
+  settings.push_back({"dfq_tensor", "DFQ (equalization, bias absorption and correction), per tensor",
+                      {"--ptq_method=dfq"}});
+  settings.push_back({"ocs_tensor", "OCS (expand ratio 0.05), per tensor", {"--ocs_expand_ratio=0.05"}});
+  settings.push_back({"lapq_tensor", absl::StrCat("LAPQ (", lapq_evaluations, " loss evaluations), per tensor"),
+                      {"--ptq_method=lapq", absl::StrCat("--lapq_evaluations=", lapq_evaluations),
+                       absl::StrCat("--lapq_images=", smoke ? 64 : 512)}});
+  io::Json json = io::Json::object();
+  for (const Setting& setting : settings) {
+    const RoundedModels rounded = RoundModels(e, models, bits, setting.key + "_", setting.ptq_args);
+    absl::StrAppend(&md, "\n## ", setting.title, "\n\n", RoundingTableHeader("model", bits), rounded.table_rows);
+    json[setting.key] = rounded.json_members;
+    for (const auto& [name, r] : rounded.by_name) {
+      for (const auto& [b, accuracy] : r.accuracy) {
+        auto& [best_accuracy, best_setting] = best[name][b];
+        if (best_setting.empty() || accuracy > best_accuracy) {
+          best_accuracy = accuracy;
+          best_setting = setting.key;
         }
       }
     }
   }
-  absl::StrAppend(&md, "\n## Best calibrator per model\n\n| model |");
+  absl::StrAppend(&md, "\n## Best setting per model\n\n| model |");
   std::string rule = "|---|";
   for (int b : bits) {
     absl::StrAppend(&md, " W", b, " |");
@@ -79,7 +96,7 @@ int Run(const std::string& command_line) {
   std::vector<Series> accuracy;
   for (const auto& [name, dir] : models) {
     absl::StrAppend(&md, "| ", name, " |");
-    Series s{name + " (best calibrator)", {}, {}};
+    Series s{name + " (best setting)", {}, {}};
     for (int b : bits) {
       const auto& [a, setting] = best[name][b];
       absl::StrAppendFormat(&md, " %.2f (%s) |", 100 * a, setting);
@@ -94,13 +111,11 @@ int Run(const std::string& command_line) {
   std::vector<double> ticks(bits.begin(), bits.end());
   std::sort(ticks.begin(), ticks.end());
   WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(accuracy, {.title = "Best post-training calibrator, no fine-tuning",
+           LinePlotSvg(accuracy, {.title = "Best post-training setting, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   e.WriteTrainingPlot({models[1]});
-  e.WriteResults(absl::StrCat("\"psg_bits\": ", psg_bits, ", \"settings\": {",
-                              absl::StrJoin(json, ", "), "}"),
-                 md);
+  e.WriteResults({{"psg_bits", psg_bits}, {"settings", json}}, md);
   return 0;
 }
 
@@ -110,6 +125,6 @@ int Run(const std::string& command_line) {
 int main(int argc, char** argv) {
   return psg::experiments::PaperMain(
       argc, argv, "calibrators",
-      "SGD and PSGD models with every post-training weight calibrator (paper Table 3).",
+      "SGD and PSGD models with every post-training weight calibrator and method (paper Table 3).",
       psg::experiments::Run);
 }

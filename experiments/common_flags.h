@@ -4,11 +4,12 @@
 //   --model=resnet20 --shortcut=projection --dataset=cifar10 --data_dir=...
 //   --batch_size=128 --threads=0 --workers=1
 //
-//   absl::ParseCommandLine(argc, argv);
-//   SetUpThreads();
-//   auto data = LoadDataFromFlags();
-//   if (!data.ok()) return Fail(data.status().message());
-//   auto options = ModelOptionsFromFlags((*data)->num_classes);
+//   int main(int argc, char** argv) { return RunCommand(argc, argv, "usage", Run); }
+//   int Run() {   // the flags are parsed and range-checked (flags/ranges.h)
+//     SetUpThreads();
+//     auto data = LoadDataFromFlags();
+//     if (!data.ok()) return Fail(data.status().message());
+//     auto options = ModelOptionsFromFlags(**data);  // checks the model fits the data
 #ifndef PSG_EXPERIMENTS_COMMON_FLAGS_H_
 #define PSG_EXPERIMENTS_COMMON_FLAGS_H_
 
@@ -41,19 +42,27 @@ int Fail(absl::string_view message);
 std::string UserPath(std::string path);
 
 // The checkpoint a command reads (UserPath of `flag_value`): an error for an
-// empty value or a missing file.
+// empty value, a missing file, or a path that is no regular file (naming
+// what it is: a directory, a FIFO, a character device like /dev/null).
 absl::StatusOr<std::string> ExistingCheckpoint(const std::string& flag_value);
+
+// Before any work: `path` can be written later (its directory is writable
+// and it is not a directory or a device), or an error saying why not.
+absl::Status CheckOutputFile(const std::string& path);
 
 // UserPath(flag_value), or <checkpoint's directory>/<default_name> when empty.
 std::string OutputDirFor(const std::string& flag_value, const std::string& checkpoint,
                          const std::string& default_name);
 
-// Writes each {file name, contents} into `dir` (created if needed).
+// Writes each {file name, contents} into `dir` (created if needed), each
+// atomically and checked (io/files.h): the error names the file and the
+// system error.
 absl::Status WriteResultFiles(const std::string& dir,
                               const std::vector<std::pair<std::string, std::string>>& files);
 
-// main() of a command: parses the flags, then returns run(), turning an
-// escaped exception (e.g. a rejected argument) into Fail(what).
+// main() of a command: parses the flags, checks every numeric flag's range
+// (flags/ranges.h), then returns run(), turning an escaped exception (e.g. a
+// rejected argument) into Fail(what).
 int RunCommand(int argc, char** argv, const char* usage, int (*run)());
 
 // omp_set_num_threads(--threads) unless it is 0 (all cores), then
@@ -61,11 +70,12 @@ int RunCommand(int argc, char** argv, const char* usage, int (*run)());
 void SetUpThreads();
 
 // --dataset from --data_dir (default train::DefaultDataDir()); a missing data
-// set's error says how to get it.
+// set's error says how to get that data set.
 absl::StatusOr<std::unique_ptr<train::TrainingData>> LoadDataFromFlags();
 
-// --model and --shortcut for a data set of `num_classes` classes.
-absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(int64_t num_classes);
+// --model and --shortcut for `data` (its number of classes); an error when
+// the model does not take the data's images (CheckModelFitsData).
+absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(const train::TrainingData& data);
 
 }  // namespace psg::experiments
 

@@ -33,6 +33,8 @@
 #include "experiments/logits_dump.h"
 #include "experiments/ptq_flags.h"
 #include "experiments/ptq_network.h"
+#include "flags/ranges.h"
+#include "io/files.h"
 #include "interop/onnx_export.h"
 #include "quant/bn_fold.h"
 #include "quant/weight_ptq.h"
@@ -44,7 +46,8 @@ ABSL_FLAG(std::string, bits, "", "weight bit-width 2..8 (empty: floating point)"
 ABSL_FLAG(bool, fold_bn, false, "fold batch norms into the convolutions before quantizing");
 ABSL_FLAG(std::string, reference_dir, "",
           "also write test images, labels and the toolkit's logits for them here");
-ABSL_FLAG(int64_t, reference_images, 256, "test images in --reference_dir");
+ABSL_FLAG(int64_t, reference_images, 256, "test images in --reference_dir (0: all)");
+PSG_FLAG_RANGE(reference_images, psg::flags::AtLeast(0));
 
 namespace {
 
@@ -82,6 +85,11 @@ int Run() {
   if (!checkpoint.ok()) return Fail(checkpoint.status().message());
   const std::string output = psg::experiments::UserPath(absl::GetFlag(FLAGS_output));
   if (output.empty()) return Fail("--output is required (the .onnx file to write)");
+  if (absl::Status s = psg::experiments::CheckOutputFile(output); !s.ok()) return Fail(s.message());
+  const std::string reference_dir = psg::experiments::UserPath(absl::GetFlag(FLAGS_reference_dir));
+  if (!reference_dir.empty()) {
+    if (absl::Status s = psg::io::CheckWritableDirectory(reference_dir); !s.ok()) return Fail(s.message());
+  }
   int bits = 0;
   if (!absl::GetFlag(FLAGS_bits).empty()) {
     absl::StatusOr<int> parsed = psg::experiments::ParseBitWidth("bits", absl::GetFlag(FLAGS_bits));
@@ -104,7 +112,7 @@ int Run() {
 
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto model_options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   auto network = psg::experiments::LoadPtqNetwork(*model_options, *checkpoint, *act_bits, *act_range,
                                                   *(*data)->train_unaugmented,
@@ -159,7 +167,6 @@ int Run() {
   for (const auto& [op, count] : ops) std::printf("  %-20s %d\n", op.c_str(), count);
   std::printf("wrote %s\n", output.c_str());
 
-  const std::string reference_dir = psg::experiments::UserPath(absl::GetFlag(FLAGS_reference_dir));
   if (reference_dir.empty()) return 0;
   if (bits > 0) psg::quant::QuantizeWeights(network->params, *weight_options);  // ptq's model
   absl::StatusOr<psg::experiments::LogitsDump> dump = psg::experiments::WriteLogitsNpy(

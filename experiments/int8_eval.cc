@@ -10,14 +10,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/loader.h"
@@ -26,6 +22,8 @@
 #include "experiments/common_flags.h"
 #include "experiments/model_loading.h"
 #include "experiments/timing.h"
+#include "flags/ranges.h"
+#include "io/json_writer.h"
 #include "quant/bn_fold.h"
 #include "quant/int8_network.h"
 #include "train/batches.h"
@@ -34,8 +32,11 @@
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");
 ABSL_FLAG(int, calibration_batches, 8, "training batches (no augmentation) for the activation ranges");
+PSG_FLAG_RANGE(calibration_batches, psg::flags::AtLeast(1));
 ABSL_FLAG(int, timing_passes, 20, "timed forward passes (after 3 warm-up passes); the median is reported");
+PSG_FLAG_RANGE(timing_passes, psg::flags::AtLeast(1));
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 
 namespace {
@@ -57,19 +58,20 @@ int64_t CountCorrect(const float* logits, int64_t classes, const psg::data::Batc
   return correct;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Int8 post-training quantization of a checkpoint: accuracy and speed.");
-  absl::ParseCommandLine(argc, argv);
-  const std::string checkpoint = UserPath(absl::GetFlag(FLAGS_checkpoint));
+int Run() {
+  const absl::StatusOr<std::string> checkpoint_path =
+      psg::experiments::ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
+  if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
+  const std::string& checkpoint = *checkpoint_path;
   const std::string output = UserPath(absl::GetFlag(FLAGS_output));
-  if (checkpoint.empty()) return Fail("--checkpoint is required");
+  if (!output.empty()) {
+    if (absl::Status s = psg::experiments::CheckOutputFile(output); !s.ok()) return Fail(s.message());
+  }
   SetUpThreads();
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
   auto data = LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto model_options = ModelOptionsFromFlags((*data)->num_classes);
+  auto model_options = ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   const psg::models::ModelOptions& mo = *model_options;
   auto model = psg::experiments::LoadModel(mo, checkpoint);
@@ -126,16 +128,23 @@ int main(int argc, char** argv) {
 
     const double sim_acc = static_cast<double>(sim_correct) / images;
     const double int8_acc = static_cast<double>(int8_correct) / images;
-    const std::string json = absl::StrFormat(
-        "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"test_images\": %d, "
-        "\"calibration_batches\": %d, \"batch_size\": %d, \"threads\": %d, "
-        "\"fp32_accuracy\": %.6f, \"simulation_accuracy\": %.6f, \"int8_accuracy\": %.6f, "
-        "\"int8_simulation_prediction_mismatches\": %d, "
-        "\"fp32_images_per_second\": %.1f, \"int8_images_per_second\": %.1f, \"speedup\": %.3f}\n",
-        checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), images, calibration_batches, batch_size,
-        omp_get_max_threads(), fp32->accuracy, sim_acc, int8_acc, disagree, batch_size / fp32_s,
-        batch_size / int8_s, fp32_s / int8_s);
-    if (!output.empty()) std::ofstream(output) << json;
+    if (!output.empty()) {
+      const psg::io::Json json = {{"checkpoint", checkpoint},
+                                  {"model", mo.name},
+                                  {"dataset", absl::GetFlag(FLAGS_dataset)},
+                                  {"test_images", images},
+                                  {"calibration_batches", calibration_batches},
+                                  {"batch_size", batch_size},
+                                  {"threads", omp_get_max_threads()},
+                                  {"fp32_accuracy", fp32->accuracy},
+                                  {"simulation_accuracy", sim_acc},
+                                  {"int8_accuracy", int8_acc},
+                                  {"int8_simulation_prediction_mismatches", disagree},
+                                  {"fp32_images_per_second", batch_size / fp32_s},
+                                  {"int8_images_per_second", batch_size / int8_s},
+                                  {"speedup", fp32_s / int8_s}};
+      if (absl::Status s = psg::io::WriteJsonFile(output, json); !s.ok()) return Fail(s.message());
+    }
     std::printf("\n| model | test images | fp32 acc | simulated int8 acc | int8 acc | int8 vs sim "
                 "mismatches | fp32 img/s | int8 img/s | speedup |\n|---|---|---|---|---|---|---|---|---|\n"
                 "| %s | %lld | %.2f %% | %.2f %% | %.2f %% | %lld | %.0f | %.0f | %.2fx |\n",
@@ -149,4 +158,11 @@ int main(int argc, char** argv) {
     return Fail(e.what());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return psg::experiments::RunCommand(
+      argc, argv, "Int8 post-training quantization of a checkpoint: accuracy and speed.", Run);
 }

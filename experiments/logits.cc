@@ -14,9 +14,12 @@
 #include "experiments/common_flags.h"
 #include "experiments/logits_dump.h"
 #include "experiments/model_loading.h"
+#include "flags/ranges.h"
+#include "io/files.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");
 ABSL_FLAG(int64_t, max_eval_images, 256, "the first N test images (0: all)");
+PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "where the .npy files go (default <checkpoint dir>/logits)");
 
 namespace {
@@ -26,15 +29,16 @@ using psg::experiments::Fail;
 int Run() {
   absl::StatusOr<std::string> checkpoint = psg::experiments::ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
   if (!checkpoint.ok()) return Fail(checkpoint.status().message());
+  const std::string dir = psg::experiments::OutputDirFor(absl::GetFlag(FLAGS_output_dir), *checkpoint, "logits");
+  if (absl::Status s = psg::io::CheckWritableDirectory(dir); !s.ok()) return Fail(s.message());
   psg::experiments::SetUpThreads();
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!options.ok()) return Fail(options.status().message());
   auto model = psg::experiments::LoadModel(*options, *checkpoint);
   if (!model.ok()) return Fail(model.status().message());
 
-  const std::string dir = psg::experiments::OutputDirFor(absl::GetFlag(FLAGS_output_dir), *checkpoint, "logits");
   absl::StatusOr<psg::experiments::LogitsDump> dump = psg::experiments::WriteLogitsNpy(
       **model, *(*data)->test,
       {.batch_size = absl::GetFlag(FLAGS_batch_size), .max_images = absl::GetFlag(FLAGS_max_eval_images)}, dir);

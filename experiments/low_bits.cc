@@ -16,16 +16,18 @@
 #include "absl/strings/str_join.h"
 #include "experiments/common_flags.h"
 #include "experiments/paper_experiment.h"
+#include "flags/ranges.h"
 #include "experiments/svg_plot.h"
 
 ABSL_FLAG(std::string, low_bits, "3,2", "bit-widths PSGD trains towards, each evaluated at all");
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 
 namespace psg::experiments {
 namespace {
 
 int Run(const std::string& command_line) {
-  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_low_bits));
+  const std::vector<int> bits = ParseBitList("low_bits", absl::GetFlag(FLAGS_low_bits));
   PaperExperiment e("low_bits", command_line, "", ImageNetSetting());
   const double lambda = absl::GetFlag(FLAGS_psg_lambda);
   std::vector<std::pair<std::string, std::string>> models = {{"SGD", e.SgdControlDir()}};
@@ -50,8 +52,7 @@ int Run(const std::string& command_line) {
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   e.WriteTrainingPlot({models.begin() + 1, models.end()});
-  e.WriteResults(absl::StrCat("\"models\": {", absl::StrJoin(rounded.json_members, ", "), "}"),
-                 md);
+  e.WriteResults({{"models", rounded.json_members}}, md);
   return 0;
 }
 

@@ -11,7 +11,7 @@
 
 namespace psg::experiments {
 
-std::string MachineJson() {
+io::Json MachineJson() {
   std::string cpu = "unknown";
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);) {
@@ -21,8 +21,9 @@ std::string MachineJson() {
     }
   }
   const dnnl_version_t* v = dnnl_version();
-  return absl::StrFormat("{\"cpu\": \"%s\", \"threads\": %d, \"onednn\": \"%d.%d.%d\"}", cpu,
-                         omp_get_max_threads(), v->major, v->minor, v->patch);
+  return {{"cpu", cpu},
+          {"threads", omp_get_max_threads()},
+          {"onednn", absl::StrFormat("%d.%d.%d", v->major, v->minor, v->patch)}};
 }
 
 }  // namespace psg::experiments

@@ -3,12 +3,12 @@
 #ifndef PSG_EXPERIMENTS_MACHINE_H_
 #define PSG_EXPERIMENTS_MACHINE_H_
 
-#include <string>
+#include "io/json_writer.h"
 
 namespace psg::experiments {
 
 // The CPU model (/proc/cpuinfo), OpenMP's thread count and oneDNN's version.
-std::string MachineJson();
+io::Json MachineJson();
 
 }  // namespace psg::experiments
 

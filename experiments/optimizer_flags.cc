@@ -5,13 +5,18 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/adam.h"
+#include "flags/ranges.h"
 #include "psg/psgd.h"
 
-ABSL_FLAG(std::string, optimizer, "sgd", "sgd or psgd");
+ABSL_FLAG(std::string, optimizer, "sgd", "sgd, adam (torch's defaults: betas 0.9, 0.999, eps 1e-8) or psgd");
 ABSL_FLAG(std::string, psg_target, "grid", "PSGD target: grid (b-bit quantization) or zero (pruning)");
 ABSL_FLAG(int, psg_bits, 4, "PSGD grid bit-width, 2..8");
+PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s (released: 150 for 4 bits)");
+PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(double, psg_eps, 0.0, "PSGD eps in s(w) = |w - target| + eps (released: 0)");
+PSG_FLAG_RANGE(psg_eps, psg::flags::AtLeast(0));
 ABSL_FLAG(bool, psg_first_last, true, "PSGD also covers the first conv and the last FC (weight and bias)");
 ABSL_FLAG(bool, psg_widen_first_last, true, "first/last layers use an 8-bit grid when --psg_bits < 4");
 ABSL_FLAG(bool, psg_per_channel, false, "one grid per output channel instead of per tensor");
@@ -86,11 +91,17 @@ absl::StatusOr<OptimizerFromFlags> MakeOptimizer(const engine::ParameterList& tr
       out.optimizer = std::make_unique<engine::Sgd>(
           trainable, engine::SgdOptions{momentum, 0.0f, weight_decay, nesterov});
       out.description = "SGD";
-      out.json = "\"optimizer\": \"sgd\"";
+      out.json = {{"optimizer", "sgd"}};
+      return out;
+    }
+    if (kind == "adam") {
+      out.optimizer = std::make_unique<engine::Adam>(trainable, engine::AdamOptions{.weight_decay = weight_decay});
+      out.description = "Adam";
+      out.json = {{"optimizer", "adam"}};
       return out;
     }
     if (kind != "psgd") {
-      return absl::InvalidArgumentError(absl::StrCat("--optimizer must be sgd or psgd, got '", kind, "'"));
+      return absl::InvalidArgumentError(absl::StrCat("--optimizer must be sgd, adam or psgd, got '", kind, "'"));
     }
     absl::StatusOr<PsgdOptions> o = PsgdOptionsFromFlags(momentum, nesterov, weight_decay);
     if (!o.ok()) return o.status();
@@ -113,14 +124,16 @@ absl::StatusOr<OptimizerFromFlags> MakeOptimizer(const engine::ParameterList& tr
         "PSGD: target %s, %d bits, lambda %g, eps %g, %d covered tensors, update %s",
         absl::GetFlag(FLAGS_psg_target), o->policy.bits, o->scaling.lambda, o->scaling.eps,
         covered, absl::GetFlag(FLAGS_psg_method));
-    out.json = absl::StrFormat(
-        "\"optimizer\": \"psgd\", \"psg_target\": \"%s\", \"psg_bits\": %d, \"psg_lambda\": %g, "
-        "\"psg_eps\": %g, \"psg_first_last\": %s, \"psg_per_channel\": %s, \"psg_range\": \"%s\", "
-        "\"psg_range_estimate\": \"%s\", \"psg_method\": \"%s\"",
-        absl::GetFlag(FLAGS_psg_target), o->policy.bits, o->scaling.lambda, o->scaling.eps,
-        o->policy.cover_first_last ? "true" : "false", o->grid.per_channel ? "true" : "false",
-        absl::GetFlag(FLAGS_psg_range), absl::GetFlag(FLAGS_psg_range_estimate),
-        absl::GetFlag(FLAGS_psg_method));
+    out.json = {{"optimizer", "psgd"},
+                {"psg_target", absl::GetFlag(FLAGS_psg_target)},
+                {"psg_bits", o->policy.bits},
+                {"psg_lambda", absl::GetFlag(FLAGS_psg_lambda)},
+                {"psg_eps", absl::GetFlag(FLAGS_psg_eps)},
+                {"psg_first_last", o->policy.cover_first_last},
+                {"psg_per_channel", o->grid.per_channel},
+                {"psg_range", absl::GetFlag(FLAGS_psg_range)},
+                {"psg_range_estimate", absl::GetFlag(FLAGS_psg_range_estimate)},
+                {"psg_method", absl::GetFlag(FLAGS_psg_method)}};
     out.optimizer = std::move(psgd);
     return out;
   } catch (const std::invalid_argument& e) {

@@ -1,4 +1,4 @@
-// The optimizer of a training binary from flags: plain SGD, or PSGD with its
+// The optimizer of a training binary from flags: plain SGD or Adam, or PSGD with its
 // target, bit-width, lambda_s, eps and layer policy (psg-method.md; defaults
 // follow the released code), plus PSGD's per-epoch diagnostics for the
 // trainer's metrics.
@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "engine/optimizer.h"
 #include "engine/parameter.h"
+#include "io/json_writer.h"
 
 namespace psg::experiments {
 
@@ -26,7 +27,7 @@ struct OptimizerFromFlags {
   // targets and each covered layer's quantization MSE at its bit-width.
   std::function<std::map<std::string, double>()> epoch_metrics;
   std::string description;  // one line for the log
-  std::string json;         // the flags as JSON members (no braces)
+  io::Json json;            // the flags as a JSON object
 };
 
 // `momentum`, `nesterov` and `weight_decay` are the shared SGD settings.

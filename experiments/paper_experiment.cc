@@ -1,22 +1,38 @@
 #include "experiments/paper_experiment.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "experiments/common_flags.h"
 #include "experiments/machine.h"
 #include "experiments/result_json.h"
+#include "flags/list_flags.h"
+#include "flags/ranges.h"
 
 ABSL_FLAG(std::string, budget, "short", "smoke, short or paper (experiments/budget.h)");
 ABSL_FLAG(int, seed, 1, "seed of every training stage");
+PSG_FLAG_RANGE(seed, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "run directory (default runs/<experiment>_<budget>...)");
+ABSL_FLAG(int, mpi_ranks, 0,
+          "ImageNet: run the training stages data-parallel on this many MPI ranks (mpirun -np N "
+          "... --distributed=mpi; the evaluations run alone); 0: one process");
+PSG_FLAG_RANGE(mpi_ranks, psg::flags::AtLeast(0));
+ABSL_FLAG(std::string, mpirun_args, "",
+          "with --mpi_ranks: more mpirun arguments, e.g. '--hostfile hosts --map-by ppr:1:node'");
+ABSL_FLAG(int, global_batch, 256,
+          "ImageNet: images per step over all ranks (the learning rate scales as "
+          "0.1 x global_batch / 256)");
+PSG_FLAG_RANGE(global_batch, psg::flags::AtLeast(1));
 ABSL_FLAG(std::string, shared_dir, "",
           "where the SGD stage shared by the experiments is kept "
           "(default runs/shared/<budget>_<model>_<dataset>_seed<seed>)");
@@ -27,6 +43,19 @@ ABSL_FLAG(std::string, paper_start, "",
 
 namespace psg::experiments {
 namespace {
+
+// mpirun by its real path (Open MPI derives its installation prefix from the
+// path it is started by).
+std::string MpirunPath() {
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir : absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty())) {
+    std::error_code error;
+    const std::filesystem::path real =
+        std::filesystem::canonical(std::filesystem::path(std::string(dir)) / "mpirun", error);
+    if (!error) return real.string();
+  }
+  throw std::runtime_error("--mpi_ranks: mpirun not found on PATH (tools/setup.sh installs it)");
+}
 
 // "--name=value" for each shared flag not at its default, for the commands.
 std::vector<std::string> ChangedFlags(const std::vector<const char*>& names) {
@@ -68,9 +97,20 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
     : name_(name), command_line_(std::move(command_line)) {
   SetUpThreads();  // so the machine description reports the stages' threads
   budget_ = OrThrow(ParseBudget(absl::GetFlag(FLAGS_budget)), "--budget");
-  recipe_ = RecipeFor(budget_);
+  if (budget_ == Budget::kPaper) UseSetting(name, setting);
+  model_ = absl::GetFlag(FLAGS_model);
+  dataset_ = absl::GetFlag(FLAGS_dataset);
+  const int ranks = absl::GetFlag(FLAGS_mpi_ranks);
+  if (dataset_ == "imagenet") {
+    recipe_ = OrThrow(ImageNetRecipeFor(budget_, std::max(ranks, 1), absl::GetFlag(FLAGS_global_batch)),
+                      "the ImageNet recipe");
+  } else if (ranks > 0) {
+    throw std::invalid_argument(
+        "--mpi_ranks is for --dataset=imagenet (the CIFAR recipes' batches are one process's)");
+  } else {
+    recipe_ = RecipeFor(budget_);
+  }
   if (budget_ == Budget::kPaper) {
-    UseSetting(name, setting);
     recipe_.start_checkpoint = UserPath(absl::GetFlag(FLAGS_paper_start));
     if (!recipe_.start_checkpoint.empty()) {
       recipe_.start_checkpoint = OrThrow(ExistingCheckpoint(recipe_.start_checkpoint), "--paper_start");
@@ -82,8 +122,6 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
   for (auto* stage_flags : {&recipe_.sgd, &recipe_.psgd}) {
     stage_flags->push_back(absl::StrCat("--seed=", seed));
   }
-  model_ = absl::GetFlag(FLAGS_model);
-  dataset_ = absl::GetFlag(FLAGS_dataset);
   std::string run_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   if (run_dir.empty()) {
     run_dir = UserPath(absl::StrCat("runs/", name, "_", BudgetName(budget_),
@@ -98,6 +136,17 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
       ChangedFlags({"model", "dataset", "data_dir", "shortcut", "threads", "workers"});
   protocol_ = std::make_unique<Protocol>(run_dir, common);
   shared_ = std::make_unique<Protocol>(shared_dir, common);
+  if (ranks > 0) {
+    std::vector<std::string> mpirun = {MpirunPath(), "-np", absl::StrCat(ranks)};
+    if (geteuid() == 0) mpirun.push_back("--allow-run-as-root");  // Open MPI refuses root otherwise
+    for (absl::string_view a :
+         absl::StrSplit(absl::GetFlag(FLAGS_mpirun_args), ' ', absl::SkipWhitespace())) {
+      mpirun.emplace_back(a);
+    }
+    for (Protocol* p : {protocol_.get(), shared_.get()}) {
+      p->SetLauncher("train", mpirun, {"--distributed=mpi"});
+    }
+  }
   std::printf("%s, budget %s: %s on %s, in %s (SGD stage in %s)\n", name.c_str(),
               BudgetName(budget_), model_.c_str(), dataset_.c_str(), run_dir.c_str(),
               shared_dir.c_str());
@@ -134,21 +183,22 @@ void PaperExperiment::WriteTrainingPlot(
                                 .y_label = "test accuracy (%)"}));
 }
 
-void PaperExperiment::WriteResults(const std::string& json_members, std::string markdown) const {
-  const std::string command =
-      absl::StrReplaceAll(command_line_, {{"\\", "\\\\"}, {"\"", "\\\""}});
-  const std::string machine = MachineJson();
-  const std::string json = absl::StrFormat(
-      "{\"experiment\": \"%s\", \"budget\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", "
-      "\"seed\": %d, \"command\": \"%s\", \"machine\": %s, %s}\n",
-      name_, BudgetName(budget_), model_, dataset_, absl::GetFlag(FLAGS_seed), command,
-      machine, json_members);
+void PaperExperiment::WriteResults(const io::Json& results, std::string markdown) const {
+  const io::Json machine = MachineJson();
+  io::Json json = {{"experiment", name_},
+                   {"budget", BudgetName(budget_)},
+                   {"model", model_},
+                   {"dataset", dataset_},
+                   {"seed", absl::GetFlag(FLAGS_seed)},
+                   {"command", command_line_},
+                   {"machine", machine}};
+  json.update(results);
   absl::StrAppend(&markdown, "\nCommand: `", command_line_, "` (seed ", absl::GetFlag(FLAGS_seed),
                   "). Every stage's command is in commands.sh here and, for the shared SGD "
                   "stage, in ",
-                  shared_->run_dir(), "/commands.sh. Machine: ", machine, "\n");
+                  shared_->run_dir(), "/commands.sh. Machine: ", io::JsonCompact(machine), "\n");
   const absl::Status written =
-      WriteResultFiles(run_dir(), {{"results.json", json}, {"results.md", markdown}});
+      WriteResultFiles(run_dir(), {{"results.json", io::JsonText(json)}, {"results.md", markdown}});
   if (!written.ok()) throw std::runtime_error(std::string(written.message()));
   std::printf("\n%s\nwrote %s/results.json, results.md and plots (*.svg)\n", markdown.c_str(),
               run_dir().c_str());
@@ -177,12 +227,11 @@ RoundedModel ReadPtq(const std::string& stage_dir) {
   return r;
 }
 
-std::string RoundedModelJson(const RoundedModel& r) {
-  std::vector<std::string> accuracy, mse;
-  for (const auto& [b, a] : r.accuracy) accuracy.push_back(absl::StrFormat("\"%d\": %.6f", b, a));
-  for (const auto& [b, m] : r.mse) mse.push_back(absl::StrFormat("\"%d\": %.6g", b, m));
-  return absl::StrFormat("{\"fp\": %.6f, \"accuracy\": {%s}, \"mse\": {%s}}", r.fp,
-                         absl::StrJoin(accuracy, ", "), absl::StrJoin(mse, ", "));
+io::Json RoundedModelJson(const RoundedModel& r) {
+  io::Json accuracy = io::Json::object(), mse = io::Json::object();
+  for (const auto& [b, a] : r.accuracy) accuracy[absl::StrCat(b)] = a;
+  for (const auto& [b, m] : r.mse) mse[absl::StrCat(b)] = m;
+  return {{"fp", r.fp}, {"accuracy", accuracy}, {"mse", mse}};
 }
 
 RoundedModels RoundModels(PaperExperiment& e,
@@ -209,7 +258,7 @@ RoundedModels RoundModels(PaperExperiment& e,
     }
     out.table_rows += "\n";
     out.accuracy.push_back(std::move(s));
-    out.json_members.push_back(absl::StrCat("\"", name, "\": ", RoundedModelJson(r)));
+    out.json_members[name] = RoundedModelJson(r);
     out.by_name[name] = r;
   }
   return out;
@@ -258,17 +307,12 @@ int PaperMain(int argc, char** argv, const char* target, const char* usage,
   return RunCommand(argc, argv, usage, RunPaper);
 }
 
-std::vector<int> ParseBitList(const std::string& list) {
-  std::vector<int> bits;
-  for (absl::string_view b : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
-    int value = 0;
-    if (!absl::SimpleAtoi(b, &value) || value < 2 || value > 8) {
-      throw std::invalid_argument(absl::StrCat("'", b, "' is not a bit-width in 2..8"));
-    }
-    bits.push_back(value);
-  }
-  if (bits.empty()) throw std::invalid_argument("no bit-width given");
-  return bits;
+std::vector<int> ParseBitList(const std::string& flag, const std::string& list) {
+  absl::StatusOr<std::vector<int>> bits =
+      flags::ParseIntegers(flag, flags::SplitList(list), flags::Between(2, 8));
+  if (!bits.ok()) throw std::invalid_argument(std::string(bits.status().message()));
+  if (bits->empty()) throw std::invalid_argument(absl::StrCat("--", flag, ": no bit-width given"));
+  return *bits;
 }
 
 }  // namespace psg::experiments

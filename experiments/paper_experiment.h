@@ -10,7 +10,7 @@
 //   const std::string init = e.SgdCheckpoint();             // trains SGD once
 //   const std::string dir = PsgdStage(e.protocol(), e.recipe(), "psgd_w3", init, {...});
 //   const RoundedModel r = ReadPtq(e.protocol().Stage("ptq_w3", "ptq", {...}, "ptq.json"));
-//     e.WriteResults("\"rows\": [...]", markdown);
+//     e.WriteResults({{"rows", rows}}, markdown);
 //   }
 //   int main(int argc, char** argv) { return PaperMain(argc, argv, "low_bits", "...", Run); }
 #ifndef PSG_EXPERIMENTS_PAPER_EXPERIMENT_H_
@@ -28,6 +28,7 @@
 #include "experiments/budget.h"
 #include "experiments/protocol.h"
 #include "experiments/svg_plot.h"
+#include "io/json_writer.h"
 
 namespace psg::experiments {
 
@@ -79,9 +80,9 @@ class PaperExperiment {
   void WriteTrainingPlot(const std::vector<std::pair<std::string, std::string>>& continued) const;
 
   // results.json: {"experiment", "budget", "model", "dataset", "seed",
-  // "command", "machine", <json_members>}; results.md: `markdown` plus the
-  // command, seed and machine. Prints the markdown.
-  void WriteResults(const std::string& json_members, std::string markdown) const;
+  // "command", "machine", <the members of `results`>}; results.md: `markdown`
+  // plus the command, seed and machine. Prints the markdown.
+  void WriteResults(const io::Json& results, std::string markdown) const;
 
  private:
   std::string name_, command_line_;
@@ -100,16 +101,16 @@ struct RoundedModel {
   std::map<int, double> mse;
 };
 RoundedModel ReadPtq(const std::string& stage_dir);
-std::string RoundedModelJson(const RoundedModel& r);
+io::Json RoundedModelJson(const RoundedModel& r);
 
 // Each model (name, training stage directory) rounded without fine-tuning at
 // `bits` by a ptq stage "ptq_<prefix><stage>" with `ptq_args`: its results,
 // the Markdown table rows "| name | FP | W<b>... |" in the order of `bits`,
-// the JSON members "name": {...} and one accuracy-vs-bits series per model.
+// the JSON object {"name": {...}, ...} and one accuracy-vs-bits series per model.
 struct RoundedModels {
   std::map<std::string, RoundedModel> by_name;
   std::string table_rows;
-  std::vector<std::string> json_members;
+  io::Json json_members = io::Json::object();
   std::vector<Series> accuracy;
 };
 RoundedModels RoundModels(PaperExperiment& e,
@@ -133,8 +134,9 @@ double FinalTestAccuracy(const std::string& stage_dir);
 int PaperMain(int argc, char** argv, const char* target, const char* usage,
               int (*run)(const std::string& command_line));
 
-// Bit-widths from a comma-separated list; throws std::invalid_argument.
-std::vector<int> ParseBitList(const std::string& list);
+// Bit-widths in 2..8 from a comma-separated list `list` of flag --`flag`;
+// throws std::invalid_argument naming the flag and the element.
+std::vector<int> ParseBitList(const std::string& flag, const std::string& list);
 
 }  // namespace psg::experiments
 

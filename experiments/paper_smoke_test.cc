@@ -1,5 +1,7 @@
 // Runs a paper experiment target end to end at --budget=smoke on generated
-// CIFAR-10 files (random pixels, the official binary layout) and checks its
+// CIFAR-10 files (random pixels, the official binary layout), or with
+// --dataset=imagenet among the target flags on the 100-image ImageNet sample
+// (skipped with a message where it is missing), and checks its
 // result files: results.json holds a number in [0, 1] at each given path
 // (keys joined by '/'),
 // results.md and the plots were written, and a second run finds every stage
@@ -31,9 +33,21 @@ std::vector<std::string> target_flags;
 TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   const std::string tmp = std::getenv("TEST_TMPDIR");
   const std::string run = tmp + "/run";
+  std::string data;
+  if (std::find(target_flags.begin(), target_flags.end(), "--dataset=imagenet") !=
+      target_flags.end()) {
+    const std::string sample = testing::ImageNetSampleDir();
+    if (sample.empty()) {
+      GTEST_SKIP() << "ImageNet sample not found in <repository>/../shared/data/imagenet-sample "
+                      "(or $PSG_IMAGENET_SAMPLE)";
+    }
+    data = testing::ImageNetFromSample(sample, tmp + "/imagenet");
+  } else {
+    data = testing::WriteFakeCifar10(tmp + "/data");
+  }
   std::vector<std::string> command = {
       std::string(std::getenv("TEST_SRCDIR")) + "/psg_toolkit/experiments/" + target,
-      "--budget=smoke", "--threads=1", "--data_dir=" + WriteFakeCifar10(tmp + "/data"),
+      "--budget=smoke", "--threads=1", "--data_dir=" + data,
       "--output_dir=" + run, "--shared_dir=" + tmp + "/shared"};
   command.insert(command.end(), target_flags.begin(), target_flags.end());
   ASSERT_EQ(RunAndLog(command, tmp + "/log.txt"), 0);

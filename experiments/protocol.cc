@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "io/files.h"
 
 extern char** environ;
 
@@ -114,14 +115,29 @@ std::string Protocol::Stage(const std::string& stage, const std::string& command
   }
   args.push_back("--output_dir=" + dir);
   if (command == "train" && !HasFlag(args, "--resume")) args.push_back("--resume=auto");
-  std::vector<std::string> argv = {command_dir_.empty() ? CommandPath(command)
-                                                       : command_dir_ + "/" + command};
+  const auto launcher = launchers_.find(command);
+  std::vector<std::string> argv;
+  if (launcher != launchers_.end()) {
+    argv = launcher->second.prefix;
+    args.insert(args.end(), launcher->second.suffix.begin(), launcher->second.suffix.end());
+  }
+  argv.push_back(command_dir_.empty() ? CommandPath(command) : command_dir_ + "/" + command);
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<std::string> quoted;
   for (const std::string& a : args) quoted.push_back(ShellQuote(a));
-  std::ofstream(run_dir_ + "/commands.sh", std::ios::app)
-      << "# " << stage << "\nbazel run //experiments:" << command << " -- "
-      << absl::StrJoin(quoted, " ") << "\n";
+  // `bazel run` cannot run under a launcher (mpirun): then the built binary.
+  std::string how = absl::StrCat("bazel run //experiments:", command, " --");
+  if (launcher != launchers_.end()) {
+    std::vector<std::string> prefix;
+    for (const std::string& a : launcher->second.prefix) prefix.push_back(ShellQuote(a));
+    how = absl::StrCat(absl::StrJoin(prefix, " "), " bazel-bin/experiments/", command);
+  }
+  absl::StatusOr<io::AppendFile> commands = io::AppendFile::Open(run_dir_ + "/commands.sh");
+  absl::Status written =
+      commands.ok() ? commands->Append(absl::StrCat("# ", stage, "\n", how, " ",
+                                                    absl::StrJoin(quoted, " "), "\n"))
+                    : commands.status();
+  if (!written.ok()) throw std::runtime_error(std::string(written.message()));
   std::printf("== stage %s: %s %s\n", stage.c_str(), command.c_str(),
               absl::StrJoin(args, " ").c_str());
   std::fflush(stdout);
@@ -133,8 +149,15 @@ std::string Protocol::Stage(const std::string& stage, const std::string& command
   if (!fs::exists(result)) {
     throw std::runtime_error(absl::StrCat("stage '", stage, "' (", command, ") wrote no ", result));
   }
-  std::ofstream(done_marker) << "done\n";
+  if (absl::Status s = io::WriteFileAtomically(done_marker, "done\n"); !s.ok()) {
+    throw std::runtime_error(std::string(s.message()));
+  }
   return dir;
+}
+
+void Protocol::SetLauncher(const std::string& command, std::vector<std::string> prefix,
+                           std::vector<std::string> suffix) {
+  launchers_[command] = {std::move(prefix), std::move(suffix)};
 }
 
 std::string SgdStage(Protocol& protocol, const Recipe& recipe) {

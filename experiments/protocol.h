@@ -15,6 +15,7 @@
 #ifndef PSG_EXPERIMENTS_PROTOCOL_H_
 #define PSG_EXPERIMENTS_PROTOCOL_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,21 @@ class Protocol {
 
   const std::string& run_dir() const { return run_dir_; }
 
+  // Runs `command`'s stages as `prefix... <command> <args>... suffix...`,
+  // e.g. the training stages under mpirun: prefix {"/usr/bin/mpirun", "-np",
+  // "8"}, suffix {"--distributed=mpi"}. prefix[0] is a path.
+  void SetLauncher(const std::string& command, std::vector<std::string> prefix,
+                   std::vector<std::string> suffix);
+
  private:
+  struct Launcher {
+    std::vector<std::string> prefix, suffix;
+  };
+
   std::string run_dir_;
   std::vector<std::string> common_args_;
   std::string command_dir_;
+  std::map<std::string, Launcher> launchers_;
 };
 
 // The recipe's SGD stage ("sgd"); returns the checkpoint the PSGD stages

@@ -57,6 +57,24 @@ TEST_F(ProtocolTest, RunsAStageWithTheCommonArgsAndRecordsTheCommand) {
               HasSubstr("# sgd\nbazel run //experiments:train -- '--epochs=3' '--dataset=mnist'"));
 }
 
+// A launcher (here a shell script standing in for mpirun) runs the command
+// with its prefix and suffix, and commands.sh shows the launch.
+TEST_F(ProtocolTest, RunsACommandUnderItsLauncher) {
+  const std::string launcher = root_ + "/bin/launch";
+  std::ofstream(launcher) << "#!/bin/sh\n"
+                             "[ \"$1\" = -np ] && [ \"$2\" = 2 ] || exit 9\n"
+                             "shift 2\n"
+                             "exec \"$@\"\n";
+  fs::permissions(launcher, fs::perms::owner_all);
+  Protocol p(root_ + "/run", {}, root_ + "/bin");
+  p.SetLauncher("train", {launcher, "-np", "2"}, {"--distributed=mpi"});
+  const std::string dir = p.Stage("sgd", "train", {"--epochs=3"}, "result.json");
+  EXPECT_THAT(ReadAll(dir + "/args.txt"),
+              HasSubstr("--epochs=3 --output_dir=" + dir + " --resume=auto --distributed=mpi"));
+  EXPECT_THAT(ReadAll(root_ + "/run/commands.sh"),
+              HasSubstr("# sgd\n'" + launcher + "' '-np' '2' bazel-bin/experiments/train '--epochs=3' "));
+}
+
 TEST_F(ProtocolTest, SkipsAFinishedStage) {
   Protocol p(root_ + "/run", {}, root_ + "/bin");
   const std::string dir = p.Stage("sgd", "train", {"--epochs=1"}, "result.json");

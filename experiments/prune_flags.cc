@@ -8,7 +8,10 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/adam.h"
 #include "engine/loss.h"
+#include "engine/optimizer_group.h"
+#include "flags/ranges.h"
 #include "engine/parameter_snapshot.h"
 #include "prune/mask.h"
 #include "prune/masked_optimizer.h"
@@ -18,6 +21,7 @@
 ABSL_FLAG(double, prune_sparsity, 0.0,
           "one-shot magnitude pruning after --init_from, then fine-tuning with the masks: the "
           "fraction of covered weights pruned, in [0, 1) (0: no pruning)");
+PSG_FLAG_RANGE(prune_sparsity, psg::flags::FromUpTo(0, 1));
 ABSL_FLAG(std::string, prune_scope, "layer",
           "layer (the same sparsity in every covered tensor) or global (one threshold)");
 ABSL_FLAG(bool, prune_first_last, false, "also prune the first convolution and the last linear layer");
@@ -26,18 +30,31 @@ ABSL_FLAG(std::string, prune_method, "magnitude",
           "before training, Lee et al. 2019), agp (gradual magnitude pruning, Zhu & Gupta 2017) or l0 "
           "(L0 regularization with hard concrete gates, Louizos et al. 2018; the sparsity is learned)");
 ABSL_FLAG(int64_t, snip_batches, 1, "SNIP: training batches whose gradients are summed for the saliency");
+PSG_FLAG_RANGE(snip_batches, psg::flags::AtLeast(1));
 ABSL_FLAG(double, agp_initial_sparsity, 0.0, "AGP: sparsity at --agp_start_step, in [0, --prune_sparsity]");
+PSG_FLAG_RANGE(agp_initial_sparsity, psg::flags::FromUpTo(0, 1));
 ABSL_FLAG(int64_t, agp_start_step, 0, "AGP: optimizer steps before the first pruning");
+PSG_FLAG_RANGE(agp_start_step, psg::flags::AtLeast(0));
 ABSL_FLAG(int64_t, agp_end_step, 0,
           "AGP: the last pruning (to --prune_sparsity), before this optimizer step; below the run's steps");
+PSG_FLAG_RANGE(agp_end_step, psg::flags::AtLeast(0));
 ABSL_FLAG(int64_t, agp_frequency, 100, "AGP: optimizer steps between prunings; divides end - start");
+PSG_FLAG_RANGE(agp_frequency, psg::flags::AtLeast(1));
 ABSL_FLAG(double, l0_lambda, 0.0,
           "L0: the penalty per expected nonzero covered weight, added to the batch-mean loss (>= 0; "
           "not divided by the number of weights, so on the scale of a weight decay)");
+PSG_FLAG_RANGE(l0_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(double, l0_initial_drop, 0.1, "L0: the gates' initial probability of being closed, in (0, 1)");
+PSG_FLAG_RANGE(l0_initial_drop, (psg::flags::Range{0, 1, true, true}));
 ABSL_FLAG(double, l0_gate_lr_scale, 1.0,
           "L0: the gates' learning rate relative to the weights' (> 0); under SGD the gates need a large one "
           "to move in a short run (see prune/l0.h)");
+PSG_FLAG_RANGE(l0_gate_lr_scale, psg::flags::GreaterThan(0));
+ABSL_FLAG(std::string, l0_gate_optimizer, "adam",
+          "L0: adam (the gates' own Adam at --l0_gate_lr, as the reference implementation) or sgd (the "
+          "weights' optimizer, gate gradients x --l0_gate_lr_scale)");
+ABSL_FLAG(double, l0_gate_lr, 1e-3, "L0 with Adam gates: their learning rate at the schedule's peak --lr");
+PSG_FLAG_RANGE(l0_gate_lr, psg::flags::GreaterThan(0));
 
 namespace psg::experiments {
 namespace {
@@ -134,6 +151,18 @@ absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
       return absl::InvalidArgumentError(
           absl::StrCat("--l0_gate_lr_scale must be finite and > 0, got ", out.l0.gate_lr_scale));
     }
+    const std::string gate_optimizer = absl::GetFlag(FLAGS_l0_gate_optimizer);
+    if (gate_optimizer != "adam" && gate_optimizer != "sgd") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--l0_gate_optimizer must be adam or sgd, got '", gate_optimizer, "'"));
+    }
+    out.l0_gates_adam = gate_optimizer == "adam";
+    out.l0_gate_lr = absl::GetFlag(FLAGS_l0_gate_lr);
+    if (out.l0_gates_adam && out.l0.gate_lr_scale != 1.0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--l0_gate_lr_scale=", out.l0.gate_lr_scale, " scales the gates' gradients under "
+          "--l0_gate_optimizer=sgd; Adam's step does not depend on their scale: set --l0_gate_lr"));
+    }
   } else if (method != "magnitude") {
     return absl::InvalidArgumentError(
         absl::StrCat("--prune_method must be magnitude, snip, agp or l0, got '", method, "'"));
@@ -204,20 +233,22 @@ absl::StatusOr<std::vector<prune::LayerSparsity>> AttachPruning(const PruneFromF
                                                                const engine::ParameterList& params,
                                                                OptimizerFromFlags* optimizer,
                                                                const GradientPass& gradients) {
-  absl::StrAppendFormat(&optimizer->json, ", \"prune_sparsity\": %g, \"prune_scope\": \"%s\", \"prune_first_last\": %s",
-                        prune.options.sparsity, prune::ScopeName(prune.options.scope),
-                        prune.options.prune_first_last ? "true" : "false");
-  absl::StrAppendFormat(&optimizer->json, ", \"prune_method\": \"%s\"", PruneMethodName(prune.method));
+  io::Json& json = optimizer->json;
+  json["prune_sparsity"] = prune.options.sparsity;
+  json["prune_scope"] = prune::ScopeName(prune.options.scope);
+  json["prune_first_last"] = prune.options.prune_first_last;
+  json["prune_method"] = PruneMethodName(prune.method);
   if (prune.method == PruneMethod::kSnip) {
-    absl::StrAppendFormat(&optimizer->json, ", \"snip_batches\": %d", prune.snip_batches);
+    json["snip_batches"] = prune.snip_batches;
   } else if (prune.method == PruneMethod::kAgp) {
-    absl::StrAppendFormat(&optimizer->json,
-                          ", \"agp_initial_sparsity\": %g, \"agp_start_step\": %d, \"agp_end_step\": %d, "
-                          "\"agp_frequency\": %d",
-                          prune.agp.initial_sparsity, prune.agp.start_step, prune.agp.end_step, prune.agp.frequency);
+    json["agp_initial_sparsity"] = prune.agp.initial_sparsity;
+    json["agp_start_step"] = prune.agp.start_step;
+    json["agp_end_step"] = prune.agp.end_step;
+    json["agp_frequency"] = prune.agp.frequency;
   } else if (prune.method == PruneMethod::kL0) {
-    absl::StrAppendFormat(&optimizer->json, ", \"l0_lambda\": %g, \"l0_initial_drop\": %g, \"l0_gate_lr_scale\": %g",
-                          prune.l0.lambda, prune.l0.initial_drop, prune.l0.gate_lr_scale);
+    json["l0_lambda"] = prune.l0.lambda;
+    json["l0_initial_drop"] = prune.l0.initial_drop;
+    json["l0_gate_lr_scale"] = prune.l0.gate_lr_scale;
   }
   if (!prune.enabled) return std::vector<prune::LayerSparsity>();
   if (prune.method == PruneMethod::kL0) {
@@ -260,6 +291,21 @@ std::unique_ptr<prune::L0Gates> MakeL0Gates(const PruneFromFlags& prune, const e
   prune::L0Options options = prune.l0;
   options.seed = seed;
   return std::make_unique<prune::L0Gates>(params, options);
+}
+
+void AddL0GateOptimizer(const PruneFromFlags& prune, prune::L0Gates* gates, double base_lr,
+                        OptimizerFromFlags* optimizer) {
+  if (gates == nullptr) return;
+  optimizer->json["l0_gate_optimizer"] = prune.l0_gates_adam ? "adam" : "sgd";
+  if (!prune.l0_gates_adam) return;
+  optimizer->json["l0_gate_lr"] = prune.l0_gate_lr;
+  auto group = std::make_unique<engine::OptimizerGroup>();
+  group->Add(std::move(optimizer->optimizer), 1.0f);
+  group->Add(std::make_unique<engine::Adam>(gates->parameters(), engine::AdamOptions{}),
+             static_cast<float>(prune.l0_gate_lr / base_lr));
+  optimizer->optimizer = std::move(group);
+  absl::StrAppendFormat(&optimizer->description, "; L0 gates by Adam at lr %g (following the schedule)",
+                        prune.l0_gate_lr);
 }
 
 void AttachL0Gates(prune::L0Gates* gates, const engine::Optimizer& optimizer, train::Trainer* trainer) {

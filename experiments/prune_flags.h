@@ -65,6 +65,11 @@ struct PruneFromFlags {
   int64_t snip_batches = 1;         // kSnip
   prune::AgpOptions agp;            // kAgp (its sparsity, scope and coverage as `options`)
   prune::L0Options l0;              // kL0 (its coverage as `options`; seed set by MakeL0Gates)
+  // kL0: the gates' own Adam (the reference implementation's) at
+  // l0_gate_lr, following the weights' schedule; else the weights' optimizer
+  // with the gates' gradients times l0.gate_lr_scale.
+  bool l0_gates_adam = true;
+  double l0_gate_lr = 1e-3;
 };
 
 // Rejects a sparsity outside [0, 1), an unknown scope or method, SNIP or AGP
@@ -106,6 +111,15 @@ absl::StatusOr<std::vector<prune::LayerSparsity>> AttachPruning(const PruneFromF
 // (the run's); null for the other methods.
 std::unique_ptr<prune::L0Gates> MakeL0Gates(const PruneFromFlags& prune, const engine::ParameterList& params,
                                             uint64_t seed);
+
+// With Adam gates (--l0_gate_optimizer=adam): optimizer->optimizer becomes
+// an engine::OptimizerGroup of itself and an Adam over the gates at
+// --l0_gate_lr / `base_lr` of the scheduled lr (so --l0_gate_lr at the
+// schedule's peak `base_lr`); adds them to the description and JSON.
+// Nothing for null `gates` or SGD gates (then the gates belong in the
+// trainable list the weights' optimizer was made with).
+void AddL0GateOptimizer(const PruneFromFlags& prune, prune::L0Gates* gates, double base_lr,
+                        OptimizerFromFlags* optimizer);
 
 // Runs `gates` around the trainer's steps (sampled gates for the step
 // optimizer.steps()) and evaluations (the deterministic gates), and

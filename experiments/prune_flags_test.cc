@@ -35,6 +35,8 @@ ABSL_DECLARE_FLAG(int64_t, agp_end_step);
 ABSL_DECLARE_FLAG(int64_t, agp_frequency);
 ABSL_DECLARE_FLAG(double, l0_lambda);
 ABSL_DECLARE_FLAG(double, l0_gate_lr_scale);
+ABSL_DECLARE_FLAG(std::string, l0_gate_optimizer);
+ABSL_DECLARE_FLAG(double, l0_gate_lr);
 ABSL_DECLARE_FLAG(double, l0_initial_drop);
 
 namespace psg::experiments {
@@ -123,7 +125,8 @@ TEST(PruneFlagsTest, DisabledLeavesTheOptimizerAlone) {
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->empty());
   EXPECT_EQ(o.optimizer.get(), before);
-  EXPECT_THAT(o.json, HasSubstr("\"prune_sparsity\": 0, \"prune_scope\": \"layer\""));
+  EXPECT_EQ(o.json["prune_sparsity"], 0.0);
+  EXPECT_EQ(o.json["prune_scope"], "layer");
 }
 
 // Pruned weights stay exactly 0 through PSGD steps, zero and grid targets, SGD and Adam.
@@ -331,7 +334,8 @@ TEST(PruneFlagsTest, SnipPrunesBeforeTrainingAndKeepsTheSparsity) {
     auto report = AttachPruning(prune, m.params, &o, TrainingGradients(*m.model, *data, 8));
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_THAT(o.description, HasSubstr("by SNIP saliency |w * g| (2 batches)"));
-    EXPECT_THAT(o.json, HasSubstr("\"prune_method\": \"snip\", \"snip_batches\": 2"));
+    EXPECT_EQ(o.json["prune_method"], "snip");
+    EXPECT_EQ(o.json["snip_batches"], 2);
     const prune::MaskSet& masks = Masked(o).masks();
     ExpectSparsity(masks, 0.75, scope == "global" ? prune::Scope::kGlobal : prune::Scope::kLayer);
     // Not magnitude pruning: some kept weight is smaller than some pruned one.
@@ -382,22 +386,26 @@ TEST(PruneFlagsTest, AgpReachesTheFinalSparsityGradually) {
 // Sets --prune_method=l0 and its flags for one test, and the defaults back after it.
 class L0Flags {
  public:
-  L0Flags(double lambda, double initial_drop, double gate_lr_scale = 1.0) {
-    Set("l0", lambda, initial_drop, gate_lr_scale);
+  L0Flags(double lambda, double initial_drop, double gate_lr_scale = 1.0,
+          const std::string& gate_optimizer = "sgd") {
+    Set("l0", lambda, initial_drop, gate_lr_scale, gate_optimizer);
   }
-  ~L0Flags() { Set("magnitude", 0.0, 0.1, 1.0); }
+  ~L0Flags() { Set("magnitude", 0.0, 0.1, 1.0, "adam"); }
 
  private:
-  static void Set(const std::string& method, double lambda, double initial_drop, double gate_lr_scale) {
+  static void Set(const std::string& method, double lambda, double initial_drop, double gate_lr_scale,
+                  const std::string& gate_optimizer) {
     absl::SetFlag(&FLAGS_prune_method, method);
     absl::SetFlag(&FLAGS_l0_lambda, lambda);
     absl::SetFlag(&FLAGS_l0_initial_drop, initial_drop);
     absl::SetFlag(&FLAGS_l0_gate_lr_scale, gate_lr_scale);
+    absl::SetFlag(&FLAGS_l0_gate_optimizer, gate_optimizer);
   }
 };
 
-std::string L0Error(double lambda, double initial_drop, double gate_lr_scale = 1.0) {
-  L0Flags flags(lambda, initial_drop, gate_lr_scale);
+std::string L0Error(double lambda, double initial_drop, double gate_lr_scale = 1.0,
+                    const std::string& gate_optimizer = "sgd") {
+  L0Flags flags(lambda, initial_drop, gate_lr_scale, gate_optimizer);
   absl::SetFlag(&FLAGS_prune_sparsity, 0.0);
   absl::StatusOr<PruneFromFlags> prune = ReadPruneFlags();
   return prune.ok() ? "ok" : std::string(prune.status().message());
@@ -412,6 +420,9 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
   EXPECT_THAT(L0Error(1e-4, 0.1, 0.0), HasSubstr("--l0_gate_lr_scale must be finite and > 0, got 0"));
   EXPECT_THAT(L0Error(1e-4, 0.1, INFINITY), HasSubstr("--l0_gate_lr_scale must be finite and > 0, got inf"));
   EXPECT_EQ(L0Error(0.0, 0.5), "ok");
+  EXPECT_THAT(L0Error(1e-4, 0.1, 600.0, "adam"),
+              HasSubstr("--l0_gate_lr_scale=600 scales the gates' gradients under --l0_gate_optimizer=sgd"));
+  EXPECT_THAT(L0Error(1e-4, 0.1, 1.0, "rmsprop"), HasSubstr("--l0_gate_optimizer must be adam or sgd, got 'rmsprop'"));
   Model m(1);
   {
     L0Flags flags(2e-4, 0.2, 300.0);
@@ -432,8 +443,10 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->empty());
     EXPECT_EQ(o.optimizer.get(), before);  // the gates run around the steps, not in the optimizer
-    EXPECT_THAT(o.json, HasSubstr("\"prune_method\": \"l0\", \"l0_lambda\": 0.0002, \"l0_initial_drop\": 0.2, "
-                                  "\"l0_gate_lr_scale\": 300"));
+    EXPECT_EQ(o.json["prune_method"], "l0");
+    EXPECT_EQ(o.json["l0_lambda"], 0.0002);
+    EXPECT_EQ(o.json["l0_initial_drop"], 0.2);
+    EXPECT_EQ(o.json["l0_gate_lr_scale"], 300);
     EXPECT_THAT(o.description, HasSubstr("L0 regularization (hard concrete gates, Louizos et al. 2018) of the "
                                          "covered weights (first/last included): lambda 0.0002"));
     const std::unique_ptr<prune::L0Gates> gates = MakeL0Gates(*prune, m.params, 3);
@@ -442,6 +455,36 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
     EXPECT_EQ(gates->options().seed, 3u);
   }
   EXPECT_EQ(MakeL0Gates(Flags(0.5, "layer", false), m.params, 3), nullptr);
+}
+
+TEST(PruneFlagsTest, AdamGatesGetTheirOwnOptimizerAtTheirShareOfTheSchedule) {
+  Model m(1);
+  L0Flags flags(1e-4, 0.1, 1.0, "adam");
+  absl::SetFlag(&FLAGS_prune_sparsity, 0.0);
+  absl::SetFlag(&FLAGS_l0_gate_lr, 2e-3);
+  absl::StatusOr<PruneFromFlags> prune = ReadPruneFlags();
+  absl::SetFlag(&FLAGS_l0_gate_lr, 1e-3);
+  ASSERT_TRUE(prune.ok()) << prune.status();
+  EXPECT_TRUE(prune->l0_gates_adam);
+  const std::unique_ptr<prune::L0Gates> gates = MakeL0Gates(*prune, m.params, 3);
+  OptimizerFromFlags o = SgdOver(engine::TrainableOnly(m.params));
+  AddL0GateOptimizer(*prune, gates.get(), /*base_lr=*/0.1, &o);
+  EXPECT_EQ(o.json["l0_gate_optimizer"], "adam");
+  EXPECT_EQ(o.json["l0_gate_lr"], 2e-3);
+  EXPECT_THAT(o.description, HasSubstr("L0 gates by Adam at lr 0.002"));
+  // One step at the schedule's lr 0.05 moves every gate by Adam's first step,
+  // lr * sign(g): 2e-3 * 0.05 / 0.1 = 1e-3.
+  engine::Parameter* gate = gates->parameters()[0];
+  const std::vector<float> before = gate->value.ToPlain();
+  gate->grad.Fill(0.25f);
+  for (engine::Parameter* p : engine::TrainableOnly(m.params)) p->grad.Fill(0.0f);
+  for (size_t i = 1; i < gates->parameters().size(); ++i) gates->parameters()[i]->grad.Fill(0.0f);
+  o.optimizer->Step(0.05f);
+  const std::vector<float> after = gate->value.ToPlain();
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_NEAR(before[i] - after[i], 1e-3f, 1e-7f) << i;
+  std::vector<std::string> names;
+  for (const auto& [name, tensor] : o.optimizer->State()) names.push_back(name);
+  EXPECT_THAT(names, ::testing::Contains(gate->name + "/adam_m"));
 }
 
 struct L0Run {

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/parameter_snapshot.h"
@@ -26,6 +25,10 @@
 #include "experiments/model_loading.h"
 #include "experiments/prune_flags.h"
 #include "experiments/svg_plot.h"
+#include "flags/list_flags.h"
+#include "flags/ranges.h"
+#include "io/files.h"
+#include "io/json_writer.h"
 #include "prune/magnitude.h"
 #include "train/datasets.h"
 #include "train/trainer.h"
@@ -37,11 +40,13 @@ ABSL_FLAG(std::vector<std::string>, scope, std::vector<std::string>({"layer", "g
           "layer (the same sparsity per tensor) and/or global (one threshold)");
 ABSL_FLAG(bool, first_last, false, "also prune the first convolution and the last linear layer");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "where prune_sweep.json and .md go (default <checkpoint dir>/prune_sweep)");
 
 namespace {
 
 using psg::experiments::ExistingCheckpoint;
+using psg::io::Json;
 using psg::experiments::Fail;
 using psg::experiments::OutputDirFor;
 using psg::experiments::WriteResultFiles;
@@ -79,23 +84,24 @@ std::string AccuracyPlot(const std::vector<Outcome>& outcomes) {
                .y_label = "test accuracy (%)"});
 }
 
-std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>& outcomes) {
-  std::string json = absl::StrCat("{\"flags\": ", flags_json, ", \"results\": [");
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    const Outcome& o = outcomes[i];
+Json ResultJson(const Json& flags, const std::vector<Outcome>& outcomes) {
+  Json results = Json::array();
+  for (const Outcome& o : outcomes) {
     const LayerSparsity total = psg::prune::Total(o.layers);
-    absl::StrAppendFormat(&json, "%s\n  {\"scope\": \"%s\", \"sparsity\": %g, \"achieved_sparsity\": %.6f, "
-                          "\"pruned\": %d, \"covered\": %d, \"test_accuracy\": %.6f, \"test_loss\": %.6f, \"layers\": [",
-                          i ? "," : "", o.sparsity == 0 ? "dense" : psg::prune::ScopeName(o.scope), o.sparsity,
-                          total.sparsity, total.pruned, total.size, o.eval.accuracy, o.eval.loss);
-    for (size_t j = 0; j < o.layers.size(); ++j) {
-      const LayerSparsity& l = o.layers[j];
-      absl::StrAppendFormat(&json, "%s{\"name\": \"%s\", \"size\": %d, \"pruned\": %d, \"sparsity\": %.6f}",
-                            j ? ", " : "", l.name, l.size, l.pruned, l.sparsity);
+    Json layers = Json::array();
+    for (const LayerSparsity& l : o.layers) {
+      layers.push_back({{"name", l.name}, {"size", l.size}, {"pruned", l.pruned}, {"sparsity", l.sparsity}});
     }
-    json += "]}";
+    results.push_back({{"scope", o.sparsity == 0 ? "dense" : psg::prune::ScopeName(o.scope)},
+                       {"sparsity", o.sparsity},
+                       {"achieved_sparsity", total.sparsity},
+                       {"pruned", total.pruned},
+                       {"covered", total.size},
+                       {"test_accuracy", o.eval.accuracy},
+                       {"test_loss", o.eval.loss},
+                       {"layers", layers}});
   }
-  return json + "\n]}\n";
+  return {{"flags", flags}, {"results", results}};
 }
 
 // Accuracy by sparsity (rows) and scope (columns), then each pruned setting's
@@ -138,28 +144,24 @@ int Run() {
   if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
   const std::string& checkpoint = *checkpoint_path;
   const std::string output_dir = OutputDirFor(absl::GetFlag(FLAGS_output_dir), checkpoint, "prune_sweep");
+  if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
   psg::experiments::SetUpThreads();
 
-  std::vector<double> sparsities;
-  for (const std::string& text : absl::GetFlag(FLAGS_sparsity)) {
-    double s = 0;
-    if (!absl::SimpleAtod(text, &s) || !(s > 0 && s < 1)) {
-      return Fail(absl::StrCat("--sparsity: each value must be a number in (0, 1), got '", text, "'"));
-    }
-    sparsities.push_back(s);
-  }
+  const absl::StatusOr<std::vector<double>> parsed = psg::flags::ParseNumbers(
+      "sparsity", absl::GetFlag(FLAGS_sparsity), psg::flags::Range{0, 1, true, true});
+  if (!parsed.ok()) return Fail(parsed.status().message());
+  const std::vector<double>& sparsities = *parsed;
   if (sparsities.empty()) return Fail("--sparsity: give at least one value");
+  const absl::StatusOr<std::vector<std::string>> scope_names =
+      psg::flags::ParseChoices("scope", absl::GetFlag(FLAGS_scope), {"layer", "global"});
+  if (!scope_names.ok()) return Fail(scope_names.status().message());
   std::vector<Scope> scopes;
-  for (const std::string& text : absl::GetFlag(FLAGS_scope)) {
-    absl::StatusOr<Scope> scope = psg::experiments::ParseScope(text);
-    if (!scope.ok()) return Fail(absl::StrCat("--", scope.status().message()));
-    scopes.push_back(*scope);
-  }
+  for (const std::string& name : *scope_names) scopes.push_back(*psg::experiments::ParseScope(name));
   if (scopes.empty()) return Fail("--scope: give layer, global or both");
 
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto model_options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   const psg::models::ModelOptions& mo = *model_options;
   auto model = psg::experiments::LoadModel(mo, checkpoint);
@@ -186,14 +188,15 @@ int Run() {
     std::fflush(stdout);
   }
 
-  const std::string flags_json = absl::StrFormat(
-      "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"first_last\": %s, "
-      "\"max_eval_images\": %d, \"threads\": %d}",
-      checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), first_last ? "true" : "false",
-      absl::GetFlag(FLAGS_max_eval_images), omp_get_max_threads());
+  const Json flags = {{"checkpoint", checkpoint},
+                      {"model", mo.name},
+                      {"dataset", absl::GetFlag(FLAGS_dataset)},
+                      {"first_last", first_last},
+                      {"max_eval_images", absl::GetFlag(FLAGS_max_eval_images)},
+                      {"threads", omp_get_max_threads()}};
   const std::string table = ResultTable(sparsities, scopes, outcomes);
   const absl::Status written = WriteResultFiles(
-      output_dir, {{"prune_sweep.json", ResultJson(flags_json, outcomes)},
+      output_dir, {{"prune_sweep.json", psg::io::JsonText(ResultJson(flags, outcomes))},
                    {"prune_sweep.md", table},
                    {"accuracy.svg", AccuracyPlot(outcomes)}});
   if (!written.ok()) return Fail(written.message());

@@ -9,15 +9,24 @@
 // augmentation; the released code ran it over the test batches themselves),
 // or the exact max, or the batch-norm rule (--act_range).
 //
+// --ptq_method picks the post-training method: plain rounding (the released
+// protocol), DFQ (quant/dfq.h: BN folding, cross-layer equalization, bias
+// absorption and correction, no data) or LAPQ (quant/lapq.h: per-tensor clips
+// for weights and activations searched on the loss of --lapq_images training
+// images).
+//
 //   bazel run //experiments:ptq -- --checkpoint=runs/r20/last.safetensors
 //       --bits=8,6,4,3,2 [--act_bits=same|N] [--granularity=channel] [--calibrator=mse]
+//       [--ptq_method=round|dfq|lapq]
 //
-// Writes <output_dir>/ptq.json and ptq.md (default output_dir: <checkpoint dir>/ptq).
+// Writes <output_dir>/ptq.json and ptq.md (default output_dir: <checkpoint
+// dir>/ptq, or ptq_dfq, ptq_lapq).
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +38,12 @@
 #include "experiments/ptq_flags.h"
 #include "experiments/ptq_network.h"
 #include "experiments/svg_plot.h"
+#include "flags/list_flags.h"
+#include "flags/ranges.h"
+#include "io/files.h"
+#include "io/json_writer.h"
+#include "quant/dfq.h"
+#include "quant/lapq.h"
 #include "quant/weight_ptq.h"
 #include "train/batches.h"
 #include "train/datasets.h"
@@ -38,10 +53,19 @@ ABSL_FLAG(std::string, checkpoint, "", "checkpoint to quantize (required)");
 ABSL_FLAG(std::vector<std::string>, bits, std::vector<std::string>({"8", "6", "4", "3", "2"}),
           "weight bit-widths, 2..8");
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
-ABSL_FLAG(std::string, output_dir, "", "where ptq.json and ptq.md go (default <checkpoint dir>/ptq)");
+PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
+ABSL_FLAG(std::string, output_dir, "",
+          "where ptq.json and ptq.md go (default <checkpoint dir>/ptq, ptq_dfq or ptq_lapq)");
+ABSL_FLAG(std::string, ptq_method, "round",
+          "round (the released protocol), dfq (data-free quantization) or lapq (loss-aware clips)");
+ABSL_FLAG(int64_t, lapq_images, 512, "--ptq_method=lapq: training images (no augmentation) of the loss");
+PSG_FLAG_RANGE(lapq_images, psg::flags::AtLeast(1));
+ABSL_FLAG(int, lapq_evaluations, 1000, "--ptq_method=lapq: loss evaluations of Powell's search, at most");
+PSG_FLAG_RANGE(lapq_evaluations, psg::flags::AtLeast(10));
 
 namespace {
 
+using psg::io::Json;
 using psg::experiments::ExistingCheckpoint;
 using psg::experiments::Fail;
 using psg::experiments::OutputDirFor;
@@ -60,24 +84,79 @@ struct Outcome {
   Setting setting;
   psg::train::Evaluation eval;
   std::vector<psg::quant::LayerError> layers;
+  std::optional<psg::quant::LapqResult> lapq;
 };
 
-std::string ResultJson(const std::string& flags_json, const std::vector<Outcome>& outcomes) {
-  std::string json = absl::StrCat("{\"flags\": ", flags_json, ", \"results\": [");
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    const Outcome& o = outcomes[i];
-    absl::StrAppendFormat(&json, "%s\n  {\"setting\": \"%s\", \"weight_bits\": %d, \"act_bits\": %d, "
-                          "\"test_accuracy\": %.6f, \"test_loss\": %.6f, \"layers\": [",
-                          i ? "," : "", o.setting.label(), o.setting.weight_bits, o.setting.act_bits,
-                          o.eval.accuracy, o.eval.loss);
-    for (size_t j = 0; j < o.layers.size(); ++j) {
-      absl::StrAppendFormat(&json, "%s{\"name\": \"%s\", \"bits\": %d, \"size\": %d, \"mse\": %.6g}",
-                            j ? ", " : "", o.layers[j].name, o.layers[j].bits, o.layers[j].size,
-                            o.layers[j].mse);
-    }
-    json += "]}";
+enum class Method { kRound, kDfq, kLapq };
+
+absl::StatusOr<Method> MethodFromFlag() {
+  const std::string text = absl::GetFlag(FLAGS_ptq_method);
+  if (text == "round") return Method::kRound;
+  if (text == "dfq") return Method::kDfq;
+  if (text == "lapq") return Method::kLapq;
+  return absl::InvalidArgumentError(absl::StrCat("--ptq_method=", text, ": expected round, dfq or lapq"));
+}
+
+// LAPQ's clips for the covered weights (at their coverage bit-widths) and
+// every activation quantizer, on the loss of the first --lapq_images
+// training images; the model is left quantized. Layer errors as
+// QuantizeWeights reports them.
+absl::StatusOr<psg::quant::LapqResult> RunLapq(psg::experiments::PtqNetwork& net,
+                                               const psg::quant::WeightPtqOptions& options,
+                                               const psg::data::Dataset& calibration,
+                                               std::vector<psg::quant::LayerError>* layers) {
+  std::vector<psg::quant::LapqWeight> weights;
+  for (const psg::quant::WeightQuantizer& q : psg::quant::PlanWeightQuantization(net.params, options)) {
+    weights.push_back({q.param, q.quantizer.spec().bits});
   }
-  return json + "\n]}\n";
+  std::vector<psg::quant::LapqActivation> activations;
+  for (psg::quant::FakeQuantActivation* a : net.activations) activations.push_back({a, a->samples()});
+  psg::quant::LossAwareQuantization lapq(weights, activations);
+  absl::Status failed;
+  auto loss = [&]() -> double {
+    auto eval = psg::train::Evaluate(*net.model, calibration, absl::GetFlag(FLAGS_batch_size),
+                                     absl::GetFlag(FLAGS_lapq_images), absl::GetFlag(FLAGS_workers));
+    if (!eval.ok()) {
+      failed = eval.status();
+      return 0;
+    }
+    return eval->loss;
+  };
+  psg::quant::LapqOptions lapq_options;
+  lapq_options.powell.max_evaluations = absl::GetFlag(FLAGS_lapq_evaluations);
+  psg::quant::LapqResult result = lapq.Run(loss, lapq_options);
+  if (!failed.ok()) return failed;
+  for (size_t j = 0; j < weights.size(); ++j) {
+    layers->push_back({weights[j].param->name, weights[j].bits, weights[j].param->value.numel(),
+                       result.weight_mse[j]});
+  }
+  return result;
+}
+
+Json ResultJson(const Json& flags, const std::vector<Outcome>& outcomes) {
+  Json results = Json::array();
+  for (const Outcome& o : outcomes) {
+    Json layers = Json::array();
+    for (const psg::quant::LayerError& l : o.layers) {
+      layers.push_back({{"name", l.name}, {"bits", l.bits}, {"size", l.size}, {"mse", l.mse}});
+    }
+    Json result = {{"setting", o.setting.label()},
+                   {"weight_bits", o.setting.weight_bits},
+                   {"act_bits", o.setting.act_bits},
+                   {"test_accuracy", o.eval.accuracy},
+                   {"test_loss", o.eval.loss}};
+    if (o.lapq) {
+      result["lapq"] = {{"p", o.lapq->p},
+                        {"rounding_loss", o.lapq->rounding_loss},
+                        {"lp_loss", o.lapq->lp_loss},
+                        {"final_loss", o.lapq->final_loss},
+                        {"loss_evaluations", o.lapq->loss_evaluations},
+                        {"sweeps", o.lapq->sweeps}};
+    }
+    result["layers"] = layers;
+    results.push_back(result);
+  }
+  return {{"flags", flags}, {"results", results}};
 }
 
 // accuracy.svg: test accuracy vs weight bits, one series per activation
@@ -163,28 +242,48 @@ int Run() {
   const absl::StatusOr<std::string> checkpoint_path = ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
   if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
   const std::string& checkpoint = *checkpoint_path;
-  const std::string output_dir = OutputDirFor(absl::GetFlag(FLAGS_output_dir), checkpoint, "ptq");
+  const absl::StatusOr<Method> method = MethodFromFlag();
+  if (!method.ok()) return Fail(method.status().message());
+  const std::string output_dir = OutputDirFor(
+      absl::GetFlag(FLAGS_output_dir), checkpoint,
+      *method == Method::kRound ? "ptq" : absl::StrCat("ptq_", absl::GetFlag(FLAGS_ptq_method)));
+  if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
   psg::experiments::SetUpThreads();
 
   std::vector<Setting> settings = {{}};
-  for (const std::string& text : absl::GetFlag(FLAGS_bits)) {
-    absl::StatusOr<int> bits = psg::experiments::ParseBitWidth("bits", text);
-    if (!bits.ok()) return Fail(bits.status().message());
-    absl::StatusOr<int> act = psg::experiments::ActBitsFromFlag(*bits);
+  const absl::StatusOr<std::vector<int>> weight_bits =
+      psg::flags::ParseIntegers("bits", absl::GetFlag(FLAGS_bits), psg::experiments::kBitWidths);
+  if (!weight_bits.ok()) return Fail(weight_bits.status().message());
+  for (const int bits : *weight_bits) {
+    absl::StatusOr<int> act = psg::experiments::ActBitsFromFlag(bits);
     if (!act.ok()) return Fail(act.status().message());
-    settings.push_back({*bits, *act});
+    settings.push_back({bits, *act});
   }
   if (settings.size() == 1) return Fail("--bits: give at least one bit-width");
 
   absl::StatusOr<psg::quant::WeightPtqOptions> weight_options = psg::experiments::WeightPtqOptionsFromFlags();
   if (!weight_options.ok()) return Fail(weight_options.status().message());
   psg::quant::WeightPtqOptions& wo = *weight_options;
-  const absl::StatusOr<psg::experiments::ActRange> act_range = psg::experiments::ActRangeFromFlags();
+  absl::StatusOr<psg::experiments::ActRange> act_range = psg::experiments::ActRangeFromFlags();
   if (!act_range.ok()) return Fail(act_range.status().message());
+  if (*method == Method::kLapq) {
+    if (wo.spec.per_channel || wo.spec.range != psg::engine::GridRange::kRestricted ||
+        wo.spec.rounding != psg::quant::Rounding::kHalfEven ||
+        wo.calibrator != psg::quant::WeightCalibrator::kExact || wo.ocs_expand_ratio > 0) {
+      return Fail("--ptq_method=lapq searches its own per-tensor clips on the restricted symmetric grid with "
+                  "half-even rounding: leave --granularity, --range, --rounding, --calibrator and "
+                  "--ocs_expand_ratio at their defaults");
+    }
+    act_range->samples_per_batch = 1 << 14;  // 131k samples per activation over 8 batches
+  }
+  if (*method == Method::kDfq && wo.ocs_expand_ratio > 0) {
+    return Fail("--ptq_method=dfq and --ocs_expand_ratio are separate baselines: give one");
+  }
+  const psg::quant::DfqOptions dfq_options;
 
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto model_options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   const psg::models::ModelOptions& mo = *model_options;
 
@@ -195,20 +294,40 @@ int Run() {
     if (!networks.count(s.act_bits)) {
       auto network = psg::experiments::LoadPtqNetwork(mo, checkpoint, s.act_bits, *act_range,
                                                       *(*data)->train_unaugmented,
-                                                      psg::experiments::CalibrationPassFromFlags());
+                                                      psg::experiments::CalibrationPassFromFlags(),
+                                                      *method == Method::kDfq ? &dfq_options : nullptr);
       if (!network.ok()) return Fail(network.status().message());
+      if (network->dfq) {
+        const psg::quant::DfqSummary& d = network->dfq->summary();
+        std::printf("DFQ: %d batch norms folded, %d pairs equalized (%d sweeps), %d biases absorbed, "
+                    "%d layers bias-corrected\n", d.folded, d.equalized_pairs, d.sweeps, d.absorbed_pairs,
+                    d.corrected);
+      }
       networks.emplace(s.act_bits, std::move(*network));
     }
     psg::experiments::PtqNetwork& net = networks.at(s.act_bits);
     const psg::engine::WeightSnapshot fp_weights(net.params);
-    Outcome o{s, {}, {}};
+    std::vector<float> act_ranges;
+    for (const psg::quant::FakeQuantActivation* a : net.activations) act_ranges.push_back(a->range());
+    Outcome o{s, {}, {}, std::nullopt};
     if (s.weight_bits > 0) {
       wo.spec.bits = s.weight_bits;
-      o.layers = psg::quant::QuantizeWeights(net.params, wo);
+      if (*method == Method::kLapq) {
+        absl::StatusOr<psg::quant::LapqResult> lapq = RunLapq(net, wo, *(*data)->train_unaugmented, &o.layers);
+        if (!lapq.ok()) return Fail(lapq.status().message());
+        std::printf("%-6s LAPQ: p = %g, calibration loss %.4f (rounding) -> %.4f (Lp clips) -> %.4f "
+                    "(%d evaluations)\n", s.label().c_str(), lapq->p, lapq->rounding_loss, lapq->lp_loss,
+                    lapq->final_loss, lapq->loss_evaluations);
+        o.lapq = std::move(*lapq);
+      } else {
+        o.layers = psg::quant::QuantizeWeights(net.params, wo);
+        if (net.dfq) net.dfq->CorrectBias();
+      }
     }
     auto eval = psg::train::Evaluate(*net.model, *(*data)->test, batch, absl::GetFlag(FLAGS_max_eval_images),
                                      absl::GetFlag(FLAGS_workers));
     fp_weights.Restore();
+    for (size_t j = 0; j < act_ranges.size(); ++j) net.activations[j]->set_range(act_ranges[j]);
     if (!eval.ok()) return Fail(eval.status().message());
     o.eval = *eval;
     std::printf("%-6s test accuracy %.2f %%  (loss %.4f, %lld images)\n", s.label().c_str(),
@@ -217,21 +336,28 @@ int Run() {
     outcomes.push_back(std::move(o));
   }
 
-  const std::string flags_json = absl::StrFormat(
-      "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"act_bits\": \"%s\", "
-      "\"granularity\": \"%s\", \"range\": \"%s\", \"rounding\": \"%s\", \"calibrator\": \"%s\", "
-      "\"first_last\": %s, \"widen_first_last\": %s, \"calibration_batches\": %d, "
-      "\"act_range\": \"%s\", \"act_range_momentum\": %g, \"act_clip_n\": %g, "
-      "\"ocs_expand_ratio\": %g, \"threads\": %d}",
-      checkpoint, mo.name, absl::GetFlag(FLAGS_dataset), absl::GetFlag(FLAGS_act_bits),
-      absl::GetFlag(FLAGS_granularity),
-      absl::GetFlag(FLAGS_range), absl::GetFlag(FLAGS_rounding), absl::GetFlag(FLAGS_calibrator),
-      wo.coverage.cover_first_last ? "true" : "false", wo.coverage.widen_first_last ? "true" : "false",
-      absl::GetFlag(FLAGS_calibration_batches), absl::GetFlag(FLAGS_act_range), act_range->momentum,
-      act_range->n, wo.ocs_expand_ratio, omp_get_max_threads());
+  const Json flags = {{"checkpoint", checkpoint},
+                      {"model", mo.name},
+                      {"dataset", absl::GetFlag(FLAGS_dataset)},
+                      {"act_bits", absl::GetFlag(FLAGS_act_bits)},
+                      {"granularity", absl::GetFlag(FLAGS_granularity)},
+                      {"range", absl::GetFlag(FLAGS_range)},
+                      {"rounding", absl::GetFlag(FLAGS_rounding)},
+                      {"calibrator", absl::GetFlag(FLAGS_calibrator)},
+                      {"first_last", wo.coverage.cover_first_last},
+                      {"widen_first_last", wo.coverage.widen_first_last},
+                      {"calibration_batches", absl::GetFlag(FLAGS_calibration_batches)},
+                      {"act_range", absl::GetFlag(FLAGS_act_range)},
+                      {"act_range_momentum", absl::GetFlag(FLAGS_act_range_momentum)},
+                      {"act_clip_n", absl::GetFlag(FLAGS_act_clip_n)},
+                      {"ocs_expand_ratio", wo.ocs_expand_ratio},
+                      {"ptq_method", absl::GetFlag(FLAGS_ptq_method)},
+                      {"lapq_images", absl::GetFlag(FLAGS_lapq_images)},
+                      {"lapq_evaluations", absl::GetFlag(FLAGS_lapq_evaluations)},
+                      {"threads", omp_get_max_threads()}};
   const std::string table = ResultTable(outcomes);
   std::vector<std::pair<std::string, std::string>> files = {
-      {"ptq.json", ResultJson(flags_json, outcomes)}, {"ptq.md", table}};
+      {"ptq.json", psg::io::JsonText(ResultJson(flags, outcomes))}, {"ptq.md", table}};
   for (auto& plot : ResultPlots(outcomes)) files.push_back(std::move(plot));
   const absl::Status written = WriteResultFiles(output_dir, files);
   if (!written.ok()) return Fail(written.message());

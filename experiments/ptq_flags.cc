@@ -1,12 +1,12 @@
 #include "experiments/ptq_flags.h"
 
-#include <cmath>
 #include <map>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "experiments/common_flags.h"
+#include "flags/list_flags.h"
+#include "flags/ranges.h"
 
 ABSL_FLAG(std::string, act_bits, "",
           "activation bit-width on every ReLU output: empty (weights only), N (2..8), or 'same' "
@@ -16,19 +16,24 @@ ABSL_FLAG(std::string, range, "restricted", "weight grid: restricted (-qmax..qma
 ABSL_FLAG(std::string, rounding, "half_even", "half_even (torch.round) or half_away");
 ABSL_FLAG(std::string, calibrator, "exact", "weight range: exact (max), percentile, mse");
 ABSL_FLAG(double, percentile, 99.99, "percentile of |w| for --calibrator=percentile");
+PSG_FLAG_RANGE(percentile, (psg::flags::Range{0, 100, true, false}));
 ABSL_FLAG(double, ocs_expand_ratio, 0.0,
           "outlier channel splitting (Zhao et al. 2019) before rounding: ceil(ratio * in_channels) "
           "input channels split per layer, in [0, 1] (0: off; the OCS paper uses 0.01-0.1)");
+PSG_FLAG_RANGE(ocs_expand_ratio, psg::flags::Between(0, 1));
 ABSL_FLAG(bool, first_last, true, "quantize the first convolution and the last linear layer");
 ABSL_FLAG(bool, widen_first_last, true, "first/last layer at 8 bits when bits < 4");
 ABSL_FLAG(int, calibration_batches, 8, "training batches for the activation ranges");
+PSG_FLAG_RANGE(calibration_batches, psg::flags::AtLeast(1));
 ABSL_FLAG(std::string, act_range, "ema",
           "activation range: ema (running max, first batch exact then momentum "
           "--act_range_momentum: the released code's), max (exact max over the calibration "
           "batches) or bn (max_c beta_c + n gamma_c of the batch norm before each ReLU, signed "
           "gamma as released; no data)");
 ABSL_FLAG(double, act_range_momentum, 0.1, "--act_range=ema: the running max's momentum (released: 0.1)");
+PSG_FLAG_RANGE(act_range_momentum, (psg::flags::Range{0, 1, true, false}));
 ABSL_FLAG(double, act_clip_n, 6.0, "--act_range=bn: n in beta + n gamma (released default: 6)");
+PSG_FLAG_RANGE(act_clip_n, psg::flags::GreaterThan(0));
 
 namespace psg::experiments {
 namespace {
@@ -45,12 +50,9 @@ absl::StatusOr<T> Choice(const std::string& flag, const std::string& value,
 }  // namespace
 
 absl::StatusOr<int> ParseBitWidth(const std::string& flag, const std::string& text) {
-  int bits = 0;
-  if (!absl::SimpleAtoi(text, &bits) || bits < 2 || bits > 8) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, ": bit-width must be an integer in [2, 8], got '", text, "'"));
-  }
-  return bits;
+  absl::StatusOr<std::vector<int>> bits = flags::ParseIntegers(flag, {text}, kBitWidths);
+  if (!bits.ok()) return bits.status();
+  return bits->front();
 }
 
 absl::StatusOr<int> ActBitsFromFlag(int weight_bits) {
@@ -89,9 +91,6 @@ absl::StatusOr<quant::WeightPtqOptions> WeightPtqOptionsFromFlags() {
   wo.calibrator = *calibrator;
   wo.percentile = absl::GetFlag(FLAGS_percentile);
   wo.ocs_expand_ratio = absl::GetFlag(FLAGS_ocs_expand_ratio);
-  if (!(wo.ocs_expand_ratio >= 0 && wo.ocs_expand_ratio <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("--ocs_expand_ratio must be in [0, 1], got ", wo.ocs_expand_ratio));
-  }
   wo.coverage.cover_first_last = absl::GetFlag(FLAGS_first_last);
   wo.coverage.widen_first_last = absl::GetFlag(FLAGS_widen_first_last);
   return wo;
@@ -102,15 +101,8 @@ absl::StatusOr<ActRange> ActRangeFromFlags() {
                                      {{"ema", ActRange::kRunningMax}, {"max", ActRange::kMax},
                                       {"bn", ActRange::kBatchNorm}});
   if (!kind.ok()) return kind.status();
-  const ActRange rule{*kind, static_cast<float>(absl::GetFlag(FLAGS_act_range_momentum)),
-                      static_cast<float>(absl::GetFlag(FLAGS_act_clip_n))};
-  if (!(rule.momentum > 0 && rule.momentum <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("--act_range_momentum must be in (0, 1], got ", rule.momentum));
-  }
-  if (!(rule.n > 0 && std::isfinite(rule.n))) {
-    return absl::InvalidArgumentError(absl::StrCat("--act_clip_n must be > 0, got ", rule.n));
-  }
-  return rule;
+  return ActRange{*kind, static_cast<float>(absl::GetFlag(FLAGS_act_range_momentum)),
+                  static_cast<float>(absl::GetFlag(FLAGS_act_clip_n))};
 }
 
 train::BatchPass CalibrationPassFromFlags() {

@@ -19,6 +19,7 @@
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
 #include "experiments/ptq_network.h"
+#include "flags/ranges.h"
 #include "quant/weight_ptq.h"
 #include "train/batches.h"
 
@@ -38,12 +39,18 @@ ABSL_DECLARE_FLAG(double, act_clip_n);
 
 namespace psg::experiments {
 
-// An integer bit-width in [2, 8]; the error names --<flag>.
+// The weight and activation bit-widths ptq and the export take.
+inline const flags::Range kBitWidths = flags::Between(2, 8);
+
+// An integer bit-width in kBitWidths; the error names --<flag>.
 absl::StatusOr<int> ParseBitWidth(const std::string& flag, const std::string& text);
 
 // --act_bits for weights of `weight_bits`: 0 when empty, weight_bits for
 // 'same', else the bit-width given.
 absl::StatusOr<int> ActBitsFromFlag(int weight_bits);
+
+// The numeric flags here have declared ranges (flags/ranges.h), checked at
+// start-up by RunCommand.
 
 // The weight grid, granularity, rounding, calibrator, outlier channel
 // splitting and layer coverage of the flags; spec.bits is left for the caller.

@@ -42,7 +42,7 @@ absl::StatusOr<float> BatchNormRuleRange(const std::string& act, const engine::P
 
 absl::StatusOr<PtqNetwork> LoadPtqNetwork(models::ModelOptions options, const std::string& checkpoint,
                                           int act_bits, const ActRange& rule, const data::Dataset& calibration,
-                                          const train::BatchPass& pass) {
+                                          const train::BatchPass& pass, const quant::DfqOptions* dfq) {
   std::vector<quant::FakeQuantActivation*> activations;
   if (act_bits > 0) {
     options.activation_layer = [&](const std::string& name) {
@@ -53,21 +53,35 @@ absl::StatusOr<PtqNetwork> LoadPtqNetwork(models::ModelOptions options, const st
   }
   auto model = LoadModel(options, checkpoint);
   if (!model.ok()) return model.status();
-  PtqNetwork network{std::move(*model), {}};
+  PtqNetwork network{std::move(*model), {}, activations, nullptr};
   network.model->CollectParameters(&network.params);
-  if (!activations.empty() && rule.kind == ActRange::kBatchNorm) {
-    for (auto* a : activations) {
-      absl::StatusOr<float> range = BatchNormRuleRange(a->name(), network.params, rule.n);
-      if (!range.ok()) return range.status();
-      a->set_range(*range);
+  if (dfq != nullptr) {
+    // DFQ reads the graph's topology, whose export asks every activation
+    // quantizer for its grid: a placeholder range until calibration.
+    for (auto* a : activations) a->set_range(1.0f);
+    try {
+      network.dfq = std::make_unique<quant::DataFreeQuantization>(*network.model, network.params, *dfq);
+    } catch (const std::invalid_argument& e) {
+      return absl::InvalidArgumentError(e.what());
     }
-  } else if (!activations.empty()) {
-    for (auto* a : activations) a->StartCalibration(rule.kind == ActRange::kRunningMax ? rule.momentum : 0.0f);
+  }
+  if (activations.empty()) return network;
+  if (rule.kind != ActRange::kBatchNorm || rule.samples_per_batch > 0) {
+    for (auto* a : activations) {
+      a->StartCalibration(rule.kind == ActRange::kRunningMax ? rule.momentum : 0.0f, rule.samples_per_batch);
+    }
     absl::Status s = train::ForEachBatch(calibration, pass, [&](const engine::Tensor& x, const data::Batch&) {
       network.model->Forward(x, engine::Mode::kEval);
     });
     if (!s.ok()) return s;
     for (auto* a : activations) a->FinishCalibration();
+  }
+  if (rule.kind == ActRange::kBatchNorm) {
+    for (auto* a : activations) {
+      absl::StatusOr<float> range = BatchNormRuleRange(a->name(), network.params, rule.n);
+      if (!range.ok()) return range.status();
+      a->set_range(*range);
+    }
   }
   return network;
 }

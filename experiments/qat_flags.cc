@@ -3,13 +3,16 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "flags/ranges.h"
 #include "quant/activation_quant.h"
 
 ABSL_FLAG(std::string, qat, "none",
           "quantization-aware training: none, dorefa (DoReFa weights and activations), "
           "pact (DoReFa weights, PACT activations) or lsq (LSQ weights and activations)");
 ABSL_FLAG(int, qat_bits, 4, "QAT weight bit-width, 2..8 (first/last layers 8 bits below 4)");
+PSG_FLAG_RANGE(qat_bits, psg::flags::Between(2, 8));
 ABSL_FLAG(int, qat_act_bits, 4, "QAT activation bit-width, 2..8 (0: quantize weights only)");
+PSG_FLAG_RANGE(qat_act_bits, psg::flags::Between(0, 8));
 
 namespace psg::experiments {
 
@@ -18,8 +21,7 @@ absl::StatusOr<QatFromFlags> ReadQatFlags() {
   q.method = absl::GetFlag(FLAGS_qat);
   q.bits = absl::GetFlag(FLAGS_qat_bits);
   q.act_bits = absl::GetFlag(FLAGS_qat_act_bits);
-  q.json = absl::StrFormat("\"qat\": \"%s\", \"qat_bits\": %d, \"qat_act_bits\": %d", q.method,
-                           q.bits, q.act_bits);
+  q.json = {{"qat", q.method}, {"qat_bits", q.bits}, {"qat_act_bits", q.act_bits}};
   if (q.method == "none") {
     q.description = "no quantization-aware training";
     return q;

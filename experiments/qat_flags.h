@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/parameter.h"
+#include "io/json_writer.h"
 #include "models/basic_block.h"
 #include "quant/weight_qat.h"
 #include "train/trainer.h"
@@ -34,7 +35,7 @@ struct QatFromFlags {
   int act_bits = 4;
   models::ActivationFactory activation_layer;  // null: no activation quantization
   std::string description;                     // one line for the log
-  std::string json;                            // the flags as JSON members (no braces)
+  io::Json json;                               // the flags as a JSON object
 };
 
 absl::StatusOr<QatFromFlags> ReadQatFlags();

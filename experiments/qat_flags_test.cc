@@ -12,6 +12,7 @@
 #include "engine/optimizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/json_writer.h"
 #include "models/zoo.h"
 
 ABSL_DECLARE_FLAG(std::string, qat);
@@ -113,8 +114,8 @@ RunResult Train(const train::TrainingData& data, const std::string& dir, int64_t
   }
   std::ifstream metrics(dir + "/metrics.jsonl");
   for (std::string line; std::getline(metrics, line);) {
-    const size_t at = line.find("\"train_loss\": ");
-    if (at != std::string::npos) result.train_losses.push_back(std::stod(line.substr(at + 14)));
+    const io::Json json = io::Json::parse(line);
+    if (json.contains("train_loss")) result.train_losses.push_back(json["train_loss"].get<double>());
   }
   return result;
 }

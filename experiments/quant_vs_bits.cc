@@ -26,10 +26,13 @@
 #include "absl/strings/str_join.h"
 #include "experiments/common_flags.h"
 #include "experiments/paper_experiment.h"
+#include "flags/ranges.h"
 #include "experiments/svg_plot.h"
 
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
+PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, psg_method, "sgd",
           "PSGD's update: sgd (the paper's main results) or adam (its appendix: PSG with Adam)");
 ABSL_FLAG(std::string, eval_bits, "8,6,4,3,2", "weight bit-widths to quantize to");
@@ -49,7 +52,7 @@ std::string PaperRows(const PaperExperiment& e, int psg_bits, const std::string&
 
 int Run(const std::string& command_line) {
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
-  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
+  const std::vector<int> bits = ParseBitList("eval_bits", absl::GetFlag(FLAGS_eval_bits));
   const std::string method = absl::GetFlag(FLAGS_psg_method);
   if (method != "sgd" && method != "adam") {
     return Fail(absl::StrCat("--psg_method must be sgd or adam, got '", method, "'"));
@@ -127,10 +130,9 @@ int Run(const std::string& command_line) {
                              .y_label = "MSE", .log_y = true, .x_ticks = ticks}));
   e.WriteTrainingPlot({{psgd_name, psgd_dir}});
 
-  e.WriteResults(absl::StrCat("\"psg_bits\": ", psg_bits, ", \"weights_only\": {",
-                              absl::StrJoin(weights.json_members, ", "),
-                              "}, \"weights_and_activations\": {",
-                              absl::StrJoin(weights_and_activations.json_members, ", "), "}"),
+  e.WriteResults({{"psg_bits", psg_bits},
+                  {"weights_only", weights.json_members},
+                  {"weights_and_activations", weights_and_activations.json_members}},
                  md);
   return 0;
 }

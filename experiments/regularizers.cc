@@ -19,24 +19,30 @@
 #include "absl/strings/str_join.h"
 #include "experiments/common_flags.h"
 #include "experiments/paper_experiment.h"
+#include "flags/ranges.h"
 #include "experiments/svg_plot.h"
 
 ABSL_FLAG(std::string, eval_bits, "8,4", "weight bit-widths to round to");
 ABSL_FLAG(double, gradient_l1, 1e-4,
           "Gradient-L1 lambda on the sum of |dL/dw| over all weights (ResNet-20 from scratch "
           "stalls at 1e-3)");
+PSG_FLAG_RANGE(gradient_l1, psg::flags::AtLeast(0));
 ABSL_FLAG(double, gradient_l2, 0.05,
           "Gradient-L2 lambda on ||dL/dw||_2 (untuned: Gradient-L1's 1e-4 times about sqrt(#weights) "
           "of ResNet-20, a push of the same size; 0: no row)");
+PSG_FLAG_RANGE(gradient_l2, psg::flags::AtLeast(0));
 ABSL_FLAG(double, lipschitz, 3e-4, "Lipschitz regularization's beta (untuned; 0: no row)");
+PSG_FLAG_RANGE(lipschitz, psg::flags::AtLeast(0));
 ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
+PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
 
 namespace psg::experiments {
 namespace {
 
 int Run(const std::string& command_line) {
-  const std::vector<int> bits = ParseBitList(absl::GetFlag(FLAGS_eval_bits));
+  const std::vector<int> bits = ParseBitList("eval_bits", absl::GetFlag(FLAGS_eval_bits));
   PaperExperiment e("regularizers", command_line, "", ImageNetSetting());
   const std::string init = e.SgdCheckpoint();
   // The continuations share the PSGD phase's schedule and length.
@@ -78,10 +84,10 @@ int Run(const std::string& command_line) {
   std::vector<std::pair<std::string, std::string>> curves = models;
   curves[0].first = "SGD continued";
   e.WriteTrainingPlot(curves);
-  e.WriteResults(absl::StrCat("\"gradient_l1\": ", absl::GetFlag(FLAGS_gradient_l1),
-                              ", \"gradient_l2\": ", absl::GetFlag(FLAGS_gradient_l2),
-                              ", \"lipschitz\": ", absl::GetFlag(FLAGS_lipschitz),
-                              ", \"models\": {", absl::StrJoin(rounded.json_members, ", "), "}"),
+  e.WriteResults({{"gradient_l1", absl::GetFlag(FLAGS_gradient_l1)},
+                  {"gradient_l2", absl::GetFlag(FLAGS_gradient_l2)},
+                  {"lipschitz", absl::GetFlag(FLAGS_lipschitz)},
+                  {"models", rounded.json_members}},
                  md);
   return 0;
 }

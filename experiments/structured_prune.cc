@@ -16,16 +16,12 @@
 #include <omp.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <functional>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -37,22 +33,35 @@
 #include "experiments/model_loading.h"
 #include "experiments/structured_pruning.h"
 #include "experiments/timing.h"
+#include "flags/ranges.h"
+#include "io/files.h"
+#include "io/json_writer.h"
 #include "prune/structured.h"
 #include "train/batches.h"
+#include "train/stop_signals.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint of the dense model (required)");
+using psg::flags::AtLeast;
+
 ABSL_FLAG(double, ratio, 0.5, "fraction of each block's internal filters removed, in [0, 1)");
+PSG_FLAG_RANGE(ratio, psg::flags::FromUpTo(0, 1));
 ABSL_FLAG(std::vector<std::string>, skip, {}, "blocks left dense (sensitive layers), e.g. layer3.0");
 ABSL_FLAG(int64_t, channel_multiple, 1,
           "round each block's kept width up to a multiple of this (16: oneDNN's AVX-512 channel block)");
+PSG_FLAG_RANGE(channel_multiple, AtLeast(1));
 ABSL_FLAG(int, finetune_epochs, 0, "epochs of SGD fine-tuning of the pruned model (0: none)");
+PSG_FLAG_RANGE(finetune_epochs, AtLeast(0));
 ABSL_FLAG(double, lr, 0.01, "fine-tuning learning rate (constant; momentum 0.9, weight decay 5e-4)");
+PSG_FLAG_RANGE(lr, psg::flags::GreaterThan(0));
 ABSL_FLAG(int, timing_passes, 20,
           "timed forward passes of each network, interleaved (after 3 warm-up passes); the median is reported");
+PSG_FLAG_RANGE(timing_passes, AtLeast(1));
 ABSL_FLAG(int64_t, finetune_max_images, 0, "fine-tune on the first N training images only (0: all; smoke runs)");
+PSG_FLAG_RANGE(finetune_max_images, AtLeast(0));
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+PSG_FLAG_RANGE(max_eval_images, AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "results directory (default <checkpoint dir>/structured_prune)");
 ABSL_FLAG(bool, save_checkpoint, true, "save the pruned model as <output_dir>/pruned.safetensors");
 
@@ -60,6 +69,7 @@ namespace {
 
 using psg::engine::Tensor;
 using psg::experiments::Fail;
+using psg::io::Json;
 
 struct Measured {
   psg::prune::GraphCost cost;
@@ -73,26 +83,23 @@ psg::prune::GraphCost Cost(psg::engine::Layer& model, const std::string& name) {
   return psg::prune::CountCost(graph, psg::models::InputDims(name));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("L1-norm filter pruning of a checkpoint into a smaller network.");
-  absl::ParseCommandLine(argc, argv);
-  const std::string checkpoint = psg::experiments::UserPath(absl::GetFlag(FLAGS_checkpoint));
-  if (checkpoint.empty()) return Fail("--checkpoint is required");
-  std::string output_dir = psg::experiments::UserPath(absl::GetFlag(FLAGS_output_dir));
-  if (output_dir.empty()) {
-    output_dir = (std::filesystem::path(checkpoint).parent_path() / "structured_prune").string();
-  }
+int Run() {
+  const absl::StatusOr<std::string> checkpoint_path =
+      psg::experiments::ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
+  if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
+  const std::string& checkpoint = *checkpoint_path;
+  const std::string output_dir =
+      psg::experiments::OutputDirFor(absl::GetFlag(FLAGS_output_dir), checkpoint, "structured_prune");
+  if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
+  psg::train::InstallStopSignalHandlers();  // fine-tuning stops cleanly
   psg::experiments::SetUpThreads();
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
   const int workers = absl::GetFlag(FLAGS_workers);
   const int64_t max_images = absl::GetFlag(FLAGS_max_eval_images);
   const int epochs = absl::GetFlag(FLAGS_finetune_epochs);
-  if (epochs < 0) return Fail("--finetune_epochs must be >= 0");
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!options.ok()) return Fail(options.status().message());
   auto dense = psg::experiments::LoadModel(*options, checkpoint);
   if (!dense.ok()) return Fail(dense.status().message());
@@ -101,7 +108,6 @@ int main(int argc, char** argv) {
                                                    absl::GetFlag(FLAGS_skip),
                                                    absl::GetFlag(FLAGS_channel_multiple)};
     psg::experiments::PrunedModel pruned = psg::experiments::PruneFilters(*options, **dense, pruning);
-    std::filesystem::create_directories(output_dir);
 
     // One full test batch for timing.
     const psg::data::SampleShape shape = (*data)->test->sample_shape();
@@ -136,10 +142,10 @@ int main(int argc, char** argv) {
     dense_m->images_per_second = batch_size / seconds[0];
     pruned_m->images_per_second = batch_size / seconds[1];
 
-    const std::string widths = psg::experiments::WidthsJson(pruned.plan.Widths());
+    const Json widths(pruned.plan.Widths());
     const std::map<std::string, std::string> metadata = {
-        {"model", options->name}, {"block_mid_channels", widths}, {"pruned_from", checkpoint},
-        {"ratio", absl::StrCat(pruning.ratio)}};
+        {psg::train::kModelMetadata, options->name}, {"block_mid_channels", psg::io::JsonCompact(widths)},
+        {"pruned_from", checkpoint}, {"ratio", absl::StrCat(pruning.ratio)}};
     double finetuned_accuracy = -1;
     if (epochs > 0) {
       psg::engine::ParameterList params;
@@ -158,6 +164,7 @@ int main(int argc, char** argv) {
       psg::train::Trainer trainer(t, *pruned.model, sgd, *schedule, **data);
       auto summary = trainer.Run();
       if (!summary.ok()) return Fail(summary.status().message());
+      if (summary->stopped_early) return 0;  // by a signal: the trainer said where it stopped
       finetuned_accuracy = summary->last.test_accuracy;
     }
     const std::string saved = output_dir + "/pruned.safetensors";
@@ -170,24 +177,30 @@ int main(int argc, char** argv) {
 
     const Measured& d = *dense_m;
     const Measured& p = *pruned_m;
-    const std::string finetuned =
-        epochs > 0 ? absl::StrFormat("%.6f", finetuned_accuracy) : std::string("null");
-    const std::string json = absl::StrFormat(
-        "{\"checkpoint\": \"%s\", \"model\": \"%s\", \"dataset\": \"%s\", \"ratio\": %g, "
-        "\"channel_multiple\": %d, "
-        "\"skip\": [%s], \"block_mid_channels\": %s, \"removed_filters\": %d, "
-        "\"dense_parameters\": %d, \"pruned_parameters\": %d, "
-        "\"dense_multiply_adds\": %d, \"pruned_multiply_adds\": %d, "
-        "\"test_images\": %d, \"dense_accuracy\": %.6f, \"pruned_accuracy\": %.6f, \"finetune_epochs\": %d, "
-        "\"finetune_lr\": %g, \"finetuned_accuracy\": %s, \"batch_size\": %d, \"threads\": %d, "
-        "\"timing_passes\": %d, \"dense_images_per_second\": %.1f, "
-        "\"pruned_images_per_second\": %.1f, \"speedup\": %.3f}\n",
-        checkpoint, options->name, absl::GetFlag(FLAGS_dataset), pruning.ratio, pruning.channel_multiple,
-        pruning.skip.empty() ? "" : absl::StrCat("\"", absl::StrJoin(pruning.skip, "\", \""), "\""),
-        widths, pruned.plan.RemovedChannels(), d.cost.parameters, p.cost.parameters,
-        d.cost.multiply_adds, p.cost.multiply_adds, d.images, d.accuracy, p.accuracy, epochs,
-        absl::GetFlag(FLAGS_lr), finetuned, batch_size, omp_get_max_threads(), passes,
-        d.images_per_second, p.images_per_second, p.images_per_second / d.images_per_second);
+    const Json json = {{"checkpoint", checkpoint},
+                       {"model", options->name},
+                       {"dataset", absl::GetFlag(FLAGS_dataset)},
+                       {"ratio", pruning.ratio},
+                       {"channel_multiple", pruning.channel_multiple},
+                       {"skip", pruning.skip},
+                       {"block_mid_channels", widths},
+                       {"removed_filters", pruned.plan.RemovedChannels()},
+                       {"dense_parameters", d.cost.parameters},
+                       {"pruned_parameters", p.cost.parameters},
+                       {"dense_multiply_adds", d.cost.multiply_adds},
+                       {"pruned_multiply_adds", p.cost.multiply_adds},
+                       {"test_images", d.images},
+                       {"dense_accuracy", d.accuracy},
+                       {"pruned_accuracy", p.accuracy},
+                       {"finetune_epochs", epochs},
+                       {"finetune_lr", absl::GetFlag(FLAGS_lr)},
+                       {"finetuned_accuracy", epochs > 0 ? Json(finetuned_accuracy) : Json()},
+                       {"batch_size", batch_size},
+                       {"threads", omp_get_max_threads()},
+                       {"timing_passes", passes},
+                       {"dense_images_per_second", d.images_per_second},
+                       {"pruned_images_per_second", p.images_per_second},
+                       {"speedup", p.images_per_second / d.images_per_second}};
     const auto pct = [](double a) { return absl::StrFormat("%.2f %%", 100 * a); };
     const std::string markdown = absl::StrCat(
         absl::StrFormat("## Filter pruning of %s (ratio %g%s%s)\n\n", options->name, pruning.ratio,
@@ -212,14 +225,22 @@ int main(int argc, char** argv) {
                         p.images_per_second, p.images_per_second / d.images_per_second),
         absl::StrFormat("\n(%d test images; block widths %s; img/s: batch %d, eval mode, %d "
                         "threads, median of %d interleaved passes after 3 warm-up)\n",
-                        d.images, widths,
+                        d.images, psg::io::JsonCompact(widths),
                         batch_size, omp_get_max_threads(), passes));
-    std::ofstream(output_dir + "/result.json") << json;
-    std::ofstream(output_dir + "/result.md") << markdown;
+    const absl::Status written = psg::experiments::WriteResultFiles(
+        output_dir, {{"result.json", psg::io::JsonText(json)}, {"result.md", markdown}});
+    if (!written.ok()) return Fail(written.message());
     std::printf("\n%s\nresults: %s/result.{json,md}\n", markdown.c_str(), output_dir.c_str());
     if (absl::GetFlag(FLAGS_save_checkpoint)) std::printf("pruned model: %s\n", saved.c_str());
   } catch (const std::exception& e) {
     return Fail(e.what());
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return psg::experiments::RunCommand(
+      argc, argv, "L1-norm filter pruning of a checkpoint into a smaller network.", Run);
 }

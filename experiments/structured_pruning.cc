@@ -1,9 +1,5 @@
 #include "experiments/structured_pruning.h"
 
-#include <vector>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "engine/graph.h"
 
 namespace psg::experiments {
@@ -21,12 +17,6 @@ PrunedModel PruneFilters(const models::ModelOptions& options, engine::Layer& den
   out.model->CollectParameters(&params);
   prune::CopyParameters(prune::ParametersByName(prune::ApplyPlan(graph, out.plan)), params);
   return out;
-}
-
-std::string WidthsJson(const std::map<std::string, int64_t>& widths) {
-  std::vector<std::string> entries;
-  for (const auto& [block, width] : widths) entries.push_back(absl::StrCat("\"", block, "\": ", width));
-  return absl::StrCat("{", absl::StrJoin(entries, ", "), "}");
 }
 
 }  // namespace psg::experiments

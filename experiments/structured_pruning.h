@@ -32,9 +32,6 @@ struct PrunedModel {
 PrunedModel PruneFilters(const models::ModelOptions& options, engine::Layer& dense,
                          const prune::FilterPruningOptions& pruning);
 
-// {"layer1.0": 8, ...}: block widths as JSON, for results and checkpoint metadata.
-std::string WidthsJson(const std::map<std::string, int64_t>& widths);
-
 }  // namespace psg::experiments
 
 #endif  // PSG_EXPERIMENTS_STRUCTURED_PRUNING_H_

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
@@ -10,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "io/files.h"
 
 namespace psg::experiments {
 namespace {
@@ -359,11 +359,7 @@ std::string HistogramSvg(const std::vector<HistogramSeries>& series,
 }
 
 void WriteSvg(const std::string& path, const std::string& svg) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) throw std::runtime_error("svg_plot: cannot open " + path + " for writing");
-  file << svg;
-  file.close();
-  if (!file) throw std::runtime_error("svg_plot: writing " + path + " failed");
+  if (absl::Status s = io::WriteFileAtomically(path, svg); !s.ok()) throw std::runtime_error(std::string(s.message()));
 }
 
 }  // namespace psg::experiments

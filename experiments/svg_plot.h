@@ -64,7 +64,8 @@ struct HistogramOptions {
 std::string HistogramSvg(const std::vector<HistogramSeries>& series,
                          const HistogramOptions& options);
 
-// Writes `svg` to `path`; throws std::runtime_error naming the path on failure.
+// Writes `svg` to `path` atomically (io/files.h); throws std::runtime_error
+// naming the path and the system error on failure.
 void WriteSvg(const std::string& path, const std::string& svg);
 
 // --- Building blocks, public for tests and reuse. ---

@@ -24,16 +24,19 @@
 //
 //   # bf16 arithmetic on AVX512-BF16 / AMX CPUs (f32 master weights, engine/precision.h)
 //   bazel run //experiments:train -- --precision=bf16 ...
+//   # data-parallel on 2 ranks (experiments/distributed_flags.h), batch 128 each
+//   mpirun -np 2 bazel-bin/experiments/train --distributed=mpi --sync_bn ...
 //
 // Writes <output_dir>/metrics.jsonl (one JSON line per epoch),
 // last.safetensors (atomic checkpoint; --resume continues from it exactly)
-// and result.json, and prints a progress line and a final table.
+// and result.json, and prints a progress line and a final table. Ctrl-C
+// (SIGINT) or SIGTERM stops at the next step with a checkpoint and exit code
+// 0; a second one ends the process at once (docs/reliability.md).
 #include <omp.h>
 
 #include <cstdio>
 #include <map>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -44,80 +47,134 @@
 #include "data/loader.h"
 #include "engine/precision.h"
 #include "experiments/common_flags.h"
+#include "experiments/distributed_flags.h"
+#include "experiments/model_loading.h"
 #include "experiments/optimizer_flags.h"
 #include "experiments/prune_flags.h"
 #include "experiments/qat_flags.h"
 #include "models/zoo.h"
 #include "train/datasets.h"
+#include "flags/ranges.h"
+#include "io/files.h"
+#include "io/json_writer.h"
 #include "train/gradient_norm.h"
 #include "train/lipschitz.h"
 #include "train/lr_flags.h"
+#include "train/stop_signals.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
 
+using psg::flags::AtLeast;
+
 ABSL_FLAG(int64_t, epochs, 40, "training epochs");
+PSG_FLAG_RANGE(epochs, AtLeast(1));
 ABSL_FLAG(bool, drop_last, false,
           "drop each epoch's last, smaller batch (released PSG code: kept, 391 steps per CIFAR epoch)");
 ABSL_FLAG(double, momentum, 0.9, "SGD momentum");
+PSG_FLAG_RANGE(momentum, psg::flags::FromUpTo(0, 1));
 ABSL_FLAG(bool, nesterov, false, "Nesterov momentum");
 ABSL_FLAG(double, weight_decay, 5e-4, "L2 weight decay (added to the gradient, as torch.optim.SGD)");
+PSG_FLAG_RANGE(weight_decay, AtLeast(0));
 ABSL_FLAG(double, label_smoothing, 0.0, "label smoothing of the cross-entropy loss");
+PSG_FLAG_RANGE(label_smoothing, psg::flags::FromUpTo(0, 1));
 ABSL_FLAG(uint64_t, seed, 1, "seed of initialization, shuffling and augmentation");
+PSG_FLAG_RANGE(seed, AtLeast(0));
 ABSL_FLAG(std::string, output_dir, "", "run directory (required)");
 ABSL_FLAG(int64_t, checkpoint_every_steps, 100, "also checkpoint every N steps (0: epoch ends only)");
+PSG_FLAG_RANGE(checkpoint_every_steps, AtLeast(0));
 ABSL_FLAG(std::string, init_from, "", "start from this checkpoint's weights (fresh optimizer, epoch 0)");
 ABSL_FLAG(std::string, resume, "", "checkpoint to resume from; 'auto' = <output_dir>/last.safetensors if present");
 ABSL_FLAG(int64_t, stop_after_steps, 0, "stop with a checkpoint after this many optimizer steps in total (0: never)");
+PSG_FLAG_RANGE(stop_after_steps, AtLeast(0));
 ABSL_FLAG(int64_t, max_train_images, 0, "train on the first N images only (0: all; for smoke runs)");
+PSG_FLAG_RANGE(max_train_images, AtLeast(0));
 ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
+PSG_FLAG_RANGE(max_eval_images, AtLeast(0));
 ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
+PSG_FLAG_RANGE(progress_every, AtLeast(0));
 ABSL_FLAG(double, gradient_l1, 0.0,
           "Gradient-L1 regularization's lambda (Alizadeh et al. 2020; one extra forward/backward "
           "pass per step; 0: off)");
+PSG_FLAG_RANGE(gradient_l1, AtLeast(0));
 ABSL_FLAG(double, gradient_l2, 0.0,
           "Gradient-L2 regularization's lambda (lambda * ||dL/dw||_2; one extra forward/backward "
           "pass per step; 0: off)");
+PSG_FLAG_RANGE(gradient_l2, AtLeast(0));
 ABSL_FLAG(double, gradient_l1_step, 1e-3,
           "Gradient-L1 and -L2: finite-difference step of their Hessian-vector product");
+PSG_FLAG_RANGE(gradient_l1_step, psg::flags::GreaterThan(0));
 ABSL_FLAG(double, lipschitz, 0.0,
           "Lipschitz regularization's beta (Lin et al. 2019: beta / 2 ||W W^T - I||^2 per layer; 0: off)");
+PSG_FLAG_RANGE(lipschitz, AtLeast(0));
 ABSL_FLAG(std::string, precision, "fp32",
           "arithmetic of convolutions and linear layers: fp32, or bf16 (bf16 activations and "
           "weight copies, f32 master weights, gradients and loss; needs AVX512-BF16 or AMX)");
 ABSL_FLAG(int64_t, profile_step, 0,
           "print where the time of this step of the run goes (per layer and direction, "
           "outside oneDNN primitives) and write profile.json (0: off)");
+PSG_FLAG_RANGE(profile_step, AtLeast(0));
 
 namespace {
 
 using psg::experiments::Fail;
 using psg::experiments::UserPath;
 
-std::string FlagsJson(const std::string& optimizer_json, const std::string& qat_json) {
-  return absl::StrFormat(
-      "{\"model\": \"%s\", \"shortcut\": \"%s\", \"dataset\": \"%s\", \"epochs\": %d, "
-      "\"batch_size\": %d, \"drop_last\": %s, \"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, "
-      "\"label_smoothing\": %g, \"gradient_l1\": %g, \"gradient_l2\": %g, \"gradient_l1_step\": %g, "
-      "\"lipschitz\": %g, \"seed\": %d, \"precision\": \"%s\", "
-      "\"init_from\": \"%s\", %s, %s, %s}",
-      absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_shortcut), absl::GetFlag(FLAGS_dataset),
-      absl::GetFlag(FLAGS_epochs), absl::GetFlag(FLAGS_batch_size),
-      absl::GetFlag(FLAGS_drop_last) ? "true" : "false", absl::GetFlag(FLAGS_momentum),
-      absl::GetFlag(FLAGS_nesterov) ? "true" : "false", absl::GetFlag(FLAGS_weight_decay),
-      absl::GetFlag(FLAGS_label_smoothing), absl::GetFlag(FLAGS_gradient_l1),
-      absl::GetFlag(FLAGS_gradient_l2), absl::GetFlag(FLAGS_gradient_l1_step),
-      absl::GetFlag(FLAGS_lipschitz), absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_precision),
-      absl::GetFlag(FLAGS_init_from), psg::train::LrFlagsJson(), optimizer_json, qat_json);
+using psg::io::Json;
+
+Json FlagsJson(const Json& optimizer_json, const Json& qat_json, const Json& distributed_json) {
+  Json json = {{"model", absl::GetFlag(FLAGS_model)},
+               {"shortcut", absl::GetFlag(FLAGS_shortcut)},
+               {"dataset", absl::GetFlag(FLAGS_dataset)},
+               {"epochs", absl::GetFlag(FLAGS_epochs)},
+               {"batch_size", absl::GetFlag(FLAGS_batch_size)},
+               {"drop_last", absl::GetFlag(FLAGS_drop_last)},
+               {"momentum", absl::GetFlag(FLAGS_momentum)},
+               {"nesterov", absl::GetFlag(FLAGS_nesterov)},
+               {"weight_decay", absl::GetFlag(FLAGS_weight_decay)},
+               {"label_smoothing", absl::GetFlag(FLAGS_label_smoothing)},
+               {"gradient_l1", absl::GetFlag(FLAGS_gradient_l1)},
+               {"gradient_l2", absl::GetFlag(FLAGS_gradient_l2)},
+               {"gradient_l1_step", absl::GetFlag(FLAGS_gradient_l1_step)},
+               {"lipschitz", absl::GetFlag(FLAGS_lipschitz)},
+               {"seed", absl::GetFlag(FLAGS_seed)},
+               {"precision", absl::GetFlag(FLAGS_precision)},
+               {"init_from", absl::GetFlag(FLAGS_init_from)}};
+  json.update(psg::train::LrFlagsJson());
+  json.update(optimizer_json);
+  json.update(qat_json);
+  json["distributed"] = distributed_json;
+  return json;
 }
 
-int Run() {
+// result.json of a finished run.
+absl::Status WriteResult(const std::string& path, const Json& flags, const psg::train::RunSummary& summary,
+                         const psg::prune::L0Gates* l0_gates) {
+  const psg::train::EpochResult& r = summary.last;
+  Json json = {{"flags", flags},
+               {"final_test_accuracy", r.test_accuracy},
+               {"best_test_accuracy", summary.best_test_accuracy},
+               {"final_train_accuracy", r.train_accuracy},
+               {"steps", summary.steps},
+               {"last_epoch_seconds", r.seconds},
+               {"train_images_per_second", r.train_images_per_second},
+               {"threads", omp_get_max_threads()}};
+  // L0's covered sparsity (evaluation gates at 0), which its lambda decides.
+  if (l0_gates != nullptr) json["l0_sparsity"] = psg::prune::Total(l0_gates->Report()).sparsity;
+  return psg::io::WriteJsonFile(path, json);
+}
+
+int Train(const psg::experiments::DistributedFromFlags& distributed) {
   const std::string output_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   if (output_dir.empty()) return Fail("--output_dir is required");
-  if (absl::GetFlag(FLAGS_profile_step) < 0) return Fail("--profile_step must be >= 0");
+  // Rank 0 alone writes there (the other ranks need not see it).
+  if (distributed.rank == 0) {
+    if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
+  }
+  psg::train::InstallStopSignalHandlers();
   psg::experiments::SetUpThreads();
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
-  auto model_options = psg::experiments::ModelOptionsFromFlags((*data)->num_classes);
+  auto model_options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   absl::StatusOr<psg::experiments::QatFromFlags> qat = psg::experiments::ReadQatFlags();
   if (!qat.ok()) return Fail(qat.status().message());
@@ -137,6 +194,7 @@ int Run() {
       }
     }
     mo.activation_layer = qat->activation_layer;
+    mo.batch_norm_sync = distributed.batch_norm_sync();
     auto model = psg::models::BuildModel(mo);
     psg::models::InitializeParameters(*model, absl::GetFlag(FLAGS_seed));
     psg::engine::ParameterList params;
@@ -144,7 +202,8 @@ int Run() {
     if (const std::string init = absl::GetFlag(FLAGS_init_from); !init.empty()) {
       // The model's weights; learned quantizer parameters start afresh.
       auto loaded = psg::train::LoadTrainingState(
-          init, psg::experiments::WithoutQuantizerParameters(params), nullptr);
+          init, psg::experiments::WithoutQuantizerParameters(params), nullptr,
+          psg::experiments::CheckpointChecks(mo.name));
       if (!loaded.ok()) return Fail(loaded.status().message());
       std::printf("initialized from %s (epoch %lld of its run)\n", init.c_str(),
                   static_cast<long long>(loaded->epoch));
@@ -161,7 +220,7 @@ int Run() {
     if (weight_quantizer) {
       for (psg::engine::Parameter* p : weight_quantizer->parameters()) trainable.push_back(p);
     }
-    if (l0_gates) {
+    if (l0_gates && !prune->l0_gates_adam) {
       for (psg::engine::Parameter* p : l0_gates->parameters()) trainable.push_back(p);
     }
     auto optimizer = psg::experiments::MakeOptimizer(
@@ -174,7 +233,8 @@ int Run() {
         !pruned.ok()) {
       return Fail(pruned.status().message());
     }
-    const std::string flags_json = FlagsJson(optimizer->json, qat->json);
+    psg::experiments::AddL0GateOptimizer(*prune, l0_gates.get(), absl::GetFlag(FLAGS_lr), &*optimizer);
+    const Json flags_json = FlagsJson(optimizer->json, qat->json, distributed.json);
 
     psg::train::TrainerOptions to;
     to.epochs = absl::GetFlag(FLAGS_epochs);
@@ -190,17 +250,24 @@ int Run() {
     to.progress_every_steps = absl::GetFlag(FLAGS_progress_every);
     to.profile_step = absl::GetFlag(FLAGS_profile_step);
     to.stop_after_steps = absl::GetFlag(FLAGS_stop_after_steps);
-    to.metadata["flags"] = flags_json;
+    to.metadata["flags"] = psg::io::JsonCompact(flags_json);
+    to.metadata[psg::train::kModelMetadata] = mo.name;
+    to.resume_invariants = psg::train::ScheduleInvariants(to.epochs);
+    to.data_parallel = distributed.mpi.get();
+    to.replica_check_every_steps = distributed.check_every_steps;
     std::string resume = absl::GetFlag(FLAGS_resume);
     if (resume == "auto") {
       resume = std::filesystem::exists(output_dir + "/last.safetensors") ? output_dir + "/last.safetensors" : "";
+    } else {
+      resume = UserPath(resume);
     }
     to.resume_from = resume;
 
     const int64_t train_images = to.max_train_images > 0
                                      ? std::min(to.max_train_images, (*data)->train->size())
                                      : (*data)->train->size();
-    const int64_t steps_per_epoch = psg::data::BatchesPerEpoch(train_images, to.batch_size, to.drop_last);
+    const int64_t steps_per_epoch = psg::data::BatchesPerEpoch(
+        train_images, to.batch_size, to.drop_last, distributed.ranks);
     if (steps_per_epoch == 0) return Fail("fewer training images than one batch");
     if (absl::Status s = psg::experiments::CheckPruneSchedule(*prune, steps_per_epoch * to.epochs); !s.ok()) {
       return Fail(s.message());
@@ -214,6 +281,7 @@ int Run() {
                 static_cast<long long>((*data)->test->size()),
                 static_cast<long long>(steps_per_epoch), omp_get_max_threads());
     std::printf("precision: %s\n", psg::engine::PrecisionName(mo.precision));
+    std::printf("%s\n", distributed.description.c_str());
     std::printf("optimizer: %s\n", optimizer->description.c_str());
     std::printf("%s\n", qat->description.c_str());
     // Diagnostics of the starting weights, for the final start/end table.
@@ -250,18 +318,14 @@ int Run() {
     if (!summary.ok()) return Fail(summary.status().message());
     if (summary->stopped_early) return 0;
     const auto& r = summary->last;
-    // L0's covered sparsity (evaluation gates at 0), which its lambda decides.
-    const std::string l0_sparsity =
-        l0_gates ? absl::StrFormat(", \"l0_sparsity\": %.6f",
-                                   psg::prune::Total(l0_gates->Report()).sparsity)
-                 : "";
-    std::ofstream(output_dir + "/result.json")
-        << absl::StrFormat("{\"flags\": %s, \"final_test_accuracy\": %.6f, \"best_test_accuracy\": %.6f, "
-                           "\"final_train_accuracy\": %.6f, \"steps\": %d, \"last_epoch_seconds\": %.2f, "
-                           "\"train_images_per_second\": %.1f, \"threads\": %d%s}\n",
-                           flags_json, r.test_accuracy, summary->best_test_accuracy,
-                           r.train_accuracy, summary->steps, r.seconds, r.train_images_per_second,
-                           omp_get_max_threads(), l0_sparsity);
+    if (distributed.rank != 0) return 0;  // rank 0 writes the results
+    // A run that had finished keeps its result.json (written when it ended).
+    const std::string result = output_dir + "/result.json";
+    if (!summary->finished_before || !std::filesystem::exists(result)) {
+      if (absl::Status s = WriteResult(result, flags_json, *summary, l0_gates.get()); !s.ok()) {
+        return Fail(s.message());
+      }
+    }
     std::printf("\n| model | dataset | epochs | test acc | best test acc | train acc | img/s |\n"
                 "|---|---|---|---|---|---|---|\n| %s | %s | %lld | %.2f %% | %.2f %% | %.2f %% | %.0f |\n",
                 mo.name.c_str(), absl::GetFlag(FLAGS_dataset).c_str(),
@@ -287,6 +351,16 @@ int Run() {
     return Fail(e.what());
   }
   return 0;
+}
+
+int Run() {
+  absl::StatusOr<psg::experiments::DistributedFromFlags> distributed =
+      psg::experiments::StartDistributedFromFlags();
+  if (!distributed.ok()) return Fail(distributed.status().message());
+  const int status = Train(*distributed);
+  // One rank's failure ends the job rather than leave the others waiting.
+  if (status != 0 && distributed->mpi) distributed->mpi->Abort("training failed (error above)");
+  return status;
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ class TrainPrecisionTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     tmp_ = std::getenv("TEST_TMPDIR");
-    data_ = WriteFakeCifar10(tmp_ + "/data");
+    data_ = testing::WriteFakeCifar10(tmp_ + "/data");
   }
 
   // Runs train with a small budget and `flags`; returns its exit status and

@@ -7,7 +7,6 @@
 //       --checkpoints=SGD=runs/sgd/last.safetensors,PSGD=runs/psgd/last.safetensors
 //       --output_dir=runs/psgd      # writes histogram.svg there
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,17 +14,22 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "engine/quant_grid.h"
 #include "experiments/common_flags.h"
+#include "experiments/model_loading.h"
 #include "experiments/svg_plot.h"
+#include "flags/list_flags.h"
+#include "flags/ranges.h"
 #include "io/checkpoint.h"
+#include "io/files.h"
 
 ABSL_FLAG(std::vector<std::string>, checkpoints, {},
           "comma-separated NAME=PATH pairs (required); the last one's grid is drawn");
 ABSL_FLAG(std::string, layer, "", "tensor name, e.g. layer3.2.conv2.weight (required)");
 ABSL_FLAG(int, bits, 4, "grid bit-width to draw, 2..8");
+PSG_FLAG_RANGE(bits, psg::flags::Between(2, 8));
 ABSL_FLAG(int, bins, 150, "histogram bins");
+PSG_FLAG_RANGE(bins, psg::flags::Between(1, 100000));
 ABSL_FLAG(std::string, output_dir, "", "directory for histogram.svg (required)");
 
 namespace {
@@ -37,24 +41,28 @@ int Run() {
   const std::string layer = absl::GetFlag(FLAGS_layer);
   const std::string output_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
   const int bits = absl::GetFlag(FLAGS_bits);
-  if (absl::GetFlag(FLAGS_checkpoints).empty()) return Fail("--checkpoints is required");
+  const absl::StatusOr<std::vector<psg::flags::NamedValue>> checkpoints =
+      psg::flags::ParseNamedValues("checkpoints", absl::GetFlag(FLAGS_checkpoints));
+  if (!checkpoints.ok()) return Fail(checkpoints.status().message());
+  if (checkpoints->empty()) return Fail("--checkpoints is required");
   if (layer.empty()) return Fail("--layer is required");
   if (output_dir.empty()) return Fail("--output_dir is required");
-  psg::engine::CheckGridBits(bits, "--bits");
+  if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
   std::vector<psg::experiments::HistogramSeries> series;
-  for (const std::string& entry : absl::GetFlag(FLAGS_checkpoints)) {
-    const std::pair<std::string, std::string> name_path = absl::StrSplit(entry, absl::MaxSplits('=', 1));
-    if (name_path.first.empty() || name_path.second.empty()) {
-      return Fail(absl::StrCat("--checkpoints entry '", entry, "' is not NAME=PATH"));
-    }
-    auto checkpoint = psg::io::Checkpoint::Read(UserPath(name_path.second));
+  for (const psg::flags::NamedValue& name_path : *checkpoints) {
+    auto checkpoint = psg::io::Checkpoint::Read(UserPath(name_path.value));
     if (!checkpoint.ok()) return Fail(checkpoint.status().message());
+    if (!absl::GetFlag(FLAGS_allow_nonfinite_checkpoint)) {
+      if (absl::Status s = checkpoint->CheckFinite(); !s.ok()) {
+        return Fail(absl::StrCat(s.message(), ". --allow_nonfinite_checkpoint draws it anyway"));
+      }
+    }
     auto values = checkpoint->F32(layer);
     if (!values.ok()) {
-      return Fail(absl::StrCat(values.status().message(), "; tensors of ", name_path.second, ": ",
+      return Fail(absl::StrCat(values.status().message(), "; tensors of ", name_path.value, ": ",
                                absl::StrJoin(checkpoint->names(), ", ")));
     }
-    series.push_back({name_path.first, std::vector<float>(values->begin(), values->end())});
+    series.push_back({name_path.name, std::vector<float>(values->begin(), values->end())});
   }
   const float max_abs = psg::engine::MaxAbs(series.back().values);
   const psg::engine::GridPoint grid =
@@ -63,7 +71,6 @@ int Run() {
   for (float level = grid.min_level; level <= grid.max_level; level += 1.0f) {
     grid_points.push_back(level * grid.step);
   }
-  std::filesystem::create_directories(output_dir);
   const std::string output = output_dir + "/histogram.svg";
   psg::experiments::WriteSvg(
       output, psg::experiments::HistogramSvg(

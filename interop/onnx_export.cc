@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/check.h"
+#include "io/files.h"
 #include "onnx/checker.h"
 
 namespace psg::interop {
@@ -339,20 +339,11 @@ absl::Status WriteOnnxModel(const onnx::ModelProto& model, const std::string& pa
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("ONNX export: onnx::checker rejects the model: ", e.what()));
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out || !model.SerializeToOstream(&out)) {
-      return absl::InternalError(absl::StrCat("ONNX export: cannot write '", tmp, "'"));
-    }
-    out.close();
-    if (!out) return absl::InternalError(absl::StrCat("ONNX export: cannot write '", tmp, "'"));
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) {
+    return absl::InternalError(absl::StrCat("ONNX export: cannot serialize the model for '", path, "'"));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::InternalError(absl::StrCat("ONNX export: cannot rename '", tmp, "' to '", path, "'"));
-  }
-  return absl::OkStatus();
+  return io::WriteFileAtomically(path, bytes);
 }
 
 }  // namespace psg::interop

@@ -68,9 +68,9 @@ struct OnnxExportOptions {
 // do not fit uint8) or options that do not fit the graph.
 onnx::ModelProto BuildOnnxModel(const engine::Graph& graph, const OnnxExportOptions& options);
 
-// Runs onnx::checker::check_model on `model`, then writes it to `path`
-// (through a temporary file, renamed into place). An error names the check
-// that failed or the path.
+// Runs onnx::checker::check_model on `model`, then replaces `path` by it
+// atomically (io::WriteFileAtomically). An error names the check that failed,
+// or the path and the system error.
 absl::Status WriteOnnxModel(const onnx::ModelProto& model, const std::string& path);
 
 }  // namespace psg::interop

@@ -17,19 +17,19 @@
 // and DIR/fixture.json (model, variant names, activation quantizers).
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_format.h"
 #include "engine/graph.h"
 #include "engine/parameter_snapshot.h"
 #include "engine/testing/gradient_check.h"
 #include "engine/testing/graph_reference.h"
+#include "flags/ranges.h"
 #include "interop/onnx_export.h"
+#include "io/json_writer.h"
 #include "io/npy.h"
 #include "models/zoo.h"
 #include "quant/activation_quant.h"
@@ -39,8 +39,11 @@
 ABSL_FLAG(std::string, model, "resnet20", "zoo model (models/zoo.h)");
 ABSL_FLAG(std::string, shortcut, "projection", "CIFAR ResNet shortcut: projection or zeropad");
 ABSL_FLAG(int, batch, 4, "random input images");
+PSG_FLAG_RANGE(batch, psg::flags::Between(1, 1024));
 ABSL_FLAG(uint32_t, seed, 3, "seed of the random inputs");
+PSG_FLAG_RANGE(seed, psg::flags::AtLeast(0));
 ABSL_FLAG(int, image_size, 0, "input height and width (0: the model's own, models::InputDims)");
+PSG_FLAG_RANGE(image_size, psg::flags::Between(0, 4096));
 ABSL_FLAG(std::string, output_dir, "", "where the files go (required)");
 
 namespace {
@@ -139,11 +142,13 @@ int Run() {
   psg::quant::QuantizeWeights(act_params, w4);
   WriteRows(dir + "/w4a4.logits.npy", n, act_model->Forward(x, psg::engine::Mode::kEval).ToPlain());
 
-  std::ofstream json(dir + "/fixture.json");
-  json << absl::StrFormat(
-      "{\"model\": \"%s\", \"shortcut\": \"%s\", \"activation_quantizers\": %d, "
-      "\"variants\": [\"fp32\", \"fold_bn\", \"w4_channel\", \"w4a4\"]}\n",
-      options.name, absl::GetFlag(FLAGS_shortcut), static_cast<int>(activations.size()));
+  const psg::io::Json fixture = {{"model", options.name},
+                                 {"shortcut", absl::GetFlag(FLAGS_shortcut)},
+                                 {"activation_quantizers", activations.size()},
+                                 {"variants", {"fp32", "fold_bn", "w4_channel", "w4a4"}}};
+  if (absl::Status s = psg::io::WriteJsonFile(dir + "/fixture.json", fixture); !s.ok()) {
+    throw std::runtime_error(std::string(s.message()));
+  }
   std::printf("onnx_zoo_fixture: %s (%s): 4 variants in %s\n", options.name.c_str(),
               absl::GetFlag(FLAGS_shortcut).c_str(), dir.c_str());
   return 0;
@@ -153,6 +158,10 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (absl::Status s = psg::flags::CheckFlagRanges(); !s.ok()) {
+    std::fprintf(stderr, "onnx_zoo_fixture: error: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   try {
     return Run();
   } catch (const std::exception& e) {

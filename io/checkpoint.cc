@@ -26,12 +26,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "engine/finite.h"
+#include "io/files.h"
 #include "io/json.h"
+#include "io/json_writer.h"
 
 namespace psg::io {
 namespace {
 
-using internal::AppendJsonString;
 using internal::FindInvalidUtf8;
 using internal::JsonMember;
 using internal::JsonValue;
@@ -41,16 +43,12 @@ constexpr char kCrcPlaceholder[] = "00000000";  // 8 digits
 constexpr DType kAllDTypes[] = {DType::kF32, DType::kF64, DType::kI32,
                                 DType::kI64, DType::kU8,  DType::kU64};
 
-// A name or key as a JSON string literal, for error messages.
-std::string Quote(absl::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
+// Larger than any header a checkpoint needs (safetensors' own limit is
+// 100 MB); a corrupt length field is rejected before it is allocated.
+constexpr uint64_t kMaxHeaderBytes = uint64_t{100} << 20;
 
-std::string ErrnoText(int error_number) {
-  return std::generic_category().message(error_number);
-}
+// A name or key as a JSON string literal, for error messages.
+std::string Quote(absl::string_view s) { return JsonCompact(Json(std::string(s))); }
 
 uint32_t Crc32(const uint8_t* data, size_t size, uint32_t crc = 0) {
   uLong c = crc;
@@ -226,47 +224,29 @@ std::string CheckpointWriter::BuildHeader() const {
   for (const Tensor& t : tensors_) {
     data_crc = Crc32(t.bytes.data(), t.bytes.size(), data_crc);
   }
-
-  std::string h = "{\"__metadata__\":{";
-  AppendJsonString(kMetadataFormat, &h);
-  h += ':';
-  AppendJsonString(kFormatName, &h);
-  h += ',';
-  AppendJsonString(kMetadataFormatVersion, &h);
-  h += ':';
-  AppendJsonString(absl::StrCat(kFormatVersion), &h);
-  h += ',';
-  AppendJsonString(kMetadataCrc32, &h);
-  h += ':';
-  AppendJsonString(Hex8(data_crc), &h);
-  h += ',';
-  AppendJsonString(kMetadataHeaderCrc32, &h);
-  h += ":\"";
-  const size_t header_crc_pos = h.size();
-  h += kCrcPlaceholder;
-  h += '"';
-  for (const auto& [key, value] : metadata_) {
-    h += ',';
-    AppendJsonString(key, &h);
-    h += ':';
-    AppendJsonString(value, &h);
-  }
-  h += '}';
-
+  Json metadata = Json::object();
+  metadata[kMetadataFormat] = kFormatName;
+  metadata[kMetadataFormatVersion] = absl::StrCat(kFormatVersion);
+  metadata[kMetadataCrc32] = Hex8(data_crc);
+  metadata[kMetadataHeaderCrc32] = kCrcPlaceholder;
+  for (const auto& [key, value] : metadata_) metadata[key] = value;
+  Json header = Json::object();
+  header[std::string(kMetadataKey)] = std::move(metadata);
   uint64_t offset = 0;
   for (const Tensor& t : tensors_) {
-    h += ',';
-    AppendJsonString(t.name, &h);
-    absl::StrAppend(&h, ":{\"dtype\":\"", DTypeName(t.dtype),
-                    "\",\"shape\":", ShapeString(t.shape),
-                    ",\"data_offsets\":[", offset, ",", offset + t.bytes.size(),
-                    "]}");
+    header[t.name] = {{"dtype", std::string(DTypeName(t.dtype))},
+                      {"shape", t.shape},
+                      {"data_offsets", Json::array({offset, offset + t.bytes.size()})}};
     offset += t.bytes.size();
   }
-  h += '}';
+  std::string h = JsonCompact(header);
   // safetensors convention: pad with spaces so the data starts 8-aligned.
   h.append((8 - h.size() % 8) % 8, ' ');
 
+  // The placeholder's digits: the first "header_crc32" key is the reserved
+  // one (inside a string, a '"' is escaped, so no value can spell it).
+  const std::string key = absl::StrCat("\"", kMetadataHeaderCrc32, "\":\"");
+  const size_t header_crc_pos = h.find(key) + key.size();
   const uint32_t header_crc =
       Crc32(reinterpret_cast<const uint8_t*>(h.data()), h.size());
   h.replace(header_crc_pos, 8, Hex8(header_crc));
@@ -289,128 +269,40 @@ std::string CheckpointWriter::Serialize() const {
 
 absl::Status CheckpointWriter::WriteAtomically(const std::string& path) const {
   const std::string header = BuildHeader();
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-
-  auto error = [&](absl::string_view what, int error_number) {
-    return absl::Status(absl::ErrnoToStatusCode(error_number),
-                        absl::StrCat("writing checkpoint '", path, "': ", what,
-                                     ": ", ErrnoText(error_number)));
-  };
-
-  FILE* f = std::fopen(tmp.c_str(), "wbe");  // 'e': O_CLOEXEC
-  if (f == nullptr) {
-    const int e = errno;
-    return error(absl::StrCat("cannot create temporary file '", tmp, "'"), e);
-  }
-  // On failure after this point: close (if open) and remove the temp file.
-  auto fail = [&](absl::string_view what, int error_number) {
-    if (f != nullptr) std::fclose(f);
-    std::remove(tmp.c_str());
-    return error(what, error_number);
-  };
-  auto write = [&](const void* data, size_t size) {
-    return size == 0 || std::fwrite(data, 1, size, f) == size;
-  };
-
   std::string length;
   AppendLittleEndianU64(header.size(), &length);
-  bool ok = write(length.data(), length.size()) &&
-            write(header.data(), header.size());
+  std::vector<absl::string_view> pieces = {length, header};
   for (const Tensor& t : tensors_) {
-    if (!ok) break;
-    ok = write(t.bytes.data(), t.bytes.size());
+    pieces.emplace_back(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
   }
-  if (!ok || std::fflush(f) != 0) {
-    const int e = errno;
-    return fail(absl::StrCat("cannot write temporary file '", tmp, "'"), e);
-  }
-  if (fsync(fileno(f)) != 0) {
-    const int e = errno;
-    return fail(absl::StrCat("cannot fsync temporary file '", tmp, "'"), e);
-  }
-  const int close_result = std::fclose(f);
-  f = nullptr;
-  if (close_result != 0) {
-    const int e = errno;
-    return fail(absl::StrCat("cannot close temporary file '", tmp, "'"), e);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    return fail(absl::StrCat("cannot rename '", tmp, "' to '", path, "'"), e);
-  }
-
-  // Make the rename durable.
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path.substr(0, slash);
-  const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) {
-    const int e = errno;
-    return error(
-        absl::StrCat("new file is in place but cannot open directory '", dir,
-                     "' to fsync it"),
-        e);
-  }
-  // Some file systems cannot fsync a directory (EINVAL); nothing to do there.
-  if (fsync(dir_fd) != 0 && errno != EINVAL) {
-    const int e = errno;
-    close(dir_fd);
-    return error(absl::StrCat("new file is in place but fsync of directory '",
-                              dir, "' failed"),
-                 e);
-  }
-  close(dir_fd);
-  return absl::OkStatus();
+  return WriteFileAtomically(path, pieces);
 }
 
 // ---------------------------------------------------------------------------
 // Checkpoint (reader)
 
 absl::StatusOr<Checkpoint> Checkpoint::Read(const std::string& path) {
-  const std::string where = absl::StrCat("checkpoint '", path, "': ");
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int e = errno;
-    return absl::Status(absl::ErrnoToStatusCode(e),
-                        absl::StrCat(where, "cannot open: ", ErrnoText(e)));
+  absl::StatusOr<RegularFile> file = RegularFile::Open(path, "checkpoint");
+  if (!file.ok()) return file.status();
+  const uint64_t size = file->size();
+  // The header first: a file that is no checkpoint (e.g. a sparse 100 GB
+  // file) is rejected before its size is allocated.
+  if (size >= 8) {
+    uint64_t length;
+    if (absl::Status s = file->ReadAt(0, &length, 8); !s.ok()) return s;
+    absl::StatusOr<uint64_t> header_size = HeaderSize(length, size, path);
+    if (!header_size.ok()) return header_size.status();
+    std::string header(*header_size, '\0');
+    if (absl::Status s = file->ReadAt(8, header.data(), header.size()); !s.ok()) return s;
+    absl::StatusOr<Checkpoint> layout = ParseHeader(header, size, path);
+    if (!layout.ok()) return layout.status();
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int e = errno;
-    close(fd);
-    return absl::Status(absl::ErrnoToStatusCode(e),
-                        absl::StrCat(where, "cannot stat: ", ErrnoText(e)));
+  std::unique_ptr<uint64_t[]> storage(new (std::nothrow) uint64_t[(size + 7) / 8 + 1]);
+  if (storage == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "checkpoint '", path, "': cannot allocate the ", size, " bytes needed to read it"));
   }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file",
-        ", not a checkpoint file"));
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
-  std::unique_ptr<uint64_t[]> storage(new uint64_t[(size + 7) / 8 + 1]);
-  char* buf = reinterpret_cast<char*>(storage.get());
-  size_t got = 0;
-  while (got < size) {
-    const ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      close(fd);
-      return absl::Status(absl::ErrnoToStatusCode(e),
-                          absl::StrCat(where, "read error after ", got,
-                                       " bytes: ", ErrnoText(e)));
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  close(fd);
-  if (got != size) {
-    return absl::DataLossError(absl::StrCat(
-        where, "file shrank while being read (", size, " bytes at open, ", got,
-        " read): it is being modified or truncated"));
-  }
+  if (absl::Status s = file->ReadAt(0, storage.get(), size); !s.ok()) return s;
   return FromBuffer(std::move(storage), size, path);
 }
 
@@ -424,8 +316,69 @@ absl::StatusOr<Checkpoint> Checkpoint::Parse(absl::string_view file_bytes,
   return FromBuffer(std::move(storage), file_bytes.size(), std::string(source));
 }
 
+absl::StatusOr<uint64_t> Checkpoint::HeaderSize(uint64_t length_field, uint64_t file_size,
+                                                const std::string& source) {
+  if (length_field > file_size - 8) {
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint '", source, "': file is truncated or not a checkpoint: the header length field says ",
+        length_field, " header bytes but only ", file_size - 8, " bytes follow it (file size ",
+        file_size, " bytes)"));
+  }
+  if (length_field > kMaxHeaderBytes) {
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint '", source, "': not a checkpoint: the header length field says ", length_field,
+        " bytes, more than the ", kMaxHeaderBytes, " a header may have"));
+  }
+  return length_field;
+}
+
 absl::StatusOr<Checkpoint> Checkpoint::FromBuffer(
     std::unique_ptr<uint64_t[]> storage, size_t size, std::string source) {
+  const uint8_t* file = reinterpret_cast<const uint8_t*>(storage.get());
+  if (size < 8) {
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint '", source, "': file is truncated: it is ", size,
+        " bytes, shorter than the 8-byte header length field"));
+  }
+  uint64_t length;
+  std::memcpy(&length, file, 8);  // little-endian host (static_assert)
+  absl::StatusOr<uint64_t> header_size = HeaderSize(length, size, source);
+  if (!header_size.ok()) return header_size.status();
+  absl::StatusOr<Checkpoint> parsed = ParseHeader(
+      absl::string_view(reinterpret_cast<const char*>(file + 8), *header_size), size, source);
+  if (!parsed.ok()) return parsed.status();
+  Checkpoint ckpt = *std::move(parsed);
+  const uint8_t* buffer = file + 8 + *header_size;
+  const uint64_t buffer_size = size - 8 - *header_size;
+  const uint32_t actual_crc = Crc32(buffer, buffer_size);
+  if (actual_crc != ckpt.data_crc_) {
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint '", source, "': checkpoint data is corrupt: crc32 mismatch over the ",
+        buffer_size, "-byte data buffer: expected ", Hex8(ckpt.data_crc_),
+        " (stored in the header), got ", Hex8(actual_crc)));
+  }
+
+  // --- Index, with aligned copies of misaligned tensors.
+  for (size_t i = 0; i < ckpt.tensors_.size(); ++i) {
+    const TensorInfo& info = ckpt.tensors_[i];
+    const size_t nbytes = info.data_end - info.data_begin;
+    const uint8_t* data = buffer + info.data_begin;
+    if (nbytes == 0) {
+      data = file;  // any aligned pointer; zero elements
+    } else if (reinterpret_cast<uintptr_t>(data) % DTypeSize(info.dtype) != 0) {
+      std::unique_ptr<uint64_t[]> copy(new uint64_t[(nbytes + 7) / 8]);
+      std::memcpy(copy.get(), data, nbytes);
+      data = reinterpret_cast<const uint8_t*>(copy.get());
+      ckpt.realigned_.push_back(std::move(copy));
+    }
+    ckpt.index_.emplace(info.name, Entry{i, data});
+  }
+  ckpt.storage_ = std::move(storage);
+  return absl::StatusOr<Checkpoint>(std::move(ckpt));
+}
+
+absl::StatusOr<Checkpoint> Checkpoint::ParseHeader(absl::string_view header, uint64_t size,
+                                                   const std::string& source) {
   const std::string where = absl::StrCat("checkpoint '", source, "': ");
   auto data_loss = [&](auto&&... parts) {
     return absl::DataLossError(absl::StrCat(where, parts...));
@@ -433,25 +386,7 @@ absl::StatusOr<Checkpoint> Checkpoint::FromBuffer(
   auto not_ours = [&](auto&&... parts) {
     return absl::FailedPreconditionError(absl::StrCat(where, parts...));
   };
-  const uint8_t* file = reinterpret_cast<const uint8_t*>(storage.get());
-
-  // --- Length field and header bytes.
-  if (size < 8) {
-    return data_loss("file is truncated: it is ", size,
-                     " bytes, shorter than the 8-byte header length field");
-  }
-  uint64_t header_size;
-  std::memcpy(&header_size, file, 8);  // little-endian host (static_assert)
-  if (header_size > size - 8) {
-    return data_loss(
-        "file is truncated or not a checkpoint: the header "
-        "length field says ",
-        header_size, " header bytes but only ", size - 8,
-        " bytes follow it (file size ", size, " bytes)");
-  }
-  const absl::string_view header(reinterpret_cast<const char*>(file + 8),
-                                 header_size);
-  const uint8_t* buffer = file + 8 + header_size;
+  const uint64_t header_size = header.size();
   const uint64_t buffer_size = size - 8 - header_size;
 
   absl::StatusOr<JsonValue> root = internal::ParseJson(header);
@@ -652,7 +587,7 @@ absl::StatusOr<Checkpoint> Checkpoint::FromBuffer(
     ckpt.tensors_.push_back(std::move(info));
   }
 
-  // --- Data buffer size and checksum.
+  // --- Data buffer size (its checksum needs the data: FromBuffer).
   if (buffer_size < next_begin) {
     return data_loss("file is truncated: the header describes ", next_begin,
                      " bytes of tensor data but only ", buffer_size,
@@ -665,31 +600,8 @@ absl::StatusOr<Checkpoint> Checkpoint::FromBuffer(
                      size, " bytes, expected ", 8 + header_size + next_begin,
                      ")");
   }
-  const uint32_t actual_crc = Crc32(buffer, buffer_size);
-  if (actual_crc != expected_crc) {
-    return data_loss("checkpoint data is corrupt: crc32 mismatch over the ",
-                     buffer_size, "-byte data buffer: expected ",
-                     Hex8(expected_crc), " (stored in the header), got ",
-                     Hex8(actual_crc));
-  }
-
-  // --- Index, with aligned copies of misaligned tensors.
-  for (size_t i = 0; i < ckpt.tensors_.size(); ++i) {
-    const TensorInfo& info = ckpt.tensors_[i];
-    const size_t nbytes = info.data_end - info.data_begin;
-    const uint8_t* data = buffer + info.data_begin;
-    if (nbytes == 0) {
-      data = file;  // any aligned pointer; zero elements
-    } else if (reinterpret_cast<uintptr_t>(data) % DTypeSize(info.dtype) != 0) {
-      std::unique_ptr<uint64_t[]> copy(new uint64_t[(nbytes + 7) / 8]);
-      std::memcpy(copy.get(), data, nbytes);
-      data = reinterpret_cast<const uint8_t*>(copy.get());
-      ckpt.realigned_.push_back(std::move(copy));
-    }
-    ckpt.index_.emplace(info.name, Entry{i, data});
-  }
-  ckpt.source_ = std::move(source);
-  ckpt.storage_ = std::move(storage);
+  ckpt.data_crc_ = expected_crc;
+  ckpt.source_ = source;
   return absl::StatusOr<Checkpoint>(std::move(ckpt));
 }
 
@@ -732,6 +644,31 @@ absl::StatusOr<Checkpoint::RawView> Checkpoint::Raw(
         ShapeString(info.shape), ", expected ", ShapeString(*expected_shape)));
   }
   return RawView{it->second.data, static_cast<size_t>(info.num_elements)};
+}
+
+absl::Status Checkpoint::CheckFinite() const {
+  for (const TensorInfo& info : tensors_) {
+    const uint8_t* data = index_.at(info.name).data;
+    int64_t bad = -1;
+    double value = 0;
+    const size_t n = static_cast<size_t>(info.num_elements);
+    if (info.dtype == DType::kF32) {
+      const absl::Span<const float> f(reinterpret_cast<const float*>(data), n);
+      bad = engine::FirstNonFinite(f);
+      if (bad >= 0) value = f[bad];
+    } else if (info.dtype == DType::kF64) {
+      const absl::Span<const double> d(reinterpret_cast<const double*>(data), n);
+      bad = engine::FirstNonFinite(d);
+      if (bad >= 0) value = d[bad];
+    }
+    if (bad >= 0) {
+      return absl::DataLossError(absl::StrCat(
+          "checkpoint '", source_, "': tensor ", Quote(info.name), " holds a non-finite value (",
+          value, " at element ", bad, " of shape ", ShapeString(info.shape),
+          "): it was saved from a run that diverged"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Checkpoint::GetMetadata(

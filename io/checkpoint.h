@@ -39,8 +39,12 @@
 //       ckpt->F32("layer1.0.conv1.weight", {64, 3, 3, 3});  // checks shape
 //   absl::StatusOr<std::string> epoch = ckpt->GetMetadata("epoch");
 //
-// Status codes: a missing file is NotFound; a truncated, corrupt or malformed
-// file is DataLoss; a valid safetensors file that is not a psg-toolkit
+// Status codes: a missing file is NotFound; a path that is not a regular file
+// (a directory, FIFO or device) is FailedPrecondition, reported without
+// blocking; a truncated, corrupt or malformed file is DataLoss (decided from
+// its header before the whole file is read, so a huge file that is no
+// checkpoint costs nothing); a valid file too large for memory is
+// ResourceExhausted; a valid safetensors file that is not a psg-toolkit
 // checkpoint, or has an unsupported format_version, is FailedPrecondition; a
 // tensor that is absent is NotFound; one with another dtype or shape than
 // requested is InvalidArgument. Every message names the file.
@@ -305,6 +309,11 @@ class Checkpoint {
   // NotFound (naming the key and the file) if `key` is absent.
   absl::StatusOr<std::string> GetMetadata(absl::string_view key) const;
 
+  // DataLoss naming the file, the first F32 or F64 tensor holding a NaN or an
+  // infinity, the element and its value (e.g. weights saved from a run that
+  // diverged); OK when every floating-point value is finite.
+  absl::Status CheckFinite() const;
+
  private:
   struct Entry {
     size_t tensor;        // index in tensors_
@@ -318,6 +327,15 @@ class Checkpoint {
   Checkpoint() = default;
   static absl::StatusOr<Checkpoint> FromBuffer(
       std::unique_ptr<uint64_t[]> storage, size_t size, std::string source);
+  // The header length field checked against the file size (>= 8 bytes).
+  static absl::StatusOr<uint64_t> HeaderSize(uint64_t length_field,
+                                             uint64_t file_size,
+                                             const std::string& source);
+  // A checkpoint with everything the `header` describes, checked against the
+  // file size; no data yet (FromBuffer checks its CRC and indexes it).
+  static absl::StatusOr<Checkpoint> ParseHeader(absl::string_view header,
+                                                uint64_t file_size,
+                                                const std::string& source);
   absl::StatusOr<RawView> Raw(
       absl::string_view name, DType dtype,
       const absl::Span<const int64_t>* expected_shape) const;
@@ -330,6 +348,7 @@ class Checkpoint {
   std::vector<TensorInfo> tensors_;
   absl::flat_hash_map<std::string, Entry> index_;
   std::map<std::string, std::string, std::less<>> metadata_;
+  uint32_t data_crc_ = 0;  // from the header
 };
 
 }  // namespace psg::io

@@ -1,4 +1,5 @@
-// Minimal strict JSON reader/writer helpers for checkpoint headers.
+// Minimal strict JSON reader for checkpoint headers (they are written with
+// io/json_writer.h).
 //
 // Internal to //io: only checkpoint.cc and tests use it. It supports exactly
 // the JSON subset a safetensors header needs:
@@ -55,11 +56,6 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
 // (overlong forms, surrogates and code points above U+10FFFF are invalid),
 // or absl::string_view::npos if `s` is valid UTF-8.
 size_t FindInvalidUtf8(absl::string_view s);
-
-// Appends `s` as a JSON string literal (with quotes). `"` and `\` are escaped,
-// control characters below 0x20 use \b \f \n \r \t or \u00XX; all other bytes
-// are copied (the caller guarantees `s` is valid UTF-8).
-void AppendJsonString(absl::string_view s, std::string* out);
 
 }  // namespace psg::io::internal
 

@@ -134,17 +134,5 @@ TEST(JsonTest, Utf8Validation) {
   EXPECT_FALSE(ParseJson("\"\xC3\"").ok());
 }
 
-TEST(JsonTest, WriterEscapesAndRoundTrips) {
-  const std::string tricky("a\"b\\c/d\n\t\x01\x1f\x7f \xC3\xA9\0z", 17);
-  std::string literal;
-  AppendJsonString(tricky, &literal);
-  EXPECT_EQ(literal,
-            std::string("\"a\\\"b\\\\c/d\\n\\t\\u0001\\u001f\x7f \xC3\xA9"
-                        "\\u0000z\""));
-  absl::StatusOr<JsonValue> back = ParseJson(literal);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(back->string, tricky);
-}
-
 }  // namespace
 }  // namespace psg::io::internal

@@ -1,9 +1,9 @@
 #include "io/npy.h"
 
-#include <fstream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "io/files.h"
 
 namespace psg::io {
 namespace {
@@ -22,15 +22,11 @@ absl::Status Write(const std::string& path, const char* descr, const std::vector
   const size_t unpadded = 10 + dict.size() + 1;  // magic and version, length, dict, newline
   dict.append((64 - unpadded % 64) % 64, ' ');
   dict += '\n';
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
   const uint16_t header_length = static_cast<uint16_t>(dict.size());
-  out.write("\x93NUMPY\x01\x00", 8);
-  out.write(reinterpret_cast<const char*>(&header_length), 2);  // little-endian host
-  out << dict;
-  out.write(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-  out.close();
-  if (!out) return absl::DataLossError(absl::StrCat("cannot write '", path, "'"));
-  return absl::OkStatus();
+  return WriteFileAtomically(
+      path, {absl::string_view("\x93NUMPY\x01\x00", 8),
+             absl::string_view(reinterpret_cast<const char*>(&header_length), 2),  // little-endian host
+             dict, absl::string_view(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T))});
 }
 
 }  // namespace

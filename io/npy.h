@@ -18,7 +18,8 @@
 namespace psg::io {
 
 // float32 ('<f4') and int32 ('<i4') arrays; `values` must hold the product of
-// `shape` elements (InvalidArgument otherwise); a write failure is DataLoss.
+// `shape` elements (InvalidArgument otherwise). The file is replaced
+// atomically (io/files.h); a failed write names it and the system error.
 absl::Status WriteNpy(const std::string& path, const std::vector<int64_t>& shape,
                       absl::Span<const float> values);
 absl::Status WriteNpy(const std::string& path, const std::vector<int64_t>& shape,

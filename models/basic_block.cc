@@ -25,10 +25,11 @@ engine::Conv2dOptions Conv(int64_t in, int64_t out, int64_t kernel, int64_t stri
   return o;
 }
 
-engine::BatchNormOptions Bn(int64_t channels, bool relu) {
+engine::BatchNormOptions Bn(int64_t channels, bool relu, engine::CrossReplicaSum* sync) {
   engine::BatchNormOptions o;
   o.channels = channels;
   o.fuse_relu = relu;
+  o.cross_replica = sync;
   return o;
 }
 
@@ -43,9 +44,9 @@ int64_t MidChannels(const std::string& name, const BasicBlockOptions& o) {
 BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
     : Layer(name),
       conv1_(name + ".conv1", Conv(o.in_channels, MidChannels(name, o), 3, o.stride, o.precision)),
-      bn1_(name + ".bn1", Bn(MidChannels(name, o), /*relu=*/true)),
+      bn1_(name + ".bn1", Bn(MidChannels(name, o), /*relu=*/true, o.batch_norm_sync)),
       conv2_(name + ".conv2", Conv(MidChannels(name, o), o.out_channels, 3, 1, o.precision)),
-      bn2_(name + ".bn2", Bn(o.out_channels, /*relu=*/false)),
+      bn2_(name + ".bn2", Bn(o.out_channels, /*relu=*/false, o.batch_norm_sync)),
       join_(name + ".add", /*relu=*/true),
       gradient_sum_(name + ".grad_sum", /*relu=*/false) {
   if (o.activation_layer) {
@@ -57,7 +58,7 @@ BasicBlock::BasicBlock(std::string name, const BasicBlockOptions& o)
     shortcut_conv_ = std::make_unique<engine::Conv2d>(
         name + ".shortcut.0", Conv(o.in_channels, o.out_channels, 1, o.stride, o.precision));
     shortcut_bn_ = std::make_unique<engine::BatchNorm2d>(name + ".shortcut.1",
-                                                         Bn(o.out_channels, false));
+                                                         Bn(o.out_channels, false, o.batch_norm_sync));
   } else {
     shortcut_pad_ = std::make_unique<ZeroPadShortcut>(name + ".shortcut", o.in_channels,
                                                       o.out_channels, o.stride);

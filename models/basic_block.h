@@ -41,6 +41,9 @@ struct BasicBlockOptions {
   // width; 0: out_channels. Narrower for a filter-pruned block (prune/structured.h).
   int64_t mid_channels = 0;
   engine::Precision precision = engine::Precision::kFp32;  // of the convolutions
+  // Synchronized batch statistics for data-parallel training (not owned;
+  // engine/batch_norm.h); null: per-replica statistics.
+  engine::CrossReplicaSum* batch_norm_sync = nullptr;
 };
 
 class BasicBlock : public engine::Layer {

@@ -38,10 +38,11 @@ engine::Conv2dOptions ConvOptions(const ModelOptions& model, int64_t in, int64_t
   return o;
 }
 
-engine::BatchNormOptions BnRelu(int64_t channels) {
+engine::BatchNormOptions BnRelu(int64_t channels, const ModelOptions& model) {
   engine::BatchNormOptions o;
   o.channels = channels;
   o.fuse_relu = true;
+  o.cross_replica = model.batch_norm_sync;
   return o;
 }
 
@@ -62,6 +63,7 @@ void AddStage(Sequential& net, const std::string& name, int64_t blocks, int64_t 
     BasicBlockOptions options{b == 0 ? in : out, out, b == 0 ? stride : 1, shortcut,
                               o.activation_layer};
     options.precision = o.precision;
+    options.batch_norm_sync = o.batch_norm_sync;
     const auto mid = o.block_mid_channels.find(block);
     if (mid != o.block_mid_channels.end()) {
       PSG_CHECK(mid->second > 0, "model '", o.name, "': block '", block,
@@ -76,7 +78,7 @@ std::unique_ptr<Sequential> CifarResNet(int64_t depth, const ModelOptions& o) {
   const int64_t n = (depth - 2) / 6;
   auto net = std::make_unique<Sequential>(o.name);
   net->Emplace<Conv2d>("conv1", ConvOptions(o, 3, 16, 3, 1, 1, true));
-  net->Emplace<BatchNorm2d>("bn1", BnRelu(16));
+  net->Emplace<BatchNorm2d>("bn1", BnRelu(16, o));
   AddActivation(*net, o, "bn1");
   AddStage(*net, "layer1", n, 16, 16, 1, o.shortcut, o);
   AddStage(*net, "layer2", n, 16, 32, 2, o.shortcut, o);
@@ -89,7 +91,7 @@ std::unique_ptr<Sequential> CifarResNet(int64_t depth, const ModelOptions& o) {
 std::unique_ptr<Sequential> ImageNetResNet18(const ModelOptions& o) {
   auto net = std::make_unique<Sequential>(o.name);
   net->Emplace<Conv2d>("conv1", ConvOptions(o, 3, 64, 7, 2, 3, true));
-  net->Emplace<BatchNorm2d>("bn1", BnRelu(64));
+  net->Emplace<BatchNorm2d>("bn1", BnRelu(64, o));
   AddActivation(*net, o, "bn1");
   net->Emplace<Pool2d>("maxpool", engine::PoolOptions{PoolKind::kMax, 3, 2, 1});
   AddStage(*net, "layer1", 2, 64, 64, 1, ShortcutKind::kProjection, o);
@@ -117,7 +119,7 @@ std::unique_ptr<Sequential> Vgg16Bn(const ModelOptions& o) {
       continue;
     }
     net->Emplace<Conv2d>(name + ".conv", ConvOptions(o, in, width, 3, 1, 1, in == 3, true));
-    net->Emplace<BatchNorm2d>(name + ".bn", BnRelu(width));
+    net->Emplace<BatchNorm2d>(name + ".bn", BnRelu(width, o));
     AddActivation(*net, o, name + ".bn");
     in = width;
   }
@@ -199,6 +201,11 @@ engine::Dims InputDims(const std::string& name) {
   if (name == "lenet5") return {1, 28, 28};
   BuildModel({name});  // validates the name
   return {3, 32, 32};
+}
+
+bool TakesAnyImageSize(const std::string& name) {
+  InputDims(name);  // validates the name
+  return absl::StartsWith(name, "resnet");
 }
 
 void InitializeParameters(engine::Layer& model, uint64_t seed) {

@@ -38,6 +38,9 @@ struct ModelOptions {
   // The convolutions' and linear layers' arithmetic (engine/precision.h);
   // kBf16 throws std::runtime_error where the CPU lacks bf16.
   engine::Precision precision = engine::Precision::kFp32;
+  // Every BN layer's cross-replica sum for synchronized batch statistics in
+  // data-parallel training (not owned; engine/batch_norm.h); null: none.
+  engine::CrossReplicaSum* batch_norm_sync = nullptr;
 };
 
 std::vector<std::string> ModelNames();
@@ -45,6 +48,12 @@ std::vector<std::string> ModelNames();
 std::unique_ptr<engine::Sequential> BuildModel(const ModelOptions& options);
 // Input {C, H, W} the model is built for.
 engine::Dims InputDims(const std::string& name);
+// Whether the model takes square images of any size (with InputDims'
+// channels): the ResNets, whose classifier follows a global average pooling
+// (ResNet-18 on 32x32 CIFAR images, a CIFAR ResNet on 224x224 ones; the
+// pooling takes square maps only). VGG-16-BN and LeNet-5 flatten a fixed-size
+// feature map into their classifier.
+bool TakesAnyImageSize(const std::string& name);
 // Kaiming-normal (fan_out) convolutions, BN gamma 1 / beta 0, and PyTorch's
 // default uniform fan-in init for fully connected layers.
 void InitializeParameters(engine::Layer& model, uint64_t seed);

@@ -61,6 +61,26 @@ TEST(ZooTest, EveryModelProducesLogitsOfTheRightShape) {
   }
 }
 
+// TakesAnyImageSize against the models themselves: those that take any size
+// give logits for square images of other sizes than InputDims' (odd too).
+TEST(ZooTest, ModelsTakingAnyImageSizeGiveLogitsAtOtherSizes) {
+  std::vector<std::string> any_size;
+  for (const std::string& name : ModelNames()) {
+    if (!TakesAnyImageSize(name)) continue;
+    SCOPED_TRACE(name);
+    any_size.push_back(name);
+    auto net = BuildModel({name, 5});
+    InitializeParameters(*net, 1);
+    const engine::Dims in = InputDims(name);
+    for (const int64_t size : {45, 7}) {
+      const engine::Tensor x = engine::testing::RandomPlain({2, in[0], size, size}, 3);
+      EXPECT_EQ(net->Forward(x, Mode::kEval).dims(), (engine::Dims{2, 5}));
+    }
+  }
+  EXPECT_THAT(any_size, ::testing::ElementsAre("resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
+                                               "resnet18"));
+}
+
 TEST(ZooTest, UnknownModelIsRejectedWithTheKnownNames) {
   EXPECT_THAT([] { BuildModel({"resnet21"}); },
               ::testing::ThrowsMessage<std::invalid_argument>(

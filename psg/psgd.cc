@@ -5,7 +5,7 @@
 #include "engine/check.h"
 #include "engine/context.h"
 #include "engine/sgd_kernel.h"
-#include "psg/adam_kernel.h"
+#include "engine/adam_kernel.h"
 #include "psg/diagnostics.h"
 
 namespace psg::psgd {
@@ -68,9 +68,9 @@ void Psgd::Step(float lr) {
         const engine::SgdHyper hyper{lr, o.momentum, 0.0f, weight_decay, o.nesterov};
         engine::SgdUpdate(hyper, steps_ == 0, w.data() + begin, g + begin, m + begin, size, scale);
       } else {
-        const AdamHyper hyper{lr * o.adam_lr_factor * o.scaling.lambda, o.adam_beta1, o.adam_beta2,
+        const engine::AdamHyper hyper{lr * o.adam_lr_factor * o.scaling.lambda, o.adam_beta1, o.adam_beta2,
                               o.adam_eps, weight_decay};
-        AdamUpdate(hyper, steps_ + 1, w.data() + begin, g + begin, m + begin, v + begin, size,
+        engine::AdamUpdate(hyper, steps_ + 1, w.data() + begin, g + begin, m + begin, v + begin, size,
                    scale);
       }
     };

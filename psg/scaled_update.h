@@ -1,7 +1,7 @@
 // PSG's scaled update of one tensor: the target's reduction pass, then one
 // fused pass per row in which the loss gradient is scaled by
 //   s(w) = lambda * (|w - nearest(w)| + eps)
-// inside the optimizer kernel (engine::SgdUpdate, AdamUpdate). The kernels are
+// inside the optimizer kernel (engine::SgdUpdate, engine::AdamUpdate). The kernels are
 // templates on the scale functor, so the target's Point is inlined and the
 // pass reads and writes each of weight, gradient and state exactly once.
 //

@@ -82,13 +82,15 @@ void FakeQuantActivation::set_range(float range) {
   range_ = range;
 }
 
-void FakeQuantActivation::StartCalibration(float momentum) {
+void FakeQuantActivation::StartCalibration(float momentum, int64_t samples_per_batch) {
   PSG_CHECK(momentum >= 0.0f && momentum <= 1.0f, "FakeQuantActivation '", name(),
             "': calibration momentum must be in [0, 1], got ", momentum);
   calibrating_ = true;
   momentum_ = momentum;
   batches_seen_ = 0;
   observed_max_ = 0.0f;
+  samples_per_batch_ = samples_per_batch;
+  samples_.clear();
 }
 
 void FakeQuantActivation::FinishCalibration() {
@@ -111,6 +113,11 @@ const Tensor& FakeQuantActivation::Forward(const Tensor& x, Mode mode) {
     observed_max_ = momentum_ * high + (1 - momentum_) * observed_max_;
   }
   ++batches_seen_;
+  if (samples_per_batch_ > 0) {
+    const std::vector<float> values = x.ToPlain();  // logical order: no layout padding
+    const size_t stride = std::max<size_t>(1, values.size() / samples_per_batch_);
+    for (size_t i = 0; i < values.size(); i += stride) samples_.push_back(values[i]);
+  }
   return x;
 }
 

@@ -29,6 +29,7 @@
 #define PSG_QUANT_ACTIVATION_QUANT_H_
 
 #include <string>
+#include <vector>
 
 #include "engine/layer.h"
 #include "engine/plan_cache.h"
@@ -94,10 +95,13 @@ class FakeQuantActivation : public ActivationQuantizer {
   // r <- m * max + (1 - m) * r (the released PSG code's activation range,
   // quant_module.py post_training_weight, momentum 0.1). FinishCalibration
   // makes it the range (and throws if no positive activation was seen).
-  void StartCalibration(float momentum = 0.0f);
+  // With `samples_per_batch` > 0 it also keeps that many evenly strided
+  // values of each batch (samples(): for clip searches such as LAPQ's).
+  void StartCalibration(float momentum = 0.0f, int64_t samples_per_batch = 0);
   void FinishCalibration();
   bool calibrating() const { return calibrating_; }
   float observed_max() const { return observed_max_; }
+  const std::vector<float>& samples() const { return samples_; }
 
   const engine::Tensor& Forward(const engine::Tensor& x, engine::Mode mode) override;
   engine::GridPoint InferenceGrid() const override;
@@ -113,6 +117,8 @@ class FakeQuantActivation : public ActivationQuantizer {
   float momentum_ = 0.0f;
   int64_t batches_seen_ = 0;
   float observed_max_ = 0.0f;
+  int64_t samples_per_batch_ = 0;
+  std::vector<float> samples_;
 };
 
 class PactActivation : public ActivationQuantizer {

@@ -77,6 +77,19 @@ TEST(FakeQuantActivationTest, CalibrationRecordsTheExactMaxOverBatchesAndPassesT
   for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(y[i], Reference(in[i], expected / 255, 255));
 }
 
+TEST(FakeQuantActivationTest, CalibrationKeepsStridedSamplesInLogicalOrder) {
+  FakeQuantActivation act("act", 8);
+  act.StartCalibration(0.0f, /*samples_per_batch=*/10);
+  const Tensor b = RandomPlain({3, 3, 4, 4}, 6, -2.0f, 3.0f);  // 144 values: every 14th
+  act.Forward(InLayout(b, dnnl::memory::format_tag::nChw16c), Mode::kEval);
+  const std::vector<float> in = b.ToPlain();
+  std::vector<float> expected;
+  for (size_t i = 0; i < in.size(); i += 14) expected.push_back(in[i]);
+  EXPECT_EQ(act.samples(), expected);
+  act.StartCalibration();
+  EXPECT_TRUE(act.samples().empty());
+}
+
 TEST(FakeQuantActivationTest, RunningMaxCalibrationIsTheReleasedMovingAverage) {
   // quant_module.py post_training_weight.update_range: the first batch's max,
   // then x_max = 0.1 * max + 0.9 * x_max per batch.

@@ -20,6 +20,9 @@ readonly PACKAGES=(
   python3-torch python3-numpy             # tools/torch_bridge.py and its test (/usr/bin/python3)
   libonnx-dev libprotobuf-dev             # ONNX 1.12 and protobuf: ONNX export
   python3-onnx nodejs                     # the ONNX tests: onnx.checker, ONNX Runtime's host
+  nlohmann-json3-dev                      # JSON result files and checkpoint headers
+  clang-16 libclang-rt-16-dev libfuzzer-16-dev  # libFuzzer targets (--config=fuzz, fuzz/)
+  libopenmpi-dev openmpi-bin              # Open MPI 4.1: data-parallel training (mpirun)
 )
 
 missing=()

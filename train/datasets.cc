@@ -8,6 +8,7 @@
 #include "data/augment.h"
 #include "data/cifar.h"
 #include "data/idx.h"
+#include "data/image_folder.h"
 #include "data/image_set_dataset.h"
 #include "data/normalization.h"
 
@@ -16,29 +17,38 @@ namespace psg::train {
 using data::CifarAugmenter;
 using data::ImageSetDataset;
 
-std::vector<std::string> DatasetNames() { return {"cifar10", "cifar100", "fashion_mnist"}; }
+std::vector<std::string> DatasetNames() {
+  return {"cifar10", "cifar100", "fashion_mnist", "imagenet"};
+}
 
 namespace {
 
-class PrefixDataset final : public data::Dataset {
+class SliceDataset final : public data::Dataset {
  public:
-  PrefixDataset(const data::Dataset& base, int64_t n) : base_(base), n_(std::min(n, base.size())) {}
-  int64_t size() const override { return n_; }
+  SliceDataset(const data::Dataset& base, int64_t begin, int64_t end)
+      : base_(base), begin_(begin), size_(end - begin) {}
+  int64_t size() const override { return size_; }
   data::SampleShape sample_shape() const override { return base_.sample_shape(); }
-  int32_t label(int64_t i) const override { return base_.label(i); }
+  int32_t label(int64_t i) const override { return base_.label(begin_ + i); }
   absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
-    return base_.WriteSample(i, rng, dst);
+    return base_.WriteSample(begin_ + i, rng, dst);
   }
 
  private:
   const data::Dataset& base_;
-  int64_t n_;
+  int64_t begin_, size_;
 };
 
 }  // namespace
 
 std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n) {
-  return std::make_unique<PrefixDataset>(dataset, n);
+  return Slice(dataset, 0, n);
+}
+
+std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin, int64_t end) {
+  end = std::clamp<int64_t>(end, 0, dataset.size());
+  begin = std::clamp<int64_t>(begin, 0, end);
+  return std::make_unique<SliceDataset>(dataset, begin, end);
 }
 
 std::string DefaultDataDir() {
@@ -47,8 +57,38 @@ std::string DefaultDataDir() {
   return absl::StrCat(home != nullptr ? home : ".", "/.cache/psg-toolkit/data");
 }
 
+namespace {
+
+// <dir>/train and <dir>/val as JPEG folders (data/image_folder.h), with the
+// same classes in the same order.
+absl::StatusOr<std::unique_ptr<TrainingData>> LoadImageNet(const std::string& dir) {
+  using data::ImageFolderDataset;
+  ImageFolderDataset::Options train_options, eval_options;
+  eval_options.mode = ImageFolderDataset::Mode::kEval;
+  auto train = ImageFolderDataset::Open(dir + "/train", train_options);
+  if (!train.ok()) return train.status();
+  auto train_unaugmented = ImageFolderDataset::Open(dir + "/train", eval_options);
+  if (!train_unaugmented.ok()) return train_unaugmented.status();
+  auto test = ImageFolderDataset::Open(dir + "/val", eval_options);
+  if (!test.ok()) return test.status();
+  if (test->classes() != train->classes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "imagenet: ", dir, "/val has ", test->classes().size(), " classes and ", dir, "/train ",
+        train->classes().size(), "; they must be the same class directories"));
+  }
+  auto out = std::make_unique<TrainingData>();
+  out->num_classes = static_cast<int>(train->classes().size());
+  out->train = std::make_unique<ImageFolderDataset>(*std::move(train));
+  out->train_unaugmented = std::make_unique<ImageFolderDataset>(*std::move(train_unaugmented));
+  out->test = std::make_unique<ImageFolderDataset>(*std::move(test));
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string& name,
                                                                const std::string& dir) {
+  if (name == "imagenet") return LoadImageNet(dir);
   auto out = std::make_unique<TrainingData>();
   CifarAugmenter::Options augment;
   absl::StatusOr<data::ImageSet> train, test;

@@ -4,6 +4,7 @@
 //
 //   absl::StatusOr<std::unique_ptr<TrainingData>> data =
 //       LoadTrainingData("cifar10", "/data");   // /data/cifar-10-batches-bin/
+//   data = LoadTrainingData("imagenet", "/data/ilsvrc2012");  // train/, val/
 #ifndef PSG_TRAIN_DATASETS_H_
 #define PSG_TRAIN_DATASETS_H_
 
@@ -30,12 +31,18 @@ struct TrainingData {
 };
 
 // Names: cifar10 (<dir>/cifar-10-batches-bin), cifar100 (<dir>/cifar-100-binary,
-// fine labels), fashion_mnist (<dir> with the four IDX files, plain or gzip).
+// fine labels), fashion_mnist (<dir> with the four IDX files, plain or gzip),
+// imagenet (<dir>/train/<wnid>/*.JPEG and <dir>/val/<wnid>/*.JPEG, as
+// torchvision's ImageFolder reads them: RandomResizedCrop(224) + flip for
+// training, resize 256 + center crop 224 for evaluation; the images are read
+// as batches are made, and the ImageSets stay empty).
 std::vector<std::string> DatasetNames();
 absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string& name,
                                                                const std::string& dir);
 // The first min(n, size) samples of `dataset` (which must outlive the result).
 std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n);
+// Samples [begin, end) of `dataset` (clipped to it), numbered from 0.
+std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin, int64_t end);
 
 // The default data directory: $PSG_DATA_DIR, else $HOME/.cache/psg-toolkit/data
 // (where tools/get_cifar10.sh puts CIFAR-10).

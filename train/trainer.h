@@ -2,7 +2,19 @@
 // loader, forward / loss / backward / optimizer step, evaluation after each
 // epoch, a progress line (loss, accuracy, img/s, ETA), one JSON line of
 // metrics per epoch, atomic checkpoints (every epoch and every N steps), exact
-// resume, and a clear stop on a non-finite loss.
+// resume from any checkpoint, and a clear stop on divergence: a non-finite
+// loss, gradient or parameter (weights, BN statistics) ends the run at the
+// step that produced it, naming the tensor, and the last good checkpoint is
+// kept. SIGINT and SIGTERM (train/stop_signals.h) stop at the next step
+// boundary with a checkpoint. See docs/reliability.md.
+//
+// Data-parallel (TrainerOptions::data_parallel, dist/data_parallel.h): every
+// rank trains on its shard of each global batch of ranks x batch_size images
+// and takes the same optimizer step on the reduced gradients; rank 0's state
+// (fresh, loaded or resumed) is broadcast first; evaluation is split over the
+// ranks; rank 0 alone writes metrics, checkpoints and the profile; the
+// replicas are checked to hold bit-identical parameters and optimizer state
+// after every epoch (and every replica_check_every_steps).
 //
 //   Trainer trainer(options, *model, optimizer, *schedule, data);
 //   absl::StatusOr<RunSummary> summary = trainer.Run();
@@ -18,8 +30,10 @@
 #include "absl/status/statusor.h"
 #include "engine/layer.h"
 #include "engine/lr_schedule.h"
+#include "dist/data_parallel.h"
 #include "engine/optimizer.h"
 #include "train/datasets.h"
+#include "train/training_state.h"
 
 namespace psg::train {
 
@@ -48,8 +62,18 @@ struct TrainerOptions {
   // outside oneDNN primitives (data, loss, hooks, optimizer), printed and
   // written to <output_dir>/profile.json (engine/profiler.h).
   int64_t profile_step = 0;
-  // Written into every checkpoint's metadata (e.g. the flags as JSON).
+  // Written into every checkpoint's metadata (e.g. the flags as JSON, and
+  // train::kModelMetadata, which a resume then checks).
   std::map<std::string, std::string> metadata;
+  // Settings a saved position depends on besides those the trainer adds
+  // itself (batch_size, max_train_images, drop_last), e.g. the learning-rate schedule's
+  // flags: recorded in every checkpoint, and a resume under other values is
+  // an error naming the flag (train/training_state.h).
+  std::map<std::string, std::string> resume_invariants;
+  // Data-parallel training's ranks (not owned); null: this process alone.
+  // batch_size is then each rank's.
+  dist::DataParallel* data_parallel = nullptr;
+  int64_t replica_check_every_steps = 0;  // 0: after every epoch only
 };
 
 struct EpochResult {
@@ -60,7 +84,12 @@ struct EpochResult {
 
 struct RunSummary {
   EpochResult last;
-  bool stopped_early = false;  // by stop_after_steps
+  bool stopped_early = false;  // by stop_after_steps or a signal, with a checkpoint
+  int stop_signal = 0;         // SIGINT or SIGTERM that stopped it, or 0
+  // Resumed from a checkpoint of a run that had finished all its epochs:
+  // nothing was trained; `last` and best_test_accuracy are read back from
+  // metrics.jsonl.
+  bool finished_before = false;
   double best_test_accuracy = 0;
   int64_t steps = 0;
 };
@@ -113,8 +142,19 @@ class Trainer {
   absl::StatusOr<RunSummary> Run();
 
  private:
-  absl::Status Checkpoint(const std::string& name, int64_t epoch, int64_t batch, int64_t step);
+  absl::Status Checkpoint(int64_t epoch, int64_t batch, int64_t step);
+  // The error that ends a diverged run at `step` (1-based): `what` went
+  // non-finite.
+  absl::Status Diverged(const std::string& what, int64_t epoch, int64_t batch, int64_t step) const;
   absl::StatusOr<Evaluation> EvaluateModel();
+  // Data-parallel: rank 0's parameters, optimizer state and run position on
+  // every rank; `resumed` likewise.
+  void SynchronizeReplicas(RunPosition& position, bool& resumed);
+  // Data-parallel: every rank's parameters and optimizer state agree.
+  absl::Status CheckReplicas(const std::string& when);
+  // The stop signal (SIGINT, SIGTERM or 0) received here or, data-parallel,
+  // by any rank: every rank stops at the same step boundary.
+  int AgreedStopSignal();
   static void Hook(const std::vector<std::function<void(engine::Mode)>>& hooks, engine::Mode mode) {
     for (const auto& hook : hooks) {
       if (hook) hook(mode);
@@ -130,6 +170,8 @@ class Trainer {
   std::function<std::map<std::string, double>()> epoch_metrics_;
   std::vector<std::function<void(engine::Mode)>> before_, after_;  // after_: innermost first
   std::vector<std::function<void(const std::function<void()>&)>> gradient_hooks_;
+  std::map<std::string, std::string> checkpoint_metadata_;  // options_.metadata + invariants
+  int64_t saved_step_ = -1;  // step of the last checkpoint written or resumed from
 };
 
 }  // namespace psg::train

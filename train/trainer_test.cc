@@ -5,6 +5,8 @@
 #include <map>
 #include <fstream>
 #include <random>
+#include <set>
+#include <csignal>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +18,9 @@
 #include "models/zoo.h"
 #include "train/gradient_norm.h"
 #include "train/training_state.h"
+#include "io/checkpoint.h"
+#include "io/json_writer.h"
+#include "train/stop_signals.h"
 
 namespace psg::train {
 namespace {
@@ -50,6 +55,43 @@ std::unique_ptr<TrainingData> SyntheticData() {
   return data;
 }
 
+// metrics.jsonl of `dir`, one JSON object per line.
+std::vector<io::Json> MetricsLines(const std::string& dir) {
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::vector<io::Json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(io::Json::parse(line));
+  return lines;
+}
+
+// The step of <dir>/last.safetensors, loaded (so checked) into a ResNet-20;
+// -1 if it does not load.
+int64_t SavedStep(const std::string& dir) {
+  auto model = models::BuildModel({"resnet20", 3});
+  engine::ParameterList params;
+  model->CollectParameters(&params);
+  const absl::StatusOr<RunPosition> saved = LoadTrainingState(dir + "/last.safetensors", params, nullptr);
+  EXPECT_TRUE(saved.ok()) << saved.status();
+  return saved.ok() ? saved->step : -1;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// How TrainerTest::Train sets up a run besides its options.
+struct RunSetup {
+  RunSummary* summary = nullptr;
+  std::function<std::map<std::string, double>()> epoch_metrics;
+  const GradientNormOptions* gradient_l1 = nullptr;
+  bool constant_lr = false;  // else cosine over 18 steps
+  // Adds hooks; `params` are the model's.
+  std::function<void(Trainer& trainer, const engine::ParameterList& params)> attach;
+};
+
+
 class TrainerTest : public ::testing::Test {
  protected:
   std::string Dir(const std::string& name) {
@@ -70,18 +112,19 @@ class TrainerTest : public ::testing::Test {
   }
 
   // Trains a fresh ResNet-20 and returns its parameters (and BN statistics).
-  absl::StatusOr<std::vector<std::vector<float>>> Train(
-      const TrainerOptions& o, float lr, RunSummary* summary = nullptr,
-      std::function<std::map<std::string, double>()> epoch_metrics = nullptr,
-      const GradientNormOptions* gradient_l1 = nullptr) {
+  absl::StatusOr<std::vector<std::vector<float>>> Train(const TrainerOptions& o, float lr,
+                                                        const RunSetup& setup = {}) {
     auto model = models::BuildModel({"resnet20", 3});
     models::InitializeParameters(*model, o.seed);
     engine::ParameterList params;
     model->CollectParameters(&params);
     engine::Sgd sgd(engine::TrainableOnly(params), {.momentum = 0.9f, .weight_decay = 5e-4f});
-    auto schedule = engine::Cosine(lr, 18);
+    auto schedule = setup.constant_lr ? engine::Constant(lr) : engine::Cosine(lr, 18);
     Trainer trainer(o, *model, sgd, *schedule, *data_);
-    if (epoch_metrics) trainer.set_epoch_metrics(epoch_metrics);
+    if (setup.epoch_metrics) trainer.set_epoch_metrics(setup.epoch_metrics);
+    if (setup.attach) setup.attach(trainer, params);
+    RunSummary* summary = setup.summary;
+    const GradientNormOptions* gradient_l1 = setup.gradient_l1;
     std::unique_ptr<GradientNormRegularizer> regularizer;
     if (gradient_l1 != nullptr) {
       regularizer = std::make_unique<GradientNormRegularizer>(params, *gradient_l1);
@@ -102,7 +145,7 @@ class TrainerTest : public ::testing::Test {
 TEST_F(TrainerTest, LearnsAndWritesMetricsAndCheckpoint) {
   const std::string dir = Dir("learns");
   RunSummary summary;
-  ASSERT_TRUE(Train(Options(dir), 0.05f, &summary).ok());
+  ASSERT_TRUE(Train(Options(dir), 0.05f, {.summary = &summary}).ok());
   EXPECT_EQ(summary.steps, 18);
   EXPECT_GT(summary.last.test_accuracy, 0.6);
   std::ifstream metrics(dir + "/metrics.jsonl");
@@ -126,9 +169,9 @@ TEST_F(TrainerTest, GradientHookRecomputesWithoutSideEffects) {
   hooked.output_dir = Dir("hook");
   const GradientNormOptions zero{.lambda = 0.0f}, some{.lambda = 0.1f};
   auto expected = Train(plain, 0.05f);
-  auto with_zero = Train(hooked, 0.05f, nullptr, nullptr, &zero);
+  auto with_zero = Train(hooked, 0.05f, {.gradient_l1 = &zero});
   hooked.output_dir = Dir("hook_lambda");
-  auto with_some = Train(hooked, 0.05f, nullptr, nullptr, &some);
+  auto with_some = Train(hooked, 0.05f, {.gradient_l1 = &some});
   ASSERT_TRUE(expected.ok() && with_zero.ok() && with_some.ok());
   EXPECT_EQ(*with_zero, *expected);
   EXPECT_NE(*with_some, *expected);
@@ -146,33 +189,34 @@ TEST_F(TrainerTest, ProfilesOneStepWithoutChangingTheRun) {
   EXPECT_EQ(*actual, *expected);
   EXPECT_FALSE(std::filesystem::exists(plain.output_dir + "/profile.json"));
   std::ifstream in(profiled.output_dir + "/profile.json");
-  std::stringstream json;
-  json << in.rdbuf();
-  EXPECT_THAT(json.str(), ::testing::HasSubstr("\"steps\": 1,"));
-  for (const char* scope : {"{\"name\": \"data\", \"phase\": \"other\"",
-                            "{\"name\": \"layer3.2.conv2\", \"phase\": \"forward\"",
-                            "{\"name\": \"layer3.2.conv2\", \"phase\": \"backward\"",
-                            "{\"name\": \"loss\", \"phase\": \"other\"",
-                            "{\"name\": \"optimizer\", \"phase\": \"other\""}) {
-    EXPECT_THAT(json.str(), ::testing::HasSubstr(scope));
+  const io::Json json = io::Json::parse(in);
+  EXPECT_EQ(json["steps"], 1);
+  std::set<std::pair<std::string, std::string>> scopes;
+  for (const io::Json& scope : json["scopes"]) {
+    scopes.insert({scope["name"].get<std::string>(), scope["phase"].get<std::string>()});
   }
-  EXPECT_THAT(json.str(), ::testing::HasSubstr("\"convolution backward_weights\": "));
+  for (const auto& scope : std::vector<std::pair<std::string, std::string>>{
+           {"data", "other"}, {"layer3.2.conv2", "forward"}, {"layer3.2.conv2", "backward"},
+           {"loss", "other"}, {"optimizer", "other"}}) {
+    EXPECT_TRUE(scopes.count(scope)) << scope.first << " " << scope.second;
+  }
+  EXPECT_TRUE(json["primitive_ms_by_kind"].contains("convolution backward_weights"));
 }
 
 TEST_F(TrainerTest, ExtraMetricsAreLoggedFromTheStartingPointOn) {
   const std::string dir = Dir("extra");
   int calls = 0;
-  ASSERT_TRUE(Train(Options(dir), 0.05f, nullptr, [&] {
-                return std::map<std::string, double>{{"calls", ++calls}};
-              }).ok());
-  std::ifstream metrics(dir + "/metrics.jsonl");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(metrics, line);) lines.push_back(line);
+  ASSERT_TRUE(Train(Options(dir), 0.05f, {.epoch_metrics = [&] {
+                      return std::map<std::string, double>{{"calls", ++calls}};
+                    }}).ok());
+  const std::vector<io::Json> lines = MetricsLines(dir);
   ASSERT_EQ(lines.size(), 4u);
-  EXPECT_THAT(lines[0], ::testing::StartsWith("{\"epoch\": 0, \"test_loss\": "));
-  EXPECT_THAT(lines[0], ::testing::HasSubstr("\"calls\": 1}"));
-  EXPECT_THAT(lines[3], ::testing::HasSubstr("\"epoch\": 3,"));
-  EXPECT_THAT(lines[3], ::testing::HasSubstr("\"calls\": 4}"));
+  EXPECT_EQ(lines[0]["epoch"], 0);
+  EXPECT_TRUE(lines[0]["test_loss"].is_number());
+  EXPECT_FALSE(lines[0].contains("train_loss"));
+  EXPECT_EQ(lines[0]["calls"], 1);
+  EXPECT_EQ(lines[3]["epoch"], 3);
+  EXPECT_EQ(lines[3]["calls"], 4);
 }
 
 // Hook pairs nest: befores in the order added, afters in the reverse order;
@@ -212,11 +256,11 @@ TEST_F(TrainerTest, ResumeAfterAStopMidEpochEqualsAnUninterruptedRun) {
   TrainerOptions first = Options(dir);
   first.stop_after_steps = 7;  // epoch 2, batch 1 of 6
   RunSummary summary;
-  ASSERT_TRUE(Train(first, 0.05f, &summary).ok());
+  ASSERT_TRUE(Train(first, 0.05f, {.summary = &summary}).ok());
   EXPECT_TRUE(summary.stopped_early);
   TrainerOptions second = Options(dir);
   second.resume_from = dir + "/last.safetensors";
-  const auto resumed = Train(second, 0.05f, &summary);
+  const auto resumed = Train(second, 0.05f, {.summary = &summary});
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(summary.steps, 18);
   ASSERT_EQ(resumed->size(), straight->size());
@@ -229,7 +273,7 @@ TEST_F(TrainerTest, StopsWithAClearMessageWhenTheLossDiverges) {
   const auto result = Train(Options(Dir("diverges")), 1e12f);
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(std::string(result.status().message()),
-              ::testing::HasSubstr("training diverged: loss is"));
+              ::testing::HasSubstr("training diverged at step"));
 }
 
 TEST_F(TrainerTest, ResumeRejectsACheckpointOfAnotherSeed) {
@@ -243,6 +287,255 @@ TEST_F(TrainerTest, ResumeRejectsACheckpointOfAnotherSeed) {
   const auto result = Train(second, 0.05f);
   ASSERT_FALSE(result.ok());
   EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr("--seed=11"));
+}
+
+// Issue 18, case 1: a run whose parameters go non-finite while the loss
+// stays finite (here a BN running variance; fused ReLU hides NaN weights the
+// same way) used to finish "successfully" and save the NaNs. It stops at the
+// step, names the tensor, and keeps the last good checkpoint.
+TEST_F(TrainerTest, NonFiniteBnStatisticsStopTheRunAndKeepTheLastGoodCheckpoint) {
+  const std::string dir = Dir("nan_bn");
+  TrainerOptions o = Options(dir);
+  o.checkpoint_every_steps = 2;
+  int steps = 0;
+  const auto result = Train(o, 0.05f, {.attach = [&](Trainer& trainer, const engine::ParameterList& params) {
+    engine::Parameter* running_var = nullptr;
+    for (engine::Parameter* p : params) {
+      if (p->name == "layer2.0.bn1.running_var") running_var = p;
+    }
+    ASSERT_NE(running_var, nullptr);
+    trainer.AddStepHooks(nullptr, [&steps, running_var](engine::Mode mode) {
+      if (mode == engine::Mode::kTrain && ++steps == 3) running_var->value.flat()[5] = NAN;
+    });
+  }});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(result.status().message()),
+              ::testing::HasSubstr("training diverged at step 3 (epoch 1, batch 3"));
+  EXPECT_THAT(std::string(result.status().message()),
+              ::testing::HasSubstr("'layer2.0.bn1.running_var' is nan at element 5 of [32] after the update"));
+  EXPECT_THAT(std::string(result.status().message()),
+              ::testing::HasSubstr(dir + "/last.safetensors (step 2), is kept"));
+  EXPECT_EQ(SavedStep(dir), 2);
+}
+
+// Case 1 as reported: a learning rate of 1000. Whatever goes non-finite
+// first (loss, gradient or weight), the run fails at that step and every
+// checkpoint on disk is finite.
+TEST_F(TrainerTest, AHugeLearningRateStopsTheRunWithFiniteCheckpointsOnly) {
+  const std::string dir = Dir("lr1000");
+  TrainerOptions o = Options(dir);
+  o.checkpoint_every_steps = 1;
+  const auto result = Train(o, 1000.0f, {.constant_lr = true});
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr("training diverged at step"));
+  if (std::filesystem::exists(dir + "/last.safetensors")) {
+    absl::StatusOr<io::Checkpoint> ckpt = io::Checkpoint::Read(dir + "/last.safetensors");
+    ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+    EXPECT_TRUE(ckpt->CheckFinite().ok()) << ckpt->CheckFinite();
+  }
+}
+
+// Case 2: with --lr=inf --checkpoint_every_steps=1 the step checkpoint used
+// to be written after the update that produced Inf, replacing the good one.
+TEST_F(TrainerTest, TheUpdateThatGoesNonFiniteIsNeverCheckpointed) {
+  const std::string dir = Dir("lr_inf");
+  TrainerOptions first = Options(dir);
+  first.checkpoint_every_steps = 1;
+  first.stop_after_steps = 2;
+  ASSERT_TRUE(Train(first, 0.05f, {.constant_lr = true}).ok());
+  TrainerOptions second = Options(dir);
+  second.checkpoint_every_steps = 1;
+  second.resume_from = dir + "/last.safetensors";
+  const auto result = Train(second, INFINITY, {.constant_lr = true});
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr("at step 3 "));
+  EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr("after the update"));
+  EXPECT_EQ(SavedStep(dir), 2);
+}
+
+// Case 3: a checkpoint at an epoch's last batch (here --stop_after_steps on
+// the boundary) records batch == batches per epoch; resuming it failed
+// ("BatchLoader: bad start/end"). It resumes with that epoch's end.
+TEST_F(TrainerTest, AStopAtAnEpochsLastBatchResumes) {
+  RunSummary straight_summary;
+  const auto straight = Train(Options(Dir("boundary_straight")), 0.05f, {.summary = &straight_summary});
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  const std::string dir = Dir("boundary");
+  TrainerOptions first = Options(dir);
+  first.stop_after_steps = 6;  // 48 images / 8: the last batch of epoch 1
+  ASSERT_TRUE(Train(first, 0.05f).ok());
+  TrainerOptions second = Options(dir);
+  second.resume_from = dir + "/last.safetensors";
+  RunSummary summary;
+  const auto resumed = Train(second, 0.05f, {.summary = &summary});
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(*resumed, *straight);
+  EXPECT_EQ(summary.last.test_accuracy, straight_summary.last.test_accuracy);
+  const std::vector<io::Json> lines = MetricsLines(dir);
+  ASSERT_EQ(lines.size(), 3u);
+  for (int e = 0; e < 3; ++e) EXPECT_EQ(lines[e]["epoch"], e + 1);
+  EXPECT_TRUE(lines[0]["train_loss"].is_null());  // no batch of epoch 1 trained after the resume
+}
+
+// Case 3, the other way in: a run killed during an epoch's evaluation after
+// a step checkpoint at that epoch's last batch.
+TEST_F(TrainerTest, ARunKilledDuringEvaluationResumes) {
+  const auto straight = Train(Options(Dir("eval_straight")), 0.05f);
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  const std::string dir = Dir("eval_killed");
+  TrainerOptions first = Options(dir);
+  first.checkpoint_every_steps = 6;
+  EXPECT_THROW((void)Train(first, 0.05f, {.attach = [](Trainer& trainer, const engine::ParameterList&) {
+                 trainer.AddStepHooks(
+                     [](engine::Mode mode) {
+                       if (mode == engine::Mode::kEval) throw std::runtime_error("killed");
+                     },
+                     nullptr);
+               }}),
+               std::runtime_error);
+  TrainerOptions second = Options(dir);
+  second.resume_from = dir + "/last.safetensors";
+  const auto resumed = Train(second, 0.05f);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(*resumed, *straight);
+  EXPECT_EQ(MetricsLines(dir).size(), 3u);
+}
+
+// Case 4: resuming a finished run trains nothing and reports the run as it
+// ended (it used to report 0 epochs and 0 % accuracy); metrics.jsonl is not
+// touched.
+TEST_F(TrainerTest, ResumingAFinishedRunReportsItUnchanged) {
+  const std::string dir = Dir("finished");
+  RunSummary done;
+  ASSERT_TRUE(Train(Options(dir), 0.05f, {.summary = &done}).ok());
+  const std::string metrics = ReadText(dir + "/metrics.jsonl");
+  TrainerOptions again = Options(dir);
+  again.resume_from = dir + "/last.safetensors";
+  RunSummary summary;
+  ASSERT_TRUE(Train(again, 0.05f, {.summary = &summary}).ok());
+  EXPECT_TRUE(summary.finished_before);
+  EXPECT_EQ(summary.steps, 18);
+  EXPECT_EQ(summary.last.epoch, 3);
+  EXPECT_EQ(summary.last.test_accuracy, done.last.test_accuracy);
+  EXPECT_EQ(summary.best_test_accuracy, done.best_test_accuracy);
+  EXPECT_EQ(ReadText(dir + "/metrics.jsonl"), metrics);
+}
+
+// Case 10: SIGINT stops the run at the next step boundary with a checkpoint
+// (it used to kill it, losing up to checkpoint_every_steps steps); the
+// resumed run equals an uninterrupted one. SIGTERM during an evaluation stops
+// after that epoch's checkpoint.
+TEST_F(TrainerTest, StopSignalsCheckpointAtTheNextStepBoundary) {
+  const auto straight = Train(Options(Dir("signal_straight")), 0.05f);
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  InstallStopSignalHandlers();
+  for (const int signal : {SIGINT, SIGTERM}) {
+    ClearStopSignal();
+    const std::string dir = Dir(signal == SIGINT ? "sigint" : "sigterm");
+    TrainerOptions first = Options(dir);
+    first.checkpoint_every_steps = 100;
+    int calls = 0;
+    RunSummary summary;
+    ASSERT_TRUE(Train(first, 0.05f, {.summary = &summary, .attach = [&](Trainer& trainer, const engine::ParameterList&) {
+                  trainer.AddStepHooks(
+                      [&calls, signal](engine::Mode mode) {
+                        // SIGINT before step 3; SIGTERM in the first evaluation.
+                        if ((signal == SIGINT && mode == engine::Mode::kTrain && ++calls == 3) ||
+                            (signal == SIGTERM && mode == engine::Mode::kEval && ++calls == 1)) {
+                          std::raise(signal);
+                        }
+                      },
+                      nullptr);
+                }}).ok());
+    EXPECT_TRUE(summary.stopped_early);
+    EXPECT_EQ(summary.stop_signal, signal);
+    EXPECT_EQ(summary.steps, signal == SIGINT ? 3 : 6);
+    ClearStopSignal();
+    TrainerOptions second = Options(dir);
+    second.resume_from = dir + "/last.safetensors";
+    const auto resumed = Train(second, 0.05f);
+    ASSERT_TRUE(resumed.ok()) << resumed.status();
+    EXPECT_EQ(*resumed, *straight) << "signal " << signal;
+    EXPECT_EQ(MetricsLines(dir).size(), 3u);
+  }
+}
+
+// metrics.jsonl holds each epoch once: lines written after the checkpoint a
+// run resumes from (a crash between the metrics line and the checkpoint) and
+// a torn last line are dropped; a fresh run starts the file anew.
+TEST_F(TrainerTest, MetricsHoldEachEpochOnce) {
+  const std::string dir = Dir("metrics_once");
+  TrainerOptions first = Options(dir);
+  first.stop_after_steps = 7;  // epoch 2, batch 1
+  ASSERT_TRUE(Train(first, 0.05f).ok());
+  {
+    std::ofstream append(dir + "/metrics.jsonl", std::ios::app);
+    append << "{\"epoch\": 2, \"test_accuracy\": 0.5}\n{\"epoch\": 3, \"te";
+  }
+  TrainerOptions second = Options(dir);
+  second.resume_from = dir + "/last.safetensors";
+  ASSERT_TRUE(Train(second, 0.05f).ok());
+  std::vector<io::Json> lines = MetricsLines(dir);
+  ASSERT_EQ(lines.size(), 3u);
+  for (int e = 0; e < 3; ++e) EXPECT_EQ(lines[e]["epoch"], e + 1);
+  EXPECT_NE(lines[1]["test_accuracy"], 0.5);
+  TrainerOptions fresh = Options(dir);
+  fresh.epochs = 1;
+  ASSERT_TRUE(Train(fresh, 0.05f).ok());
+  EXPECT_EQ(MetricsLines(dir).size(), 1u);
+}
+
+// Case 11: an output directory that cannot be written is reported before
+// the first step, not at the first checkpoint.
+TEST_F(TrainerTest, AnUnwritableOutputDirectoryFailsBeforeTraining) {
+  const std::string parent = Dir("blocked");
+  std::filesystem::create_directories(parent);
+  std::ofstream(parent + "/file") << "x";
+  int steps = 0;
+  const auto result = Train(Options(parent + "/file/run"), 0.05f,
+                            {.attach = [&steps](Trainer& trainer, const engine::ParameterList&) {
+                              trainer.AddStepHooks([&steps](engine::Mode) { ++steps; }, nullptr);
+                            }});
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(std::string(result.status().message()),
+              ::testing::HasSubstr("output directory '" + parent + "/file/run'"));
+  EXPECT_EQ(steps, 0);
+}
+
+// Case 8: a metrics line that cannot be written (here: a full disk,
+// /dev/full) is an error naming the file, not a silently short log.
+TEST_F(TrainerTest, AFailedMetricsWriteIsAnError) {
+  const std::string dir = Dir("full_disk");
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_symlink("/dev/full", dir + "/metrics.jsonl");
+  const auto result = Train(Options(dir), 0.05f);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(),
+            "cannot write '" + dir + "/metrics.jsonl': No space left on device");
+}
+
+// Case 9: resuming under another batch size (or any setting the caller
+// records) would reinterpret the saved position; it is refused, naming the
+// flag and both values.
+TEST_F(TrainerTest, ResumeRefusesSettingsThatReinterpretThePosition) {
+  const std::string dir = Dir("invariants");
+  TrainerOptions first = Options(dir);
+  first.stop_after_steps = 2;
+  first.resume_invariants = {{"lr", "0.05"}, {"schedule", "cosine"}};
+  ASSERT_TRUE(Train(first, 0.05f).ok());
+  TrainerOptions second = first;
+  second.stop_after_steps = 0;
+  second.resume_from = dir + "/last.safetensors";
+  second.batch_size = 4;
+  second.resume_invariants["schedule"] = "constant";
+  const auto result = Train(second, 0.05f);
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(std::string(result.status().message()),
+              ::testing::HasSubstr("--batch_size=8 (now 4), --schedule=cosine (now constant)"));
+  second.batch_size = 8;
+  second.resume_invariants["schedule"] = "cosine";
+  EXPECT_TRUE(Train(second, 0.05f).ok());
 }
 
 TEST(TrainingStateTest, MissingOrMismatchedTensorsAreNamed) {
@@ -267,6 +560,58 @@ TEST(TrainingStateTest, MissingOrMismatchedTensorsAreNamed) {
   engine::ParameterList more;
   deeper->CollectParameters(&more);
   EXPECT_EQ(LoadTrainingState(path, more, nullptr).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Case 1: no checkpoint with a non-finite value is written or loaded (unless
+// asked, to look at a diverged run); both errors name the tensor.
+TEST(TrainingStateTest, NonFiniteValuesAreNeitherSavedNorLoaded) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR"));
+  auto model = models::BuildModel({"resnet20", 3});
+  engine::ParameterList params;
+  model->CollectParameters(&params);
+  params[0]->value.flat()[7] = -INFINITY;
+  const absl::Status saved = SaveTrainingState(dir + "/nan.safetensors", params, nullptr, {}, {});
+  EXPECT_EQ(saved.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(saved.message()),
+              ::testing::HasSubstr("tensor 'conv1.weight' holds -inf at element 7 of [16,3,3,3]"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/nan.safetensors"));
+
+  io::CheckpointWriter writer;  // as a diverged run of an older version saved it
+  for (engine::Parameter* p : params) {
+    const engine::Dims d = p->value.dims();
+    ASSERT_TRUE(writer.AddF32(p->name, std::vector<int64_t>(d.begin(), d.end()), p->value.ToPlain()).ok());
+  }
+  ASSERT_TRUE(writer.AddU64("rng/run_position", {4}, {0, 0, 0, 1}).ok());
+  ASSERT_TRUE(writer.WriteAtomically(dir + "/nan.safetensors").ok());
+  const auto loaded = LoadTrainingState(dir + "/nan.safetensors", params, nullptr);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(loaded.status().message()),
+              ::testing::HasSubstr("checkpoint '" + dir + "/nan.safetensors': tensor \"conv1.weight\" "
+                                   "holds a non-finite value (-inf at element 7 of shape [16,3,3,3])"));
+  EXPECT_TRUE(LoadTrainingState(dir + "/nan.safetensors", params, nullptr, {.allow_nonfinite = true}).ok());
+}
+
+// Case 6: a resnet32 checkpoint loaded into a resnet20 (whose tensors it all
+// has) used to load silently; the model it records is compared.
+TEST(TrainingStateTest, ACheckpointOfAnotherModelIsRefused) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/r32.safetensors";
+  auto r32 = models::BuildModel({"resnet32", 3});
+  engine::ParameterList deeper;
+  r32->CollectParameters(&deeper);
+  auto r20 = models::BuildModel({"resnet20", 3});
+  engine::ParameterList params;
+  r20->CollectParameters(&params);
+  for (const std::map<std::string, std::string>& metadata :
+       {std::map<std::string, std::string>{{"model", "resnet32"}},
+        std::map<std::string, std::string>{{"flags", "{\"model\": \"resnet32\", \"epochs\": 3}"}}}) {
+    ASSERT_TRUE(SaveTrainingState(path, deeper, nullptr, {}, metadata).ok());
+    EXPECT_TRUE(LoadTrainingState(path, params, nullptr).ok());  // unchecked: the tensors fit
+    const auto checked = LoadTrainingState(path, params, nullptr, {.model = "resnet20"});
+    EXPECT_EQ(checked.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(checked.status().message()),
+                ::testing::HasSubstr("holds a resnet32 model, not resnet20: pass --model=resnet32"));
+    EXPECT_TRUE(LoadTrainingState(path, deeper, nullptr, {.model = "resnet32"}).ok());
+  }
 }
 
 }  // namespace

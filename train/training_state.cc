@@ -1,10 +1,14 @@
 #include "train/training_state.h"
 
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/context.h"
+#include "engine/finite.h"
 #include "io/checkpoint.h"
+#include "io/json_writer.h"
 
 namespace psg::train {
 
@@ -25,6 +29,57 @@ absl::Status Restore(const io::Checkpoint& ckpt, const std::string& name,
   return absl::OkStatus();
 }
 
+// Adds `values` as `name`, refusing NaN and infinities.
+absl::Status AddFinite(io::CheckpointWriter& writer, const std::string& path,
+                       const std::string& name, const engine::Tensor& tensor) {
+  const std::vector<float> values = tensor.ToPlain();
+  if (const int64_t bad = engine::FirstNonFinite(values); bad >= 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "not saving checkpoint '", path, "': tensor '", name, "' holds ", values[bad],
+        " at element ", bad, " of ", io::ShapeString(Shape(tensor)),
+        " (the run diverged; the last checkpoint written is kept)"));
+  }
+  return writer.AddF32(name, Shape(tensor), values);
+}
+
+// The model a checkpoint says it holds: its "model" metadata, else the
+// "model" of its "flags" metadata (checkpoints written by //experiments:train
+// before the "model" key), else none.
+std::optional<std::string> RecordedModel(const io::Checkpoint& ckpt) {
+  const auto& metadata = ckpt.metadata();
+  if (auto it = metadata.find(kModelMetadata); it != metadata.end()) return it->second;
+  auto flags = metadata.find("flags");
+  if (flags == metadata.end()) return std::nullopt;
+  const io::Json json = io::Json::parse(flags->second, nullptr, /*allow_exceptions=*/false);
+  if (json.is_object() && json.contains("model") && json["model"].is_string()) {
+    return json["model"].get<std::string>();
+  }
+  return std::nullopt;
+}
+
+absl::Status CheckInvariants(const io::Checkpoint& ckpt,
+                             const std::map<std::string, std::string>& invariants) {
+  auto it = ckpt.metadata().find(kResumeInvariantsMetadata);
+  if (it == ckpt.metadata().end()) return absl::OkStatus();  // an older checkpoint
+  const io::Json saved = io::Json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (!saved.is_object()) {
+    return absl::DataLossError(absl::StrCat("checkpoint '", ckpt.source(), "': metadata \"",
+                                            kResumeInvariantsMetadata, "\" is not a JSON object"));
+  }
+  std::vector<std::string> differ;
+  for (const auto& [key, value] : invariants) {
+    if (!saved.contains(key) || !saved[key].is_string()) continue;
+    const std::string then = saved[key].get<std::string>();
+    if (then != value) differ.push_back(absl::StrCat("--", key, "=", then, " (now ", value, ")"));
+  }
+  if (differ.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "cannot resume from '", ckpt.source(), "': its position (epoch, batch, step) was saved under ",
+      absl::StrJoin(differ, ", "),
+      ", and would mean other batches or learning rates now; resume with the checkpoint's "
+      "settings, or start a new run (--init_from) with the new ones"));
+}
+
 }  // namespace
 
 absl::Status SaveTrainingState(const std::string& path, const engine::ParameterList& params,
@@ -33,16 +88,11 @@ absl::Status SaveTrainingState(const std::string& path, const engine::ParameterL
   engine::Stream().wait();
   io::CheckpointWriter writer;
   for (const engine::Parameter* p : params) {
-    if (absl::Status s = writer.AddF32(p->name, Shape(p->value), p->value.ToPlain()); !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = AddFinite(writer, path, p->name, p->value); !s.ok()) return s;
   }
   if (optimizer != nullptr) {
     for (const auto& [name, tensor] : optimizer->State()) {
-      if (absl::Status s = writer.AddF32("optim/" + name, Shape(tensor), tensor.ToPlain());
-          !s.ok()) {
-        return s;
-      }
+      if (absl::Status s = AddFinite(writer, path, "optim/" + name, tensor); !s.ok()) return s;
     }
   }
   const std::vector<uint64_t> pos = {static_cast<uint64_t>(position.epoch),
@@ -58,9 +108,26 @@ absl::Status SaveTrainingState(const std::string& path, const engine::ParameterL
 
 absl::StatusOr<RunPosition> LoadTrainingState(const std::string& path,
                                               const engine::ParameterList& params,
-                                              engine::Optimizer* optimizer) {
+                                              engine::Optimizer* optimizer,
+                                              const LoadOptions& options) {
   absl::StatusOr<io::Checkpoint> ckpt = io::Checkpoint::Read(path);
   if (!ckpt.ok()) return ckpt.status();
+  if (!options.model.empty()) {
+    const std::optional<std::string> recorded = RecordedModel(*ckpt);
+    if (recorded.has_value() && *recorded != options.model) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "checkpoint '", path, "' holds a ", *recorded, " model, not ", options.model,
+          ": pass --model=", *recorded, " (its tensors fit only the model that wrote them)"));
+    }
+  }
+  if (absl::Status s = CheckInvariants(*ckpt, options.invariants); !s.ok()) return s;
+  if (!options.allow_nonfinite) {
+    if (absl::Status s = ckpt->CheckFinite(); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(s.message(),
+                                                 ". --allow_nonfinite_checkpoint loads it anyway, "
+                                                 "to look at it"));
+    }
+  }
   for (const engine::Parameter* p : params) {
     if (absl::Status s = Restore(*ckpt, p->name, p->value); !s.ok()) return s;
   }

@@ -2,11 +2,13 @@
 // model parameters and BN statistics (by name), optimizer state, and where
 // the run stood (epoch, batch within the epoch, optimizer step, seed), in the
 // toolkit's checkpoint format (docs/checkpoint-format.md). Files are written
-// atomically, so a crash leaves the previous checkpoint intact.
+// atomically, so a crash leaves the previous checkpoint intact, and never
+// hold a NaN or an infinity: saving one is an error naming the tensor, and
+// so is loading one (unless LoadOptions::allow_nonfinite, for forensics).
 //
 //   RunPosition pos{.epoch = 3, .batch = 0, .step = 1170, .seed = 1};
-//   absl::Status s = SaveTrainingState(path, params, &sgd, pos, {{"flags", json}});
-//   absl::StatusOr<RunPosition> at = LoadTrainingState(path, params, &sgd);
+//   absl::Status s = SaveTrainingState(path, params, &sgd, pos, {{"model", "resnet20"}});
+//   absl::StatusOr<RunPosition> at = LoadTrainingState(path, params, &sgd, {.model = "resnet20"});
 #ifndef PSG_TRAIN_TRAINING_STATE_H_
 #define PSG_TRAIN_TRAINING_STATE_H_
 
@@ -25,20 +27,45 @@ namespace psg::train {
 // numbers are the whole random state of a run.
 struct RunPosition {
   int64_t epoch = 0;  // epoch to continue with
-  int64_t batch = 0;  // first batch of that epoch not yet trained
+  // First batch of that epoch not yet trained; the epoch's batch count when
+  // all are trained but its end (evaluation, metrics line) is still to do.
+  int64_t batch = 0;
   int64_t step = 0;   // optimizer steps taken
   uint64_t seed = 0;
 };
 
+// Metadata keys a checkpoint may record (besides the caller's own).
+inline constexpr char kModelMetadata[] = "model";  // models::ModelOptions::name
+// JSON object {"setting": "value"} of the settings a saved position means
+// something under (batch size, learning-rate schedule, ...): see LoadOptions.
+inline constexpr char kResumeInvariantsMetadata[] = "resume_invariants";
+
+// FailedPrecondition naming the tensor, element and path if a value to save
+// is NaN or infinite; nothing is written then (the last good file stays).
 absl::Status SaveTrainingState(const std::string& path, const engine::ParameterList& params,
                                engine::Optimizer* optimizer, const RunPosition& position,
                                const std::map<std::string, std::string>& metadata);
 
+struct LoadOptions {
+  // Accept NaN and infinite values (to look at a diverged run's weights);
+  // otherwise the first one is an error naming the tensor and the file.
+  bool allow_nonfinite = false;
+  // The model the checkpoint must hold, compared with the one it records
+  // (kModelMetadata, or "model" in its "flags" metadata); empty: not checked.
+  std::string model;
+  // Resuming: the settings the position is read under, each compared with
+  // the checkpoint's record of it (kResumeInvariantsMetadata). Keys are flag
+  // names, so the error can say which flag to pass.
+  std::map<std::string, std::string> invariants;
+};
+
 // Restores every parameter (and the optimizer state when `optimizer` is not
-// null); a missing tensor or a shape mismatch is an error naming it.
+// null); a missing tensor or a shape mismatch is an error naming it. Checks
+// `options` first, so nothing is restored from a checkpoint that fails them.
 absl::StatusOr<RunPosition> LoadTrainingState(const std::string& path,
                                               const engine::ParameterList& params,
-                                              engine::Optimizer* optimizer);
+                                              engine::Optimizer* optimizer,
+                                              const LoadOptions& options = {});
 
 }  // namespace psg::train
 

@@ -1,4 +1,4 @@
-#include "psg/adam_kernel.h"
+#include "engine/adam_kernel.h"
 
 #include <cmath>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace psg::psgd {
+namespace psg::engine {
 namespace {
 
 TEST(AdamUpdateTest, FirstStepMovesEachWeightByLrTowardsMinusGradient) {
@@ -40,4 +40,4 @@ TEST(AdamUpdateTest, SecondStepMatchesHandComputedTorchFormulas) {
 }
 
 }  // namespace
-}  // namespace psg::psgd
+}  // namespace psg::engine

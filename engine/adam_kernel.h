@@ -1,5 +1,5 @@
 // The Adam update of one tensor as a single pass over memory, the counterpart
-// of engine/sgd_kernel.h for PSG's Adam variant: the gradient scale is a
+// of sgd_kernel.h for Adam (plain, and PSG's variant): the gradient scale is a
 // functor of w inlined into the loop, and weight decay is added after it.
 //
 // Per element, as torch.optim.Adam defines it (L2 weight decay, no amsgrad;
@@ -10,13 +10,13 @@
 //   w -= lr / (1 - beta1^t) * (m / (sqrt(v) / sqrt(1 - beta2^t) + eps))
 //
 //   AdamUpdate(hyper, /*step=*/t, w, g, m, v, n, engine::UnitScale());
-#ifndef PSG_PSG_ADAM_KERNEL_H_
-#define PSG_PSG_ADAM_KERNEL_H_
+#ifndef PSG_ENGINE_ADAM_KERNEL_H_
+#define PSG_ENGINE_ADAM_KERNEL_H_
 
 #include <cmath>
 #include <cstdint>
 
-namespace psg::psgd {
+namespace psg::engine {
 
 struct AdamHyper {
   float lr = 1e-3f;
@@ -45,6 +45,6 @@ inline void AdamUpdate(const AdamHyper& h, int64_t step, float* __restrict w,
   }
 }
 
-}  // namespace psg::psgd
+}  // namespace psg::engine
 
-#endif  // PSG_PSG_ADAM_KERNEL_H_
+#endif  // PSG_ENGINE_ADAM_KERNEL_H_
