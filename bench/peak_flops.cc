@@ -14,16 +14,18 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "bench/peak/cpu_features.h"
 #include "bench/peak/kernels.h"
 #include "bench/throughput_setup.h"
+#include "flags/ranges.h"
 
 ABSL_FLAG(int, threads, 0, "threads, one loop each (0: all cores)");
+PSG_FLAG_RANGE(threads, psg::flags::Between(0, 4096));
 ABSL_FLAG(double, seconds, 0.05, "seconds per timed repetition");
+PSG_FLAG_RANGE(seconds, psg::flags::GreaterThan(0));
 ABSL_FLAG(int, repetitions, 40,
           "timed repetitions per unit; the fastest is reported (the host may take a core away)");
+PSG_FLAG_RANGE(repetitions, psg::flags::AtLeast(1));
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 
 namespace psg::bench {
@@ -66,16 +68,13 @@ int Main() {
   const int threads = SetThreads(absl::GetFlag(FLAGS_threads));
   const double seconds = absl::GetFlag(FLAGS_seconds);
   const int repetitions = absl::GetFlag(FLAGS_repetitions);
-  if (seconds <= 0 || repetitions < 1) {
-    throw std::invalid_argument("--seconds must be > 0 and --repetitions >= 1");
-  }
   const bool amx = HasAmxBf16() && RequestAmx();
   const Unit units[] = {
       {"fp32", "AVX-512 FMA (vfmadd231ps)", HasAvx512(), Fp32FmaFlops},
       {"bf16", "AVX512-BF16 dot product (vdpbf16ps)", HasAvx512Bf16(), Bf16DotFlops},
       {"amx_bf16", "AMX-BF16 tile multiply (tdpbf16ps)", amx, AmxBf16Flops},
   };
-  std::string results;
+  io::Json results = io::Json::array();
   std::printf("| unit | instruction | GFLOP/s (%d threads) | per thread |\n|---|---|---|---|\n",
               threads);
   for (const Unit& u : units) {
@@ -85,13 +84,11 @@ int Main() {
     }
     const double gflops = Measure(u.flops, threads, seconds, repetitions);
     std::printf("| %s | %s | %.0f | %.0f |\n", u.name, u.what, gflops, gflops / threads);
-    absl::StrAppendFormat(&results, "%s{\"unit\": \"%s\", \"gflops\": %.1f, \"threads\": %d}",
-                          results.empty() ? "" : ", ", u.name, gflops, threads);
+    results.push_back({{"unit", u.name}, {"gflops", gflops}, {"threads", threads}});
   }
   std::printf("(best of %d repetitions of %.2f s, every thread running the loop)\n", repetitions,
               seconds);
-  WriteResultJson(absl::GetFlag(FLAGS_output), "peak_flops",
-                  absl::StrCat("\"results\": [", results, "]"));
+  WriteResultJson(absl::GetFlag(FLAGS_output), "peak_flops", {{"results", results}});
   return 0;
 }
 
