@@ -16,7 +16,6 @@ def paper_smoke_test(name, target, json_paths, target_flags = [], tags = [], siz
         data = [":" + target, "BUILD"],
         tags = ["experiment_smoke"] + tags,
         deps = [
-            ":fake_data",
             ":protocol",
             ":result_json",
             ":testing_fake_data",
