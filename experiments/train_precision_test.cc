@@ -71,8 +71,15 @@ TEST_F(TrainPrecisionTest, Bf16TrainsAndItsCheckpointResumesInFp32) {
   ASSERT_TRUE(accuracy.ok()) << accuracy.status();
   EXPECT_GE(*accuracy, 0.0);
   EXPECT_LE(*accuracy, 1.0);
-  // The same checkpoint continues in fp32 (--resume keeps its epoch).
-  ASSERT_EQ(Train({"--epochs=2", "--precision=fp32", "--output_dir=" + run, "--resume=auto"},
+  // A bf16 run stopped after its first epoch (4 steps) continues in fp32:
+  // checkpoints hold the f32 master weights, whatever the precision.
+  const std::string stopped = tmp_ + "/bf16_stopped";
+  ASSERT_EQ(Train({"--epochs=2", "--stop_after_steps=4", "--precision=bf16",
+                   "--output_dir=" + stopped},
+                  "bf16_stopped", &log),
+            0)
+      << log;
+  ASSERT_EQ(Train({"--epochs=2", "--precision=fp32", "--output_dir=" + stopped, "--resume=auto"},
                   "fp32_resume", &log),
             0)
       << log;
