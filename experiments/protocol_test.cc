@@ -2,24 +2,17 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/test_files.h"
 
 namespace psg::experiments {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A fresh directory with a fake "train" command: it records its arguments
 // in <output_dir>/args.txt, prints a line, writes result.json (if it
@@ -48,12 +41,12 @@ TEST_F(ProtocolTest, RunsAStageWithTheCommonArgsAndRecordsTheCommand) {
   Protocol p(root_ + "/run", {"--threads=2", "--dataset=cifar10"}, root_ + "/bin");
   const std::string dir = p.Stage("sgd", "train", {"--epochs=3", "--dataset=mnist"}, "result.json");
   EXPECT_EQ(dir, root_ + "/run/sgd");
-  const std::string args = ReadAll(dir + "/args.txt");
+  const std::string args = io::ReadTestFile(dir + "/args.txt");
   EXPECT_THAT(args, HasSubstr("--epochs=3 --dataset=mnist --threads=2 --output_dir=" + dir +
                               " --resume=auto"));
   EXPECT_THAT(args, ::testing::Not(HasSubstr("cifar10")));  // the stage's own value wins
-  EXPECT_THAT(ReadAll(dir + "/log.txt"), HasSubstr("training"));
-  EXPECT_THAT(ReadAll(root_ + "/run/commands.sh"),
+  EXPECT_THAT(io::ReadTestFile(dir + "/log.txt"), HasSubstr("training"));
+  EXPECT_THAT(io::ReadTestFile(root_ + "/run/commands.sh"),
               HasSubstr("# sgd\nbazel run //experiments:train -- '--epochs=3' '--dataset=mnist'"));
 }
 
@@ -109,16 +102,16 @@ TEST(RunAndLogTest, ReturnsTheExitStatusAndKeepsTheOutput) {
   const std::string log = std::string(std::getenv("TEST_TMPDIR")) + "/run_and_log.txt";
   fs::remove(log);
   EXPECT_EQ(RunAndLog({"/bin/sh", "-c", "echo out; echo err >&2; exit 5"}, log), 5);
-  EXPECT_EQ(ReadAll(log), "out\nerr\n");
+  EXPECT_EQ(io::ReadTestFile(log), "out\nerr\n");
 }
 
 TEST_F(ProtocolTest, PaperSgdStageKeepsTheCheckpointPsgdStartsFrom) {
   Protocol p(root_ + "/run", {}, root_ + "/bin");
   const std::string start = SgdStage(p, RecipeFor(Budget::kPaper));
   EXPECT_EQ(start, root_ + "/run/sgd_start/last.safetensors");
-  EXPECT_THAT(ReadAll(root_ + "/run/sgd_start/args.txt"),
+  EXPECT_THAT(io::ReadTestFile(root_ + "/run/sgd_start/args.txt"),
               HasSubstr("--stop_after_steps=32062 "));  // epoch 82 of 391 steps
-  const std::string rest = ReadAll(root_ + "/run/sgd/args.txt");
+  const std::string rest = io::ReadTestFile(root_ + "/run/sgd/args.txt");
   EXPECT_THAT(rest, HasSubstr("--epochs=150"));
   EXPECT_THAT(rest, HasSubstr("--resume=" + start));
   EXPECT_THAT(rest, ::testing::Not(HasSubstr("--resume=auto")));
@@ -128,13 +121,13 @@ TEST_F(ProtocolTest, PaperSgdStageKeepsTheCheckpointPsgdStartsFrom) {
   Protocol g(root_ + "/given", {}, root_ + "/bin");
   EXPECT_EQ(SgdStage(g, given), given.start_checkpoint);
   EXPECT_FALSE(fs::exists(root_ + "/given/sgd_start"));
-  EXPECT_THAT(ReadAll(root_ + "/given/sgd/args.txt"), HasSubstr("--resume=" + given.start_checkpoint));
+  EXPECT_THAT(io::ReadTestFile(root_ + "/given/sgd/args.txt"), HasSubstr("--resume=" + given.start_checkpoint));
   // Short budgets start PSGD from the end of SGD.
   Protocol q(root_ + "/short", {}, root_ + "/bin");
   EXPECT_EQ(SgdStage(q, RecipeFor(Budget::kShort)), root_ + "/short/sgd/last.safetensors");
   const std::string psgd = PsgdStage(q, RecipeFor(Budget::kShort), "psgd", "x.safetensors",
                                      {"--psg_bits=3"});
-  EXPECT_THAT(ReadAll(psgd + "/args.txt"),
+  EXPECT_THAT(io::ReadTestFile(psgd + "/args.txt"),
               HasSubstr("--optimizer=psgd --psg_bits=3 --init_from=x.safetensors"));
 }
 

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "io/checkpoint.h"
 #include "io/json_writer.h"
+#include "io/test_files.h"
 
 extern char** environ;
 
@@ -42,14 +43,7 @@ std::string Command(const std::string& name) {
   return absl::StrCat(std::getenv("TEST_SRCDIR"), "/psg_toolkit/experiments/", name);
 }
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-io::Json ReadJson(const std::string& path) { return io::Json::parse(ReadText(path)); }
+io::Json ReadJson(const std::string& path) { return io::Json::parse(io::ReadTestFile(path)); }
 
 struct Result {
   int status = -1;     // exit code, or 128 + signal
@@ -67,7 +61,7 @@ Result RunCommandLine(const std::string& command, const std::vector<std::string>
   const std::string log = absl::StrCat(Tmp(), "/run_", ++log_count, ".log");
   Result r;
   r.status = RunAndLog(prefix, log);
-  r.output = ReadText(log);
+  r.output = io::ReadTestFile(log);
   return r;
 }
 
@@ -110,7 +104,7 @@ class Background {
     waitpid(pid_, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  std::string Output() const { return ReadText(log_); }
+  std::string Output() const { return io::ReadTestFile(log_); }
 
  private:
   std::string log_;
@@ -169,6 +163,7 @@ TEST(ReliabilityTest, NumericFlagsAreRangeCheckedAtStartUp) {
       {"train", "--max_eval_images=-1", "--max_eval_images=-1 is out of range: allowed [0, inf)"},
       {"train", "--lr=inf", "--lr=inf is out of range: allowed (0, inf)"},
       {"ptq", "--calibration_batches=0", "--calibration_batches=0 is out of range: allowed [1, inf)"},
+      {"ptq", "--lapq_evaluations=5", "--lapq_evaluations=5 is out of range: allowed [10, inf)"},
       {"int8_eval", "--calibration_batches=0", "--calibration_batches=0 is out of range: allowed [1, inf)"},
       {"prune_sweep", "--max_eval_images=-1", "--max_eval_images=-1 is out of range: allowed [0, inf)"},
       {"structured_prune", "--ratio=1", "--ratio=1 is out of range: allowed [0, 1)"},
@@ -235,10 +230,10 @@ TEST(ReliabilityTest, RunsStoppedAnywhereResumeAndFinishedRunsKeepTheirResults) 
   ASSERT_EQ(r.status, 0) << r.output;
   r = RunCommandLine("train", Plus(LenetFlags(out, 2), {"--resume=auto"}));
   ASSERT_EQ(r.status, 0) << r.output;
-  const std::string result = ReadText(out + "/result.json");
+  const std::string result = io::ReadTestFile(out + "/result.json");
   const io::Json json = io::Json::parse(result);
   EXPECT_EQ(json["steps"], 4);
-  std::istringstream metrics(ReadText(out + "/metrics.jsonl"));
+  std::istringstream metrics(io::ReadTestFile(out + "/metrics.jsonl"));
   std::vector<int> epochs;
   for (std::string line; std::getline(metrics, line);) epochs.push_back(io::Json::parse(line)["epoch"]);
   EXPECT_EQ(epochs, (std::vector<int>{1, 2}));
@@ -246,7 +241,7 @@ TEST(ReliabilityTest, RunsStoppedAnywhereResumeAndFinishedRunsKeepTheirResults) 
   r = RunCommandLine("train", Plus(LenetFlags(out, 2), {"--resume=auto"}));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("the run finished all 2 epochs (step 4); nothing to train"));
-  EXPECT_EQ(ReadText(out + "/result.json"), result);
+  EXPECT_EQ(io::ReadTestFile(out + "/result.json"), result);
 
   fs::remove(out + "/result.json");
   r = RunCommandLine("train", Plus(LenetFlags(out, 2), {"--resume=auto"}));
@@ -289,7 +284,7 @@ TEST(ReliabilityTest, ADivergingRunStopsAndLeavesNothingNonFinite) {
     ASSERT_TRUE(ckpt.ok()) << ckpt.status();
     EXPECT_TRUE(ckpt->CheckFinite().ok()) << ckpt->CheckFinite();
   }
-  std::istringstream metrics(ReadText(out + "/metrics.jsonl"));
+  std::istringstream metrics(io::ReadTestFile(out + "/metrics.jsonl"));
   for (std::string line; std::getline(metrics, line);) EXPECT_NO_THROW(io::Json::parse(line)) << line;
 }
 

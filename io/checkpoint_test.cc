@@ -17,7 +17,6 @@
 #include <functional>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/test_files.h"
 
 namespace psg::io {
 namespace {
@@ -50,13 +50,6 @@ std::string MakeTempDir() {
   char* made = mkdtemp(templ.data());
   EXPECT_NE(made, nullptr) << std::strerror(errno);
   return templ;
-}
-
-std::string ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void WriteFileBytes(const std::string& path, absl::string_view bytes) {
@@ -247,7 +240,7 @@ TEST(CheckpointTest, RoundTripAllDTypesAndShapes) {
   EXPECT_FALSE(ckpt.Has("masks"));
 
   // Writing to a file and serializing in memory give the same bytes.
-  EXPECT_EQ(ReadFileBytes(path), SampleWriter().Serialize());
+  EXPECT_EQ(ReadTestFile(path), SampleWriter().Serialize());
 }
 
 TEST(CheckpointTest, RoundTripEmptyCheckpointAndLargeTensor) {
@@ -350,7 +343,7 @@ TEST(CheckpointTest, FileBytesMatchHandBuiltLayout) {
   EXPECT_EQ(actual, expected);
   const std::string path = MakeTempDir() + "/tiny.safetensors";
   PSG_ASSERT_OK(w.WriteAtomically(path));
-  EXPECT_EQ(ReadFileBytes(path), expected);
+  EXPECT_EQ(ReadTestFile(path), expected);
 
   // The reader accepts the hand-built bytes.
   absl::StatusOr<Checkpoint> ckpt = Checkpoint::Parse(expected, "hand-built");
@@ -789,7 +782,7 @@ TEST(CheckpointAtomicWriteTest, PathIsADirectory) {
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.message()), HasSubstr(path));
   EXPECT_THAT(std::string(s.message()), HasSubstr("is a directory"));
-  EXPECT_EQ(ReadFileBytes(path + "/keep"), "precious");
+  EXPECT_EQ(ReadTestFile(path + "/keep"), "precious");
   EXPECT_EQ(ListDir(dir), std::set<std::string>{"ckpt.safetensors"});
 
   absl::StatusOr<Checkpoint> r = Checkpoint::Read(path);

@@ -11,12 +11,12 @@
 #include <fstream>
 #include <functional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/test_files.h"
 
 namespace psg::io {
 namespace {
@@ -30,13 +30,6 @@ std::string FreshDir(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::set<std::string> ListDir(const std::string& dir) {
@@ -109,7 +102,7 @@ TEST(WriteFileAtomicallyTest, ReplacesTheFileAndLeavesNoTemporaryFile) {
   const std::string dir = FreshDir("atomic");
   ASSERT_TRUE(WriteFileAtomically(dir + "/r.json", "old").ok());
   ASSERT_TRUE(WriteFileAtomically(dir + "/r.json", {"n", "e", "w"}).ok());
-  EXPECT_EQ(ReadFile(dir + "/r.json"), "new");
+  EXPECT_EQ(ReadTestFile(dir + "/r.json"), "new");
   EXPECT_EQ(ListDir(dir), std::set<std::string>{"r.json"});
 }
 
@@ -132,7 +125,7 @@ TEST(WriteFileAtomicallyTest, AFailedWriteKeepsTheOldFile) {
       WithFileSizeLimit(16, [&] { return WriteFileAtomically(dir + "/r.json", std::string(100, 'x')); });
   EXPECT_THAT(message, StartsWith("writing '" + dir + "/r.json': cannot write temporary file"));
   EXPECT_THAT(message, HasSubstr("File too large"));
-  EXPECT_EQ(ReadFile(dir + "/r.json"), "old");
+  EXPECT_EQ(ReadTestFile(dir + "/r.json"), "old");
   EXPECT_EQ(ListDir(dir), std::set<std::string>{"r.json"});
 }
 
@@ -145,7 +138,7 @@ TEST(AppendFileTest, ReportsAFailedAppend) {
   EXPECT_EQ(message, "cannot write '" + dir + "/m.jsonl': File too large");
   absl::StatusOr<AppendFile> fresh = AppendFile::Open(dir + "/m.jsonl", /*truncate=*/true);
   ASSERT_TRUE(fresh.ok());
-  EXPECT_EQ(ReadFile(dir + "/m.jsonl"), "");
+  EXPECT_EQ(ReadTestFile(dir + "/m.jsonl"), "");
 }
 
 TEST(CheckWritableDirectoryTest, CreatesTheDirectoryOrSaysWhyNot) {

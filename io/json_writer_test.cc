@@ -1,23 +1,15 @@
 #include "io/json_writer.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "io/json.h"
+#include "io/test_files.h"
 
 namespace psg::io {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The checkpoint header reader (io/json.h) reads what the writer escapes.
 TEST(JsonWriterTest, EscapesLikeTheCheckpointHeaderReaderExpects) {
@@ -48,7 +40,7 @@ TEST(JsonWriterTest, WritesFilesThatParseBack) {
   Json value = {{"checkpoint", weird}, {"accuracy", 0.25}, {"layers", Json::array()}};
   value["layers"].push_back({{"name", "conv1.weight"}, {"mse", 1e-4}});
   ASSERT_TRUE(WriteJsonFile(dir + "/result.json", value).ok());
-  const std::string text = ReadFile(dir + "/result.json");
+  const std::string text = ReadTestFile(dir + "/result.json");
   EXPECT_EQ(text.back(), '\n');
   const Json back = Json::parse(text);
   EXPECT_EQ(back, value);

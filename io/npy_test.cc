@@ -1,28 +1,22 @@
 #include "io/npy.h"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/test_files.h"
 
 namespace psg::io {
 namespace {
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // The layout of NumPy's format spec (numpy/lib/format.py, version 1.0).
 TEST(NpyTest, WritesTheVersion1LayoutWithDataAlignedTo64Bytes) {
   const std::string path = ::testing::TempDir() + "/a.npy";
   const std::vector<float> values = {1.5f, -2.0f, 0.25f, 3.0f, 4.0f, 5.0f};
   ASSERT_TRUE(WriteNpy(path, {2, 3}, values).ok());
-  const std::string bytes = Read(path);
+  const std::string bytes = ReadTestFile(path);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
   const size_t header = static_cast<uint8_t>(bytes[8]) + 256 * static_cast<uint8_t>(bytes[9]);
   const size_t data = 10 + header;
@@ -40,7 +34,7 @@ TEST(NpyTest, WritesTheVersion1LayoutWithDataAlignedTo64Bytes) {
 TEST(NpyTest, OneDimensionalShapesHaveATrailingComma) {
   const std::string path = ::testing::TempDir() + "/b.npy";
   ASSERT_TRUE(WriteNpy(path, {3}, std::vector<int32_t>{7, -1, 2}).ok());
-  EXPECT_THAT(Read(path), ::testing::HasSubstr("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }"));
+  EXPECT_THAT(ReadTestFile(path), ::testing::HasSubstr("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }"));
 }
 
 TEST(NpyTest, RejectsAShapeThatDoesNotMatchTheValues) {

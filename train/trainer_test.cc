@@ -7,7 +7,6 @@
 #include <random>
 #include <set>
 #include <csignal>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "engine/optimizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "io/test_files.h"
 #include "models/zoo.h"
 #include "train/gradient_norm.h"
 #include "train/training_state.h"
@@ -72,13 +72,6 @@ int64_t SavedStep(const std::string& dir) {
   const absl::StatusOr<RunPosition> saved = LoadTrainingState(dir + "/last.safetensors", params, nullptr);
   EXPECT_TRUE(saved.ok()) << saved.status();
   return saved.ok() ? saved->step : -1;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // How TrainerTest::Train sets up a run besides its options.
@@ -409,7 +402,7 @@ TEST_F(TrainerTest, ResumingAFinishedRunReportsItUnchanged) {
   const std::string dir = Dir("finished");
   RunSummary done;
   ASSERT_TRUE(Train(Options(dir), 0.05f, {.summary = &done}).ok());
-  const std::string metrics = ReadText(dir + "/metrics.jsonl");
+  const std::string metrics = io::ReadTestFile(dir + "/metrics.jsonl");
   TrainerOptions again = Options(dir);
   again.resume_from = dir + "/last.safetensors";
   RunSummary summary;
@@ -419,7 +412,7 @@ TEST_F(TrainerTest, ResumingAFinishedRunReportsItUnchanged) {
   EXPECT_EQ(summary.last.epoch, 3);
   EXPECT_EQ(summary.last.test_accuracy, done.last.test_accuracy);
   EXPECT_EQ(summary.best_test_accuracy, done.best_test_accuracy);
-  EXPECT_EQ(ReadText(dir + "/metrics.jsonl"), metrics);
+  EXPECT_EQ(io::ReadTestFile(dir + "/metrics.jsonl"), metrics);
 }
 
 // Case 10: SIGINT stops the run at the next step boundary with a checkpoint
