@@ -12,6 +12,9 @@
 //   bazel run -c opt //bench:infer_throughput -- --models=resnet20,resnet32,resnet18
 //       --precisions=fp32,fp32_fused,int8,bf16,bf16_fused --threads=2
 //       --output=/tmp/infer_throughput.json
+//
+// --profile prints (and writes) where one pass of each precision goes: oneDNN
+// time by primitive kind, and the time outside primitives (engine/profiler.h).
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -25,6 +28,7 @@
 #include "bench/throughput_setup.h"
 #include "engine/context.h"
 #include "engine/graph.h"
+#include "engine/profiler.h"
 #include "experiments/timing.h"
 #include "flags/ranges.h"
 #include "models/zoo.h"
@@ -42,6 +46,7 @@ ABSL_FLAG(int, warmup, 3, "untimed passes per precision before timing");
 PSG_FLAG_RANGE(warmup, psg::flags::AtLeast(0));
 ABSL_FLAG(int, passes, 20, "timed passes per precision; the median is reported");
 PSG_FLAG_RANGE(passes, psg::flags::AtLeast(1));
+ABSL_FLAG(bool, profile, false, "print (and write) a profile of one pass per precision");
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 
 namespace psg::bench {
@@ -57,7 +62,7 @@ int Main() {
   if (passes < 1 || absl::GetFlag(FLAGS_warmup) < 0) {
     throw std::invalid_argument("--passes must be >= 1 and --warmup >= 0");
   }
-  io::Json results = io::Json::array();
+  io::Json results = io::Json::array(), profiles = io::Json::object();
   std::printf("| model | batch | precision | pass ms | img/s |\n|---|---|---|---|---|\n");
   for (const ThroughputCase& c : cases) {
     std::unique_ptr<engine::Sequential> net = models::BuildModel({c.model, c.classes});
@@ -121,11 +126,24 @@ int Main() {
       std::printf("| %s | | %s / %s speed | %.3fx | |\n", c.model.c_str(), precisions[i].c_str(),
                   precisions[0].c_str(), seconds[0] / seconds[i]);
     }
+    if (absl::GetFlag(FLAGS_profile)) {
+      for (size_t i = 0; i < precisions.size(); ++i) {
+        engine::Profiler profiler;
+        {
+          engine::Profiler::Recording recording(&profiler);
+          calls[i]();
+        }
+        std::printf("\nprofile of one %s pass, %s, batch %lld, %d threads:\n%s\n",
+                    precisions[i].c_str(), c.model.c_str(), static_cast<long long>(c.batch),
+                    threads, profiler.Table().c_str());
+        profiles[absl::StrCat(c.model, " ", precisions[i])] = profiler.Json();
+      }
+    }
   }
   std::printf("(%d threads, median of %d interleaved passes after %d warm-up passes)\n", threads,
               passes, absl::GetFlag(FLAGS_warmup));
   WriteResultJson(absl::GetFlag(FLAGS_output), "infer_throughput",
-                  {{"passes", passes}, {"results", results}});
+                  {{"passes", passes}, {"results", results}, {"profiles", profiles}});
   return 0;
 }
 
