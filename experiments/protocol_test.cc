@@ -62,9 +62,9 @@ TEST_F(ProtocolTest, RunsACommandUnderItsLauncher) {
   Protocol p(root_ + "/run", {}, root_ + "/bin");
   p.SetLauncher("train", {launcher, "-np", "2"}, {"--distributed=mpi"});
   const std::string dir = p.Stage("sgd", "train", {"--epochs=3"}, "result.json");
-  EXPECT_THAT(ReadAll(dir + "/args.txt"),
+  EXPECT_THAT(io::ReadTestFile(dir + "/args.txt"),
               HasSubstr("--epochs=3 --output_dir=" + dir + " --resume=auto --distributed=mpi"));
-  EXPECT_THAT(ReadAll(root_ + "/run/commands.sh"),
+  EXPECT_THAT(io::ReadTestFile(root_ + "/run/commands.sh"),
               HasSubstr("# sgd\n'" + launcher + "' '-np' '2' bazel-bin/experiments/train '--epochs=3' "));
 }
 
