@@ -67,6 +67,14 @@ Recipe RecipeFor(Budget budget) {
   return r;
 }
 
+Recipe AdamRecipe(const Recipe& recipe) {
+  Recipe r = recipe;
+  r.sgd.push_back("--optimizer=adam");
+  r.sgd.push_back(absl::StrCat("--lr=", kAdamPretrainingLr));  // absl: the last value wins
+  r.start_checkpoint.clear();
+  return r;
+}
+
 PaperSetting ReleasedCifar100Setting() { return {"resnet32", "cifar100"}; }
 
 PaperSetting ImageNetSetting() { return {"resnet18", "imagenet"}; }

@@ -69,6 +69,16 @@ struct Recipe {
 
 Recipe RecipeFor(Budget budget);
 
+// PSG-Adam (the released appendix) starts from an Adam-trained model with its
+// Adam moments; the released code does not include that training. Here: the
+// recipe's SGD stage (schedule, epochs, weight decay) run with
+// torch.optim.Adam's defaults and lr kAdamPretrainingLr, from scratch also at
+// the paper budget (the released epoch-82 start is an SGD model).
+inline constexpr double kAdamPretrainingLr = 1e-3;  // torch.optim.Adam's default lr
+Recipe AdamRecipe(const Recipe& recipe);
+// PSG-Adam's learning rate for base lr `lr`: lr * 1e-2 * lambda_s (train.py).
+inline double PsgdAdamEffectiveLr(double lr, double lambda) { return lr * 1e-2 * lambda; }
+
 // The train flags of a PSGD stage: the recipe's PSGD flags, --optimizer=psgd,
 // `psg_flags`, and the released rule that a 2-bit grid trains without weight
 // decay.

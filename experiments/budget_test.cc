@@ -5,6 +5,7 @@
 // and utils.py's CIFAR-100 loader. These test the recipe, not the arithmetic.
 #include "experiments/budget.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,22 @@ TEST(PaperRecipeTest, AdamLearningRate) {
   // starting from EPOCH 82"; the Adam branch then sets lr *= 1e-2 * lambda_s.
   EXPECT_DOUBLE_EQ(kReleasedPsgdAdamLr, 1e-4);
   EXPECT_DOUBLE_EQ(kReleasedPsgdLr, 1e-2);
+  EXPECT_DOUBLE_EQ(PsgdAdamEffectiveLr(kReleasedPsgdAdamLr, 150), 1.5e-4);
+}
+
+// PSG-Adam's start: the SGD stage's schedule trained with Adam, never the
+// released SGD checkpoint (its optimizer state has no Adam moments).
+TEST(PaperRecipeTest, AdamPretrainingKeepsTheScheduleAndStartsFromScratch) {
+  Recipe sgd = RecipeFor(Budget::kPaper);
+  sgd.start_checkpoint = "ResNet82.safetensors";
+  const Recipe adam = AdamRecipe(sgd);
+  ASSERT_EQ(adam.sgd.size(), sgd.sgd.size() + 2);
+  EXPECT_TRUE(std::equal(sgd.sgd.begin(), sgd.sgd.end(), adam.sgd.begin()));
+  EXPECT_EQ(adam.sgd[adam.sgd.size() - 2], "--optimizer=adam");
+  EXPECT_EQ(adam.sgd.back(), "--lr=0.001");  // after the SGD lr: absl keeps the last
+  EXPECT_EQ(adam.psgd_start_step, sgd.psgd_start_step);
+  EXPECT_EQ(adam.psgd, sgd.psgd);
+  EXPECT_TRUE(adam.start_checkpoint.empty());
 }
 
 TEST(PaperRecipeTest, SettingsOfThePaperTables) {

@@ -153,8 +153,24 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
 }
 
 std::string PaperExperiment::SgdCheckpoint() {
-  if (sgd_checkpoint_.empty()) sgd_checkpoint_ = SgdStage(*shared_, recipe_);
+  if (sgd_checkpoint_.empty()) sgd_checkpoint_ = PretrainingStage(*shared_, recipe_, "sgd");
   return sgd_checkpoint_;
+}
+
+std::string PaperExperiment::AdamCheckpoint() {
+  if (adam_checkpoint_.empty()) adam_checkpoint_ = PretrainingStage(*shared_, AdamRecipe(recipe_), "adam");
+  return adam_checkpoint_;
+}
+
+std::string PaperExperiment::AdamControlDir(double adam_lr) {
+  const std::string init = AdamCheckpoint();
+  if (budget_ == Budget::kPaper) return AdamDir();
+  std::vector<std::string> args = recipe_.psgd;
+  for (const std::string& flag : {std::string("--optimizer=adam"), absl::StrCat("--lr=", adam_lr),
+                                  "--init_from=" + init, std::string("--init_optimizer_state")}) {
+    args.push_back(flag);
+  }
+  return shared_->Stage(absl::StrCat("adam_continued_lr", adam_lr), "train", args, "result.json");
 }
 
 std::string PaperExperiment::SgdControlDir() {
@@ -166,13 +182,16 @@ std::string PaperExperiment::SgdControlDir() {
 }
 
 std::string PaperExperiment::SharedPsgdStage(const std::string& stage,
-                                             const std::vector<std::string>& psg_flags) {
-  return PsgdStage(*shared_, recipe_, stage, SgdCheckpoint(), psg_flags);
+                                             const std::vector<std::string>& psg_flags,
+                                             const std::string& init) {
+  return PsgdStage(*shared_, recipe_, stage, init.empty() ? SgdCheckpoint() : init, psg_flags);
 }
 
 void PaperExperiment::WriteTrainingPlot(
-    const std::vector<std::pair<std::string, std::string>>& continued) const {
-  std::vector<Series> curves = {TrainingCurve("SGD", SgdDir(), 0)};
+    const std::vector<std::pair<std::string, std::string>>& continued,
+    std::pair<std::string, std::string> first) const {
+  if (first.first.empty()) first = {"SGD", SgdDir()};
+  std::vector<Series> curves = {TrainingCurve(first.first, first.second, 0)};
   // The PSGD stages start from the SGD stage's end, or (paper budget) from
   // its checkpoint at psgd_start_epoch.
   const int64_t start = recipe_.psgd_start_step > 0 ? recipe_.psgd_start_epoch

@@ -66,7 +66,9 @@ class PaperExperiment {
   // A PSGD stage of the recipe from SgdCheckpoint() with `psg_flags`, kept
   // under --shared_dir as `stage` (which must name the flags, e.g.
   // "psgd_w4_lambda150") so that experiments share it; returns its directory.
-  std::string SharedPsgdStage(const std::string& stage, const std::vector<std::string>& psg_flags);
+  // `init`: the checkpoint it starts from instead (e.g. AdamCheckpoint()).
+  std::string SharedPsgdStage(const std::string& stage, const std::vector<std::string>& psg_flags,
+                              const std::string& init = "");
   // The SGD stage's directory (its last.safetensors is the final SGD model).
   std::string SgdDir() const { return shared_->run_dir() + "/sgd"; }
   // The SGD model trained as long as the PSGD models, the control that FP
@@ -75,9 +77,20 @@ class PaperExperiment {
   // stage's schedule run with plain SGD from the SGD checkpoint ("sgd_continued").
   std::string SgdControlDir();
 
-  // training.svg: test accuracy per epoch of the SGD stage, then of each
-  // (name, stage directory) that continued from its checkpoint.
-  void WriteTrainingPlot(const std::vector<std::pair<std::string, std::string>>& continued) const;
+  // PSG-Adam's counterparts (AdamRecipe): the Adam-trained starting model
+  // (shared stage "adam"), its directory, and its control trained as long as
+  // the PSG-Adam models: at the paper budget the Adam stage itself, otherwise
+  // the PSGD stage's schedule with plain Adam at PSG-Adam's lr `adam_lr`,
+  // continuing the Adam model's moments ("adam_continued_lr<adam_lr>").
+  std::string AdamCheckpoint();
+  std::string AdamDir() const { return shared_->run_dir() + "/adam"; }
+  std::string AdamControlDir(double adam_lr);
+
+  // training.svg: test accuracy per epoch of the first stage (`first`: name
+  // and directory; default the SGD stage), then of each (name, stage
+  // directory) that continued from its checkpoint.
+  void WriteTrainingPlot(const std::vector<std::pair<std::string, std::string>>& continued,
+                         std::pair<std::string, std::string> first = {}) const;
 
   // results.json: {"experiment", "budget", "model", "dataset", "seed",
   // "command", "machine", <the members of `results`>}; results.md: `markdown`
@@ -90,7 +103,7 @@ class PaperExperiment {
   Recipe recipe_;
   std::string model_, dataset_;
   std::unique_ptr<Protocol> protocol_, shared_;
-  std::string sgd_checkpoint_;  // empty until SgdCheckpoint() ran
+  std::string sgd_checkpoint_, adam_checkpoint_;  // empty until the stage ran
 };
 
 // One model's results from a ptq.json: FP accuracy, accuracy and size-weighted

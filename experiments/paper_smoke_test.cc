@@ -5,15 +5,16 @@
 // result files: results.json holds a number in [0, 1] at each given path
 // (keys joined by '/'),
 // results.md and the plots were written, and a second run finds every stage
-// done (the shared SGD model is not trained again).
+// done (the shared first model, SGD or Adam, is not trained again).
 //
-//   paper_smoke_test <target> <json path>... [-- <target flags>...]
+//   paper_smoke_test [--first_stage=adam] <target> <json path>... [-- <target flags>...]
 //   e.g. paper_smoke_test quant_vs_bits weights_only/SGD/accuracy/4
 #include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "experiments/protocol.h"
@@ -27,6 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string target;
+std::string first_stage = "sgd";  // the shared stage every other one starts from
 std::vector<std::string> json_paths;
 std::vector<std::string> target_flags;
 
@@ -75,13 +77,14 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   }
   EXPECT_TRUE(fs::exists(run + "/results.md"));
   EXPECT_TRUE(fs::exists(run + "/commands.sh"));
-  EXPECT_TRUE(fs::exists(tmp + "/shared/sgd/stage_done"));
+  const std::string first = tmp + "/shared/" + first_stage;
+  EXPECT_TRUE(fs::exists(first + "/stage_done"));
   int plots = 0;
   for (const auto& entry : fs::directory_iterator(run)) plots += entry.path().extension() == ".svg";
   EXPECT_GE(plots, 2);
-  const auto before = fs::last_write_time(tmp + "/shared/sgd/last.safetensors");
+  const auto before = fs::last_write_time(first + "/last.safetensors");
   ASSERT_EQ(RunAndLog(command, tmp + "/log2.txt"), 0);
-  EXPECT_EQ(fs::last_write_time(tmp + "/shared/sgd/last.safetensors"), before);
+  EXPECT_EQ(fs::last_write_time(first + "/last.safetensors"), before);
 }
 
 }  // namespace
@@ -89,13 +92,19 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: paper_smoke_test <experiment target> <json path>...\n");
+  constexpr absl::string_view kFirstStage = "--first_stage=";
+  int arg = 1;
+  if (arg < argc && absl::StartsWith(argv[arg], kFirstStage)) {
+    psg::experiments::first_stage = std::string(argv[arg++]).substr(kFirstStage.size());
+  }
+  if (arg >= argc) {
+    std::fprintf(stderr,
+                 "usage: paper_smoke_test [--first_stage=adam] <experiment target> <json path>...\n");
     return 2;
   }
-  psg::experiments::target = argv[1];
-  char** flags = std::find(argv + 2, argv + argc, std::string("--"));
-  psg::experiments::json_paths.assign(argv + 2, flags);
+  psg::experiments::target = argv[arg];
+  char** flags = std::find(argv + arg + 1, argv + argc, std::string("--"));
+  psg::experiments::json_paths.assign(argv + arg + 1, flags);
   if (flags != argv + argc) psg::experiments::target_flags.assign(flags + 1, argv + argc);
   return RUN_ALL_TESTS();
 }

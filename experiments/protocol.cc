@@ -160,22 +160,22 @@ void Protocol::SetLauncher(const std::string& command, std::vector<std::string> 
   launchers_[command] = {std::move(prefix), std::move(suffix)};
 }
 
-std::string SgdStage(Protocol& protocol, const Recipe& recipe) {
+std::string PretrainingStage(Protocol& protocol, const Recipe& recipe, const std::string& stage) {
   if (recipe.psgd_start_step == 0) {
-    return protocol.Stage("sgd", "train", recipe.sgd, "result.json") + "/last.safetensors";
+    return protocol.Stage(stage, "train", recipe.sgd, "result.json") + "/last.safetensors";
   }
   std::string start = recipe.start_checkpoint;
   if (start.empty()) {
     std::vector<std::string> first_leg = recipe.sgd;
     first_leg.push_back(absl::StrCat("--stop_after_steps=", recipe.psgd_start_step));
-    start = protocol.Stage("sgd_start", "train", first_leg, "last.safetensors") + "/last.safetensors";
+    start = protocol.Stage(stage + "_start", "train", first_leg, "last.safetensors") + "/last.safetensors";
   }
   // The second leg continues from the first, or from its own checkpoint when
   // it was interrupted.
-  const std::string own = protocol.run_dir() + "/sgd/last.safetensors";
+  const std::string own = protocol.run_dir() + "/" + stage + "/last.safetensors";
   std::vector<std::string> rest = recipe.sgd;
   rest.push_back("--resume=" + (fs::exists(own) ? own : start));
-  protocol.Stage("sgd", "train", rest, "result.json");
+  protocol.Stage(stage, "train", rest, "result.json");
   return start;
 }
 

@@ -57,11 +57,12 @@ class Protocol {
   std::map<std::string, Launcher> launchers_;
 };
 
-// The recipe's SGD stage ("sgd"); returns the checkpoint the PSGD stages
+// The recipe's first training stage `stage` ("sgd"; "adam" for PSG-Adam's
+// start) with the recipe's `sgd` flags; returns the checkpoint the PSGD stages
 // start from: its end, or (paper budget) its checkpoint at
-// recipe.psgd_start_step, kept by a first leg "sgd_start" or given as
-// recipe.start_checkpoint (then "sgd" continues that one).
-std::string SgdStage(Protocol& protocol, const Recipe& recipe);
+// recipe.psgd_start_step, kept by a first leg "<stage>_start" or given as
+// recipe.start_checkpoint (then `stage` continues that one).
+std::string PretrainingStage(Protocol& protocol, const Recipe& recipe, const std::string& stage);
 
 // A PSGD stage of the recipe from `init`, with the PSG flags `psg_flags`
 // (e.g. --psg_target=grid --psg_bits=4); returns the stage directory.

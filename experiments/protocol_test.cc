@@ -107,7 +107,7 @@ TEST(RunAndLogTest, ReturnsTheExitStatusAndKeepsTheOutput) {
 
 TEST_F(ProtocolTest, PaperSgdStageKeepsTheCheckpointPsgdStartsFrom) {
   Protocol p(root_ + "/run", {}, root_ + "/bin");
-  const std::string start = SgdStage(p, RecipeFor(Budget::kPaper));
+  const std::string start = PretrainingStage(p, RecipeFor(Budget::kPaper), "sgd");
   EXPECT_EQ(start, root_ + "/run/sgd_start/last.safetensors");
   EXPECT_THAT(io::ReadTestFile(root_ + "/run/sgd_start/args.txt"),
               HasSubstr("--stop_after_steps=32062 "));  // epoch 82 of 391 steps
@@ -119,12 +119,12 @@ TEST_F(ProtocolTest, PaperSgdStageKeepsTheCheckpointPsgdStartsFrom) {
   Recipe given = RecipeFor(Budget::kPaper);
   given.start_checkpoint = root_ + "/ResNet82.safetensors";
   Protocol g(root_ + "/given", {}, root_ + "/bin");
-  EXPECT_EQ(SgdStage(g, given), given.start_checkpoint);
+  EXPECT_EQ(PretrainingStage(g, given, "sgd"), given.start_checkpoint);
   EXPECT_FALSE(fs::exists(root_ + "/given/sgd_start"));
   EXPECT_THAT(io::ReadTestFile(root_ + "/given/sgd/args.txt"), HasSubstr("--resume=" + given.start_checkpoint));
   // Short budgets start PSGD from the end of SGD.
   Protocol q(root_ + "/short", {}, root_ + "/bin");
-  EXPECT_EQ(SgdStage(q, RecipeFor(Budget::kShort)), root_ + "/short/sgd/last.safetensors");
+  EXPECT_EQ(PretrainingStage(q, RecipeFor(Budget::kShort), "sgd"), root_ + "/short/sgd/last.safetensors");
   const std::string psgd = PsgdStage(q, RecipeFor(Budget::kShort), "psgd", "x.safetensors",
                                      {"--psg_bits=3"});
   EXPECT_THAT(io::ReadTestFile(psgd + "/args.txt"),

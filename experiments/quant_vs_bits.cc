@@ -14,7 +14,9 @@
 // histogram/histogram.svg, commands.sh and each stage's directory.
 //
 //   bazel run //experiments:quant_vs_bits -- --budget=short --data_dir=../shared/data
-//   bazel run //experiments:quant_vs_bits -- --budget=short --psg_method=adam   # appendix
+//   # appendix, PSG with Adam: an Adam stage, PSG-Adam from it with its moments,
+//   # and the Adam model trained as long as the control
+//   bazel run //experiments:quant_vs_bits -- --budget=short --psg_method=adam
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -57,28 +59,33 @@ int Run(const std::string& command_line) {
   if (method != "sgd" && method != "adam") {
     return Fail(absl::StrCat("--psg_method must be sgd or adam, got '", method, "'"));
   }
-  const std::string variant = method == "adam" ? "_adam" : "";
+  const bool adam = method == "adam";
+  const std::string variant = adam ? "_adam" : "";
   PaperExperiment e("quant_vs_bits", command_line, absl::StrCat("w", psg_bits, variant));
-  const std::string psgd_name = absl::StrCat(method == "adam" ? "PSGD-Adam@W" : "PSGD@W", psg_bits);
+  const std::string psgd_name = absl::StrCat(adam ? "PSGD-Adam@W" : "PSGD@W", psg_bits);
   const double lambda = absl::GetFlag(FLAGS_psg_lambda);
   std::vector<std::string> psg_flags = {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
                                         absl::StrCat("--psg_lambda=", lambda), "--psg_method=" + method};
-  if (method == "adam") {
-    // train.py with --adam 1: base lr 1e-4 (then lr * 1e-2 * lambda_s inside
-    // PSGD's Adam). Released, it starts from an Adam-trained model and its Adam
-    // state; the toolkit has no plain Adam stage, so here the moments start at
-    // zero from the SGD model (said in results.md).
+  // train.py with --adam 1: base lr 1e-4 (then lr * 1e-2 * lambda_s inside
+  // PSGD's Adam), from an Adam-trained model and its Adam state.
+  if (adam) {
     psg_flags.push_back(absl::StrCat("--lr=", kReleasedPsgdAdamLr));
+    psg_flags.push_back("--init_optimizer_state");
   }
   const std::string psgd_dir = e.SharedPsgdStage(
-      absl::StrCat("psgd_w", psg_bits, "_lambda", lambda, variant), psg_flags);
-  const std::string sgd_dir = e.SgdControlDir();
-  const std::vector<std::pair<std::string, std::string>> models = {{"SGD", sgd_dir},
-                                                                   {psgd_name, psgd_dir}};
+      absl::StrCat("psgd_w", psg_bits, "_lambda", lambda, variant), psg_flags,
+      adam ? e.AdamCheckpoint() : "");
+  // The control trained as long: SGD, or Adam at PSG-Adam's lr.
+  const std::pair<std::string, std::string> control =
+      adam ? std::pair<std::string, std::string>{"Adam", e.AdamControlDir(PsgdAdamEffectiveLr(
+                                                             kReleasedPsgdAdamLr, lambda))}
+           : std::pair<std::string, std::string>{"SGD", e.SgdControlDir()};
+  const std::vector<std::pair<std::string, std::string>> models = {control, {psgd_name, psgd_dir}};
   const RoundedModels weights = RoundModels(e, models, bits);
   const RoundedModels weights_and_activations = RoundModels(e, models, bits, "act_", {"--act_bits=same"});
   e.protocol().Stage("histogram", "weight_histogram",
-                     {absl::StrCat("--checkpoints=SGD=", sgd_dir, "/last.safetensors,", psgd_name,
+                     {absl::StrCat("--checkpoints=", control.first, "=", control.second,
+                                   "/last.safetensors,", psgd_name,
                                    "=", psgd_dir, "/last.safetensors"),
                       "--layer=" + absl::GetFlag(FLAGS_histogram_layer),
                       absl::StrCat("--bits=", psg_bits)},
@@ -92,10 +99,12 @@ int Run(const std::string& command_line) {
       "layer at 8 bits below 4), no fine-tuning.\n\n## Weights only (WbA32)\n\n%s%s%s",
       e.model(), e.dataset(), BudgetName(e.budget()), header, weights.table_rows,
       PaperRows(e, psg_bits, method));
-  if (method == "adam") {
-    absl::StrAppend(&md, "\nPSGD-Adam: base lr 1e-4 (x 1e-2 x lambda_s), as released; released, it starts "
-                         "from an Adam-trained model with its Adam state, here from the SGD model with "
-                         "fresh moments.\n");
+  if (adam) {
+    absl::StrAppendFormat(
+        &md, "\nPSGD-Adam: base lr 1e-4 (x 1e-2 x lambda_s), as released, from an Adam-trained "
+             "model (the SGD stage's schedule with Adam at lr %g; the released code does not "
+             "include this training) and its Adam moments. Adam: the control trained as long.\n",
+        kAdamPretrainingLr);
   }
   absl::StrAppend(&md, "\n## Weights and ReLU outputs (WbAb)\n\n", header,
                   weights_and_activations.table_rows,
@@ -128,7 +137,9 @@ int Run(const std::string& command_line) {
   WriteSvg(e.run_dir() + "/qmse.svg",
            LinePlotSvg(mse, {.title = "Weight quantization MSE", .x_label = "bits",
                              .y_label = "MSE", .log_y = true, .x_ticks = ticks}));
-  e.WriteTrainingPlot({{psgd_name, psgd_dir}});
+  e.WriteTrainingPlot({{psgd_name, psgd_dir}},
+                      adam ? std::pair<std::string, std::string>{"Adam", e.AdamDir()}
+                           : std::pair<std::string, std::string>{});
 
   e.WriteResults({{"psg_bits", psg_bits},
                   {"weights_only", weights.json_members},

@@ -7,6 +7,9 @@
 //   # PSG's two-stage recipe: PSGD from an SGD checkpoint, own lr and schedule
 //   bazel run //experiments:train -- --init_from=/tmp/run1/last.safetensors
 //       --optimizer=psgd --psg_bits=4 --psg_lambda=150 --lr=0.01 --epochs=10 ...
+//   # PSG with Adam (released appendix): from an --optimizer=adam run, with its moments
+//   bazel run //experiments:train -- --init_from=/tmp/adam/last.safetensors
+//       --init_optimizer_state --optimizer=psgd --psg_method=adam --lr=1e-4 ...
 //
 //   # quantization-aware training (experiments/qat_flags.h), e.g. LSQ W4A4
 //   bazel run //experiments:train -- --init_from=/tmp/run1/last.safetensors
@@ -41,6 +44,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -83,6 +87,10 @@ ABSL_FLAG(std::string, output_dir, "", "run directory (required)");
 ABSL_FLAG(int64_t, checkpoint_every_steps, 100, "also checkpoint every N steps (0: epoch ends only)");
 PSG_FLAG_RANGE(checkpoint_every_steps, AtLeast(0));
 ABSL_FLAG(std::string, init_from, "", "start from this checkpoint's weights (fresh optimizer, epoch 0)");
+ABSL_FLAG(bool, init_optimizer_state, false,
+          "with --init_from: also start from its optimizer state (moments and step count), as the "
+          "released PSG-Adam starts from an Adam run's; the checkpoint must hold every state tensor "
+          "of this run's optimizer except PSGD's grid ranges");
 ABSL_FLAG(std::string, resume, "", "checkpoint to resume from; 'auto' = <output_dir>/last.safetensors if present");
 ABSL_FLAG(int64_t, stop_after_steps, 0, "stop with a checkpoint after this many optimizer steps in total (0: never)");
 PSG_FLAG_RANGE(stop_after_steps, AtLeast(0));
@@ -138,7 +146,8 @@ Json FlagsJson(const Json& optimizer_json, const Json& qat_json, const Json& dis
                {"lipschitz", absl::GetFlag(FLAGS_lipschitz)},
                {"seed", absl::GetFlag(FLAGS_seed)},
                {"precision", absl::GetFlag(FLAGS_precision)},
-               {"init_from", absl::GetFlag(FLAGS_init_from)}};
+               {"init_from", absl::GetFlag(FLAGS_init_from)},
+               {"init_optimizer_state", absl::GetFlag(FLAGS_init_optimizer_state)}};
   json.update(psg::train::LrFlagsJson());
   json.update(optimizer_json);
   json.update(qat_json);
@@ -234,6 +243,17 @@ int Train(const psg::experiments::DistributedFromFlags& distributed) {
       return Fail(pruned.status().message());
     }
     psg::experiments::AddL0GateOptimizer(*prune, l0_gates.get(), absl::GetFlag(FLAGS_lr), &*optimizer);
+    if (absl::GetFlag(FLAGS_init_optimizer_state)) {
+      const std::string init = absl::GetFlag(FLAGS_init_from);
+      if (init.empty()) return Fail("--init_optimizer_state needs --init_from");
+      // PSGD's moving-average grid ranges start from the weights when absent.
+      const absl::StatusOr<int> restored = psg::train::LoadOptimizerState(
+          init, *optimizer->optimizer,
+          [](const std::string& name) { return absl::EndsWith(name, "/grid_range"); });
+      if (!restored.ok()) return Fail(restored.status().message());
+      std::printf("optimizer state from %s: %d tensors, step %lld\n", init.c_str(), *restored,
+                  static_cast<long long>(optimizer->optimizer->steps()));
+    }
     const Json flags_json = FlagsJson(optimizer->json, qat->json, distributed.json);
 
     psg::train::TrainerOptions to;

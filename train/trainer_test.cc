@@ -6,11 +6,14 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <cmath>
 #include <csignal>
 #include <string>
 #include <vector>
 
 #include "data/image_set_dataset.h"
+#include "absl/strings/match.h"
+#include "engine/adam.h"
 #include "engine/optimizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -605,6 +608,56 @@ TEST(TrainingStateTest, ACheckpointOfAnotherModelIsRefused) {
                 ::testing::HasSubstr("holds a resnet32 model, not resnet20: pass --model=resnet32"));
     EXPECT_TRUE(LoadTrainingState(path, deeper, nullptr, {.model = "resnet32"}).ok());
   }
+}
+
+
+// Starting from another run's optimizer state (released PSG-Adam): weights by
+// LoadTrainingState without the optimizer, then LoadOptimizerState; the
+// continued run must take exactly the steps the original run takes.
+TEST(TrainingStateTest, OptimizerStateContinuesAnotherRunExactly) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/adam.safetensors";
+  auto make = [](const std::string& name) {
+    engine::Parameter p = engine::Parameter::Trainable(name, engine::ParamKind::kConvWeight, {5});
+    p.value.CopyFromPlain({0.5f, -1.0f, 2.0f, 0.0f, 3.0f});
+    return p;
+  };
+  auto step = [](engine::Parameter& p, engine::Optimizer& opt, int t) {
+    std::vector<float> g(5);
+    for (int i = 0; i < 5; ++i) g[i] = std::sin(1.3f * t + i) * (i + 1);
+    p.grad.CopyFromPlain(g);
+    opt.Step(0.01f);
+  };
+  engine::Parameter original = make("w");
+  engine::Adam adam({&original}, {});
+  for (int t = 1; t <= 3; ++t) step(original, adam, t);
+  ASSERT_TRUE(SaveTrainingState(path, {&original}, &adam, {2, 0, 3, 1}, {}).ok());
+
+  engine::Parameter continued = make("w");
+  engine::Adam fresh({&continued}, {});
+  ASSERT_TRUE(LoadTrainingState(path, {&continued}, nullptr).ok());
+  const absl::StatusOr<int> restored =
+      LoadOptimizerState(path, fresh, [](const std::string&) { return false; });
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(*restored, 2);  // w/adam_m, w/adam_v
+  EXPECT_EQ(fresh.steps(), 3);
+  for (int t = 4; t <= 6; ++t) {
+    step(original, adam, t);
+    step(continued, fresh, t);
+  }
+  EXPECT_EQ(continued.value.ToPlain(), original.value.ToPlain());
+
+  // An SGD run's checkpoint has no Adam moments: an error naming the tensor,
+  // unless the caller says the tensor may be absent.
+  engine::Parameter sgd_param = make("w");
+  engine::Sgd sgd({&sgd_param}, {});
+  const absl::StatusOr<int> wrong =
+      LoadOptimizerState(path, sgd, [](const std::string&) { return false; });
+  ASSERT_EQ(wrong.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(wrong.status().message()), ::testing::HasSubstr("'w/momentum'"));
+  const absl::StatusOr<int> optional = LoadOptimizerState(
+      path, sgd, [](const std::string& name) { return absl::EndsWith(name, "/momentum"); });
+  ASSERT_TRUE(optional.ok());
+  EXPECT_EQ(*optional, 0);
 }
 
 }  // namespace

@@ -144,4 +144,28 @@ absl::StatusOr<RunPosition> LoadTrainingState(const std::string& path,
   return position;
 }
 
+absl::StatusOr<int> LoadOptimizerState(const std::string& path, engine::Optimizer& optimizer,
+                                       const std::function<bool(const std::string&)>& may_be_absent) {
+  absl::StatusOr<io::Checkpoint> ckpt = io::Checkpoint::Read(path);
+  if (!ckpt.ok()) return ckpt.status();
+  if (absl::Status s = ckpt->CheckFinite(); !s.ok()) return s;
+  absl::StatusOr<absl::Span<const uint64_t>> pos = ckpt->U64(kPositionTensor, {4});
+  if (!pos.ok()) return pos.status();
+  int restored = 0;
+  for (const auto& [name, tensor] : optimizer.State()) {
+    const std::string stored = "optim/" + name;
+    if (!ckpt->Has(stored)) {
+      if (may_be_absent(name)) continue;
+      return absl::NotFoundError(absl::StrCat(
+          "checkpoint '", path, "' has no optimizer state '", name,
+          "': it was trained with another optimizer (train the starting model with the optimizer "
+          "whose state this run continues, e.g. --optimizer=adam for --psg_method=adam)"));
+    }
+    if (absl::Status s = Restore(*ckpt, stored, tensor); !s.ok()) return s;
+    ++restored;
+  }
+  optimizer.set_steps(static_cast<int64_t>((*pos)[2]));
+  return restored;
+}
+
 }  // namespace psg::train

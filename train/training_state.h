@@ -13,6 +13,7 @@
 #define PSG_TRAIN_TRAINING_STATE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -66,6 +67,17 @@ absl::StatusOr<RunPosition> LoadTrainingState(const std::string& path,
                                               const engine::ParameterList& params,
                                               engine::Optimizer* optimizer,
                                               const LoadOptions& options = {});
+
+// Restores only `optimizer`'s state tensors and step count, from a checkpoint
+// of another run: the released PSG-Adam starts from an Adam-trained model with
+// its Adam moments (the weights come from LoadTrainingState with no
+// optimizer). A state tensor for which `may_be_absent(name)` holds and that
+// the checkpoint lacks keeps its value (e.g. PSGD's grid ranges, NaN until
+// first observed); any other missing tensor is a NotFound error naming it and
+// the checkpoint, so a model trained by another optimizer cannot silently
+// start with zero moments. Returns the number of tensors restored.
+absl::StatusOr<int> LoadOptimizerState(const std::string& path, engine::Optimizer& optimizer,
+                                       const std::function<bool(const std::string&)>& may_be_absent);
 
 }  // namespace psg::train
 
