@@ -37,6 +37,7 @@ Recipe RecipeFor(Budget budget) {
            {"--epochs=1", "--max_train_images=256", "--schedule=constant", "--lr=0.01",
             "--weight_decay=1e-4", "--batch_size=64", "--momentum=0.9"},
            {"--max_eval_images=256"}};
+      r.holdout_images = 64;  // of the 256 training images it trains on
       break;
     case Budget::kShort:
       r = {{"--epochs=20", "--schedule=onecycle", "--lr=0.1", "--nesterov", "--weight_decay=5e-4"},

@@ -42,6 +42,9 @@ inline constexpr double kReleasedPsgdLr = 0.01;              // --lr 0.01 (SGD)
 inline constexpr double kReleasedPsgdAdamLr = 1e-4;          // --lr 1e-4 with --adam 1
 inline constexpr double kReleasedWeightDecay = 1e-4;         // --w_decay 1e-4
 inline constexpr int kReleasedNoWeightDecayBits = 2;         // W_DECAY = 0 if w_bits == 2
+// hyperparmeter_search.py, utils.get_cifar100_dataloaders_disjoint: lambda_s
+// is chosen on the first 10,000 of the shuffled training images, held out.
+inline constexpr int64_t kReleasedHoldoutImages = 10000;
 
 // Where --budget=paper runs a table: the setting the paper reports it in.
 struct PaperSetting {
@@ -65,6 +68,9 @@ struct Recipe {
   // The SGD stage's checkpoint at psgd_start_step, given instead of trained
   // (paper budget: the authors' ResNet82.pth, imported); empty: train it.
   std::string start_checkpoint;
+  // Training images a hyper-parameter search holds out for validation
+  // (--holdout_images).
+  int64_t holdout_images = kReleasedHoldoutImages;
 };
 
 Recipe RecipeFor(Budget budget);

@@ -57,6 +57,12 @@ TEST(PaperRecipeTest, TwoBitGridTrainsWithoutWeightDecay) {
   EXPECT_THAT(w2, Contains("--optimizer=psgd"));
 }
 
+TEST(PaperRecipeTest, SearchHoldsOutTheReleasedValidationSplit) {
+  // utils.py get_cifar100_dataloaders_disjoint: subset_idx = total_idx[:10000].
+  EXPECT_EQ(RecipeFor(Budget::kPaper).holdout_images, 10000);
+  EXPECT_EQ(RecipeFor(Budget::kShort).holdout_images, 10000);
+}
+
 TEST(PaperRecipeTest, AdamLearningRate) {
   // train.py's --lr comment: "By default 1e-4 for Adam // 1e-2 for SGD when
   // starting from EPOCH 82"; the Adam branch then sets lr *= 1e-2 * lambda_s.

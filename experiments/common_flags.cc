@@ -25,6 +25,11 @@ ABSL_FLAG(std::string, dataset, "cifar10",
           "DIR/val/<wnid>/*.JPEG)");
 ABSL_FLAG(std::string, data_dir, "",
           "directory holding the dataset (default $PSG_DATA_DIR, else ~/.cache/psg-toolkit/data)");
+ABSL_FLAG(int64_t, holdout_images, 0,
+          "evaluate on this many training images, held out from training by a seeded shuffle "
+          "(seed 0), instead of the test set: the validation split of a hyper-parameter search "
+          "(0: none)");
+PSG_FLAG_RANGE(holdout_images, psg::flags::AtLeast(0));
 ABSL_FLAG(int, batch_size, 128, "batch size");
 PSG_FLAG_RANGE(batch_size, psg::flags::Between(1, 1 << 20));
 ABSL_FLAG(int, threads, 0, "OpenMP threads for oneDNN (0: all cores)");
@@ -134,6 +139,12 @@ absl::StatusOr<std::unique_ptr<train::TrainingData>> LoadDataFromFlags() {
   if (!data.ok()) {
     return absl::Status(data.status().code(),
                         absl::StrCat(data.status().message(), "\n(", HowToGet(dataset, dir), ")"));
+  }
+  if (const int64_t n = absl::GetFlag(FLAGS_holdout_images); n > 0) {
+    // Seed 0, as the released search (np.random.seed(0)).
+    if (absl::Status s = train::HoldOut(**data, n, /*seed=*/0); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--holdout_images=", n, ": ", s.message()));
+    }
   }
   return data;
 }

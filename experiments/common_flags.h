@@ -3,6 +3,7 @@
 //
 //   --model=resnet20 --shortcut=projection --dataset=cifar10 --data_dir=...
 //   --batch_size=128 --threads=0 --workers=1
+//   --holdout_images=10000   # evaluate on held-out training images, not the test set
 //
 //   int main(int argc, char** argv) { return RunCommand(argc, argv, "usage", Run); }
 //   int Run() {   // the flags are parsed and range-checked (flags/ranges.h)
@@ -28,6 +29,7 @@ ABSL_DECLARE_FLAG(std::string, model);
 ABSL_DECLARE_FLAG(std::string, shortcut);
 ABSL_DECLARE_FLAG(std::string, dataset);
 ABSL_DECLARE_FLAG(std::string, data_dir);
+ABSL_DECLARE_FLAG(int64_t, holdout_images);
 ABSL_DECLARE_FLAG(int, batch_size);
 ABSL_DECLARE_FLAG(int, threads);
 ABSL_DECLARE_FLAG(int, workers);
@@ -69,8 +71,9 @@ int RunCommand(int argc, char** argv, const char* usage, int (*run)());
 // flush-to-zero on every thread (engine/denormals.h).
 void SetUpThreads();
 
-// --dataset from --data_dir (default train::DefaultDataDir()); a missing data
-// set's error says how to get that data set.
+// --dataset from --data_dir (default train::DefaultDataDir()), with
+// --holdout_images held out (train::HoldOut); a missing data set's error says
+// how to get that data set.
 absl::StatusOr<std::unique_ptr<train::TrainingData>> LoadDataFromFlags();
 
 // --model and --shortcut for `data` (its number of classes); an error when

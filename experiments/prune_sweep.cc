@@ -106,10 +106,11 @@ Json ResultJson(const Json& flags, const std::vector<Outcome>& outcomes) {
 
 // Accuracy by sparsity (rows) and scope (columns), then each pruned setting's
 // per-layer sparsities.
-std::string ResultTable(const std::vector<double>& sparsities, const std::vector<Scope>& scopes,
-                        const std::vector<Outcome>& outcomes) {
+std::string ResultTable(const std::string& evaluation_set, const std::vector<double>& sparsities,
+                        const std::vector<Scope>& scopes, const std::vector<Outcome>& outcomes) {
   const double dense = outcomes.front().eval.accuracy;
-  std::string md = absl::StrFormat("Dense test accuracy: %.2f %%\n\n| sparsity |", 100 * dense);
+  std::string md = absl::StrFormat("Evaluated on: %s\n\nDense accuracy: %.2f %%\n\n| sparsity |",
+                                   evaluation_set, 100 * dense);
   std::string rule = "|---|";
   for (Scope s : scopes) {
     absl::StrAppend(&md, " ", psg::prune::ScopeName(s), " accuracy | change vs dense |");
@@ -191,10 +192,11 @@ int Run() {
   const Json flags = {{"checkpoint", checkpoint},
                       {"model", mo.name},
                       {"dataset", absl::GetFlag(FLAGS_dataset)},
+                      {"evaluated_on", (*data)->evaluation_set},
                       {"first_last", first_last},
                       {"max_eval_images", absl::GetFlag(FLAGS_max_eval_images)},
                       {"threads", omp_get_max_threads()}};
-  const std::string table = ResultTable(sparsities, scopes, outcomes);
+  const std::string table = ResultTable((*data)->evaluation_set, sparsities, scopes, outcomes);
   const absl::Status written = WriteResultFiles(
       output_dir, {{"prune_sweep.json", psg::io::JsonText(ResultJson(flags, outcomes))},
                    {"prune_sweep.md", table},

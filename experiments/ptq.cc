@@ -339,6 +339,7 @@ int Run() {
   const Json flags = {{"checkpoint", checkpoint},
                       {"model", mo.name},
                       {"dataset", absl::GetFlag(FLAGS_dataset)},
+                      {"evaluated_on", (*data)->evaluation_set},
                       {"act_bits", absl::GetFlag(FLAGS_act_bits)},
                       {"granularity", absl::GetFlag(FLAGS_granularity)},
                       {"range", absl::GetFlag(FLAGS_range)},

@@ -183,6 +183,8 @@ int Train(const psg::experiments::DistributedFromFlags& distributed) {
   psg::experiments::SetUpThreads();
   auto data = psg::experiments::LoadDataFromFlags();
   if (!data.ok()) return Fail(data.status().message());
+  // The progress lines say "test"; say once what that is.
+  if ((*data)->evaluation_set != "test") std::printf("evaluating on %s\n", (*data)->evaluation_set.c_str());
   auto model_options = psg::experiments::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
   absl::StatusOr<psg::experiments::QatFromFlags> qat = psg::experiments::ReadQatFlags();
@@ -254,7 +256,8 @@ int Train(const psg::experiments::DistributedFromFlags& distributed) {
       std::printf("optimizer state from %s: %d tensors, step %lld\n", init.c_str(), *restored,
                   static_cast<long long>(optimizer->optimizer->steps()));
     }
-    const Json flags_json = FlagsJson(optimizer->json, qat->json, distributed.json);
+    Json flags_json = FlagsJson(optimizer->json, qat->json, distributed.json);
+    flags_json["evaluated_on"] = (*data)->evaluation_set;
 
     psg::train::TrainerOptions to;
     to.epochs = absl::GetFlag(FLAGS_epochs);

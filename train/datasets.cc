@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <numeric>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -11,6 +13,7 @@
 #include "data/image_folder.h"
 #include "data/image_set_dataset.h"
 #include "data/normalization.h"
+#include "data/rng.h"
 
 namespace psg::train {
 
@@ -39,7 +42,58 @@ class SliceDataset final : public data::Dataset {
   int64_t begin_, size_;
 };
 
+// The samples of `base` at `indices`, in that order.
+class IndexedDataset final : public data::Dataset {
+ public:
+  IndexedDataset(const data::Dataset& base, std::vector<int64_t> indices)
+      : base_(base), indices_(std::move(indices)) {}
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  data::SampleShape sample_shape() const override { return base_.sample_shape(); }
+  int32_t label(int64_t i) const override { return base_.label(indices_[i]); }
+  absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
+    return base_.WriteSample(indices_[i], rng, dst);
+  }
+
+ private:
+  const data::Dataset& base_;
+  std::vector<int64_t> indices_;
+};
+
+// 0..size-1 shuffled by Fisher-Yates with data::Rng(seed).
+std::vector<int64_t> ShuffledIndices(int64_t size, uint64_t seed) {
+  std::vector<int64_t> order(size);
+  std::iota(order.begin(), order.end(), 0);
+  data::Rng rng(seed);
+  for (int64_t i = size - 1; i > 0; --i) {
+    std::swap(order[i], order[rng.UniformInt(static_cast<uint64_t>(i) + 1)]);
+  }
+  return order;
+}
+
 }  // namespace
+
+absl::Status HoldOut(TrainingData& data, int64_t n, uint64_t seed) {
+  const int64_t size = data.train->size();
+  if (n <= 0 || n >= size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot hold out ", n, " of ", size, " training images: it must be between 1 and ",
+        size - 1));
+  }
+  const std::vector<int64_t> order = ShuffledIndices(size, seed);
+  std::vector<int64_t> held(order.begin(), order.begin() + n), kept(order.begin() + n, order.end());
+  // Training keeps its usual order (the loader shuffles per epoch).
+  std::sort(kept.begin(), kept.end());
+  std::unique_ptr<data::Dataset> train = std::move(data.train);
+  std::unique_ptr<data::Dataset> unaugmented = std::move(data.train_unaugmented);
+  data.train = std::make_unique<IndexedDataset>(*train, kept);
+  data.train_unaugmented = std::make_unique<IndexedDataset>(*unaugmented, std::move(kept));
+  data.test = std::make_unique<IndexedDataset>(*unaugmented, std::move(held));
+  data.viewed.push_back(std::move(train));
+  data.viewed.push_back(std::move(unaugmented));
+  data.evaluation_set =
+      absl::StrCat("held-out: ", n, " of the ", size, " training images (seed ", seed, ")");
+  return absl::OkStatus();
+}
 
 std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n) {
   return Slice(dataset, 0, n);

@@ -28,6 +28,11 @@ struct TrainingData {
   int num_classes = 0;
   // What every sample is normalized with: (pixel / 255 - mean[c]) / stddev[c].
   data::Normalization normalization;
+  // What `test` holds, for result files: "test", or the held-out training
+  // images after HoldOut().
+  std::string evaluation_set = "test";
+  // Datasets the three above are views of (after HoldOut()), kept alive here.
+  std::vector<std::unique_ptr<data::Dataset>> viewed;
 };
 
 // Names: cifar10 (<dir>/cifar-10-batches-bin), cifar100 (<dir>/cifar-100-binary,
@@ -43,6 +48,16 @@ absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string
 std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n);
 // Samples [begin, end) of `dataset` (clipped to it), numbered from 0.
 std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin, int64_t end);
+
+// Holds out `n` training images as the evaluation set, as the released
+// hyper-parameter search does (PSG-pytorch utils.py,
+// get_cifar100_dataloaders_disjoint: a seeded shuffle of the training indices,
+// the first 10,000 for validation, the rest for training). Afterwards `test`
+// is those n images with the evaluation transform (released: with the training
+// augmentation), `train` and `train_unaugmented` the other images, and
+// `evaluation_set` says so. The shuffle is data::Rng(seed)'s Fisher-Yates, so
+// the indices differ from numpy's. An error unless 0 < n < training images.
+absl::Status HoldOut(TrainingData& data, int64_t n, uint64_t seed);
 
 // The default data directory: $PSG_DATA_DIR, else $HOME/.cache/psg-toolkit/data
 // (where tools/get_cifar10.sh puts CIFAR-10).

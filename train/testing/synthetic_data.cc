@@ -36,6 +36,8 @@ std::unique_ptr<TrainingData> SyntheticData(const SyntheticDataOptions& o) {
   augment.normalization = {std::vector<float>(o.channels, 0.4f), std::vector<float>(o.channels, 0.25f)};
   data->train = std::make_unique<data::ImageSetDataset>(*data::ImageSetDataset::Create(
       data->train_images, data::ImageSetDataset::Mode::kTrain, augment));
+  data->train_unaugmented = std::make_unique<data::ImageSetDataset>(*data::ImageSetDataset::Create(
+      data->train_images, data::ImageSetDataset::Mode::kEval, augment));
   data->test = std::make_unique<data::ImageSetDataset>(*data::ImageSetDataset::Create(
       data->test_images, data::ImageSetDataset::Mode::kEval, augment));
   return data;
