@@ -1,16 +1,20 @@
-// Paper Table 1: pruning without fine-tuning. The SGD model and a PSGD model
+// Paper Table 1: pruning without fine-tuning. The SGD model and PSGD models
 // trained towards zero (the pruning target) are magnitude-pruned at each
 // sparsity (global by default, first and last layer kept) and evaluated as
-// they are; SNIP (pruned at initialization, then trained with its masks for
+// they are, each sparsity's PSGD model trained with the lambda_s that the
+// released search chose for it on held-out training images
+// (experiments/zero_lambda_search.h; --zero_lambdas with one value: that one); SNIP (pruned at initialization, then trained with its masks for
 // the SGD stage's schedule) and L0 (hard-concrete gates trained from the SGD
 // checkpoint for the PSGD phase's schedule) are the baselines that reach
 // their sparsity by training.
 //
 //   bazel run //experiments:pruning -- --budget=short --data_dir=../shared/data
+//   bazel run //experiments:pruning -- --budget=short --zero_lambdas=150   # no search
 //
 // Stages, files and flags as experiments/quant_vs_bits (shared SGD stage,
 // results.json, results.md, accuracy.svg, training.svg).
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,11 +31,8 @@
 #include "flags/ranges.h"
 #include "experiments/result_json.h"
 #include "experiments/svg_plot.h"
+#include "experiments/zero_lambda_search.h"
 
-ABSL_FLAG(std::string, sparsities, "0.5,0.7,0.8,0.9", "sparsities of the magnitude sweep");
-ABSL_FLAG(std::string, scope, "global", "magnitude pruning scope: global or layer");
-ABSL_FLAG(double, zero_lambda, 150.0, "lambda_s of PSGD towards zero");
-PSG_FLAG_RANGE(zero_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, snip_sparsities, "0.9", "SNIP runs, one per sparsity (empty: none)");
 // L0 trains its gates with their own Adam, as the reference implementation
 // (Louizos et al.); lambda is not yet tuned for it (experiments/RESULTS.md).
@@ -43,41 +44,49 @@ PSG_FLAG_RANGE(l0_gate_lr, psg::flags::GreaterThan(0));
 namespace psg::experiments {
 namespace {
 
-// Test accuracy by requested sparsity (0: dense) from a prune_sweep stage.
-std::map<double, double> ReadSweep(const std::string& stage_dir) {
-  const std::string path = stage_dir + "/prune_sweep.json";
-  const JsonValue json = OrThrow(ReadJsonFile(path), path);
-  std::map<double, double> accuracy;
-  for (const JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
-    accuracy[OrThrow(row.NumberAt("sparsity"), path)] = OrThrow(row.NumberAt("test_accuracy"), path);
-  }
-  return accuracy;
-}
-
 std::vector<double> ParseSparsities(const std::string& list, const char* flag) {
   return OrThrow(flags::ParseNumbers(flag, flags::SplitList(list), flags::Range{0, 1, true, true}),
                  "the sparsities");
 }
 
 int Run(const std::string& command_line) {
-  const std::vector<double> sparsities = ParseSparsities(absl::GetFlag(FLAGS_sparsities), "sparsities");
+  const std::vector<double> sparsities = SparsitiesFromFlag();
   const std::vector<double> snip = ParseSparsities(absl::GetFlag(FLAGS_snip_sparsities), "snip_sparsities");
+  const std::vector<double> lambdas = ZeroLambdasFromFlag();
   PaperExperiment e("pruning", command_line);
   const std::string init = e.SgdCheckpoint();
-  const std::string psgd_dir = e.SharedPsgdStage(
-      absl::StrCat("psgd_zero_lambda", absl::GetFlag(FLAGS_zero_lambda)),
-      {"--psg_target=zero", absl::StrCat("--psg_lambda=", absl::GetFlag(FLAGS_zero_lambda))});
+  // lambda_s per sparsity (0: the dense row): one candidate is used at every
+  // sparsity; several are chosen between on held-out training images.
+  std::optional<ZeroLambdaSearch> search;
+  std::map<double, double> zero_lambda;
+  if (lambdas.size() > 1) {
+    search = SearchZeroLambda(e, lambdas, sparsities, absl::GetFlag(FLAGS_scope));
+    zero_lambda = search->chosen;
+  } else {
+    zero_lambda[0] = lambdas[0];
+    for (double s : sparsities) zero_lambda[s] = lambdas[0];
+  }
   std::vector<std::string> sweep_args = {"--sparsity=" + absl::GetFlag(FLAGS_sparsities),
                                          "--scope=" + absl::GetFlag(FLAGS_scope)};
   sweep_args.insert(sweep_args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
+  // The models swept: SGD and the PSGD-zero model of each chosen lambda_s,
+  // trained on the whole training set.
+  std::vector<std::pair<std::string, std::string>> models = {{"SGD", e.SgdControlDir()}};
+  std::map<double, std::string> zero_model;  // lambda -> its name in `models`
+  for (const auto& [sparsity, lambda] : zero_lambda) {
+    if (zero_model.contains(lambda)) continue;
+    zero_model[lambda] = absl::StrCat("PSGD-zero lambda_s ", lambda);
+    models.push_back({zero_model[lambda],
+                      e.SharedPsgdStage(ZeroStageName(lambda, /*held_out=*/false),
+                                        {"--psg_target=zero", absl::StrCat("--psg_lambda=", lambda)})});
+  }
   std::map<std::string, std::map<double, double>> swept;
   std::vector<Series> accuracy;
-  for (const auto& [name, dir] : {std::pair<std::string, std::string>{"SGD", e.SgdControlDir()},
-                                  {"PSGD-zero", psgd_dir}}) {
+  for (const auto& [name, dir] : models) {
     std::vector<std::string> args = sweep_args;
     args.push_back("--checkpoint=" + dir + "/last.safetensors");
     const std::string stage = "prune_sweep_" + dir.substr(dir.rfind('/') + 1);
-    swept[name] = ReadSweep(e.protocol().Stage(stage, "prune_sweep", args, "prune_sweep.json"));
+    swept[name] = ReadPruneSweep(e.protocol().Stage(stage, "prune_sweep", args, "prune_sweep.json"));
     Series s{name, {}, {}};
     for (const auto& [sparsity, a] : swept[name]) {
       s.x.push_back(sparsity);
@@ -121,14 +130,21 @@ int Run(const std::string& command_line) {
   std::string md = absl::StrFormat(
       "# Pruning without fine-tuning: %s on %s, budget %s\n\nTest accuracy (%%) after %s "
       "magnitude pruning of the trained weights (first and last layer kept), no "
-      "fine-tuning; SGD trained as long as PSGD.\n\n| sparsity | SGD | PSGD (zero target) |%s\n"
-      "|---|---|---|%s\n",
+      "fine-tuning; SGD trained as long as PSGD. PSGD (zero target): at each sparsity the "
+      "model trained with that row's lambda_s%s.\n\n| sparsity | SGD | PSGD (zero target) | "
+      "lambda_s |%s\n|---|---|---|---|%s\n",
       e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_scope),
+      search ? " (chosen on held-out training images, below)" : "",
       paper ? " paper: SGD / PSGD |" : "", paper ? "---|" : "");
+  io::Json psgd_json = io::Json::object(), lambda_json = io::Json::object();
   for (const auto& [sparsity, a] : swept["SGD"]) {
-    absl::StrAppendFormat(&md, "| %s | %.2f | %.2f |%s\n",
+    const double lambda = zero_lambda.at(sparsity);
+    const double psgd = swept[zero_model.at(lambda)].at(sparsity);
+    psgd_json[absl::StrFormat("%g", sparsity)] = psgd;
+    lambda_json[absl::StrFormat("%g", sparsity)] = lambda;
+    absl::StrAppendFormat(&md, "| %s | %.2f | %.2f | %g |%s\n",
                           sparsity == 0 ? "0 (dense)" : absl::StrFormat("%g", sparsity), 100 * a,
-                          100 * swept["PSGD-zero"].at(sparsity),
+                          100 * psgd, lambda,
                           !paper ? "" : sparsity == 0.9 ? " 1.00 / 64.33 (secondary source) |" : " |");
   }
   absl::StrAppendFormat(&md, "\nBaselines that train to their sparsity:\n\n| method | sparsity | test "
@@ -143,13 +159,22 @@ int Run(const std::string& command_line) {
   WriteSvg(e.run_dir() + "/accuracy.svg",
            LinePlotSvg(accuracy, {.title = "Pruning without fine-tuning", .x_label = "sparsity",
                                   .y_label = "test accuracy (%)", .width = 760}));
-  e.WriteTrainingPlot({{"PSGD-zero", psgd_dir}});
-  io::Json swept_json = io::Json::object();
-  for (const auto& [name, by_sparsity] : swept) {
-    for (const auto& [sparsity, a] : by_sparsity) swept_json[name][absl::StrFormat("%g", sparsity)] = a;
+  if (search) {
+    absl::StrAppend(&md, "\nlambda_s of PSGD towards zero, chosen as released (hyperparmeter_search.py):\n\n",
+                    SearchMarkdown(*search));
   }
-  e.WriteResults({{"scope", absl::GetFlag(FLAGS_scope)}, {"magnitude", swept_json}, {"trained", trained_json}},
-                 md);
+  e.WriteTrainingPlot({models.begin() + 1, models.end()});
+  // "magnitude": SGD and PSGD-zero (each sparsity's chosen model) by
+  // sparsity, and every swept model by name.
+  io::Json swept_json = {{"PSGD-zero", psgd_json}};
+  for (const auto& [name, by_sparsity] : swept) {
+    io::Json& row = name == "SGD" ? swept_json["SGD"] : swept_json["models"][name];
+    for (const auto& [sparsity, a] : by_sparsity) row[absl::StrFormat("%g", sparsity)] = a;
+  }
+  io::Json results = {{"scope", absl::GetFlag(FLAGS_scope)}, {"magnitude", swept_json},
+                      {"zero_lambda", lambda_json}, {"trained", trained_json}};
+  if (search) results["search"] = SearchJson(*search);
+  e.WriteResults(results, md);
   return 0;
 }
 
