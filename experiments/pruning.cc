@@ -210,10 +210,10 @@ int Run(const std::string& command_line) {
   if (!l0_runs.empty()) {
     absl::StrAppendFormat(
         &md,
-        "\nL0 (hard concrete gates by Adam at lr %g, trained from the SGD checkpoint for the PSGD "
-        "phase's schedule) learns its sparsity; the SGD and PSGD-zero models are magnitude-pruned "
-        "at the sparsity each L0 model reached:\n\n| L0 lambda | sparsity | L0 | SGD | PSGD (zero "
-        "target) |\n|---|---|---|---|---|\n",
+        "\nAt L0's sparsities: L0 (hard concrete gates by Adam at lr %g, trained from the SGD "
+        "checkpoint for the PSGD phase's schedule) learns its sparsity; the SGD and PSGD-zero "
+        "models are magnitude-pruned at the sparsity each L0 model reached:\n\n"
+        "| L0 lambda | sparsity | L0 | SGD | PSGD (zero target) |\n|---|---|---|---|---|\n",
         gate_lr);
     for (const L0Run& run : l0_runs) {
       absl::StrAppendFormat(&md, "| %g | %.4f | %.2f | %s | %s |\n", run.lambda, run.sparsity, 100 * run.accuracy,
