@@ -41,6 +41,10 @@ inline constexpr int64_t kReleasedPsgdDecayEpoch = 123;      // --decay_epoch 12
 inline constexpr double kReleasedPsgdLr = 0.01;              // --lr 0.01 (SGD)
 inline constexpr double kReleasedPsgdAdamLr = 1e-4;          // --lr 1e-4 with --adam 1
 inline constexpr double kReleasedWeightDecay = 1e-4;         // --w_decay 1e-4
+// --lambda_s 150, the default and the README's command for --w_bit 4; the
+// released code gives no other value, so the toolkit uses it at every
+// bit-width (hyperparmeter_search.py tunes it per bit-width on held-out data).
+inline constexpr double kReleasedPsgLambda = 150;
 inline constexpr int kReleasedNoWeightDecayBits = 2;         // W_DECAY = 0 if w_bits == 2
 // hyperparmeter_search.py, utils.get_cifar100_dataloaders_disjoint: lambda_s
 // is chosen on the first 10,000 of the shuffled training images, held out.

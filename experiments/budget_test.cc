@@ -57,6 +57,11 @@ TEST(PaperRecipeTest, TwoBitGridTrainsWithoutWeightDecay) {
   EXPECT_THAT(w2, Contains("--optimizer=psgd"));
 }
 
+TEST(PaperRecipeTest, LambdaIsTheReleasedOneAtEveryBitWidth) {
+  // train.py: parser.add_argument('--lambda_s', default='150'); README: --w_bit 4 --lambda_s 150.
+  EXPECT_EQ(kReleasedPsgLambda, 150);
+}
+
 TEST(PaperRecipeTest, SearchHoldsOutTheReleasedValidationSplit) {
   // utils.py get_cifar100_dataloaders_disjoint: subset_idx = total_idx[:10000].
   EXPECT_EQ(RecipeFor(Budget::kPaper).holdout_images, 10000);

@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "experiments/common_flags.h"
+#include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
 #include "experiments/svg_plot.h"
@@ -33,7 +34,7 @@ ABSL_FLAG(double, gradient_l2, 0.05,
 PSG_FLAG_RANGE(gradient_l2, psg::flags::AtLeast(0));
 ABSL_FLAG(double, lipschitz, 3e-4, "Lipschitz regularization's beta (untuned; 0: no row)");
 PSG_FLAG_RANGE(lipschitz, psg::flags::AtLeast(0));
-ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s");
+ABSL_FLAG(double, psg_lambda, psg::experiments::kReleasedPsgLambda, "PSGD lambda_s");
 PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
 PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
