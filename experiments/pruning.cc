@@ -30,7 +30,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "experiments/common_flags.h"
 #include "experiments/paper_experiment.h"
@@ -155,8 +154,6 @@ int Run(const std::string& command_line) {
   }
   std::sort(rows.begin(), rows.end());
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
-  std::vector<std::string> row_list;
-  for (double s : rows) row_list.push_back(absl::StrFormat("%.10g", s));
 
   // lambda_s per sparsity (0: the dense row): one candidate is used at every
   // sparsity; several are chosen between on held-out training images.
@@ -181,7 +178,7 @@ int Run(const std::string& command_line) {
                                         {"--psg_target=zero", absl::StrCat("--psg_lambda=", lambda)})});
   }
   std::map<std::string, std::map<double, double>> swept;
-  for (const auto& [name, dir] : models) swept[name] = MagnitudeSweep(e, dir, absl::StrJoin(row_list, ","));
+  for (const auto& [name, dir] : models) swept[name] = MagnitudeSweep(e, dir, SparsityList(rows));
   // The table's two magnitude columns by sparsity: SGD, and PSGD-zero from
   // each sparsity's chosen model.
   std::map<std::string, std::map<double, double>> magnitude = {{"SGD", swept["SGD"]}};

@@ -1,5 +1,6 @@
 #include "experiments/zero_lambda_search.h"
 
+#include <charconv>
 #include <stdexcept>
 #include <utility>
 
@@ -53,6 +54,16 @@ std::vector<double> SparsitiesFromFlag() {
                          flags::Range{0, 1, /*min_open=*/true, /*max_open=*/true});
 }
 
+std::string SparsityList(const std::vector<double>& sparsities) {
+  std::string list;
+  for (double s : sparsities) {
+    char text[32];
+    const std::to_chars_result end = std::to_chars(text, text + sizeof(text), s);
+    absl::StrAppend(&list, list.empty() ? "" : ",", absl::string_view(text, end.ptr - text));
+  }
+  return list;
+}
+
 std::string ZeroStageName(double lambda, bool held_out) {
   return absl::StrCat("psgd_zero_lambda", lambda, held_out ? "_holdout" : "");
 }
@@ -72,8 +83,7 @@ ZeroLambdaSearch SearchZeroLambda(PaperExperiment& e, const std::vector<double>&
   ZeroLambdaSearch search;
   search.holdout_images = e.recipe().holdout_images;
   const std::string holdout = absl::StrCat("--holdout_images=", search.holdout_images);
-  std::string sparsity_list;
-  for (double s : sparsities) absl::StrAppend(&sparsity_list, sparsity_list.empty() ? "" : ",", s);
+  const std::string sparsity_list = SparsityList(sparsities);
   for (double lambda : lambdas) {
     const std::string stage = ZeroStageName(lambda, /*held_out=*/true);
     const std::string dir = e.SharedPsgdStage(

@@ -61,6 +61,11 @@ io::Json SearchJson(const ZeroLambdaSearch& search);
 // A table: a row per sparsity, a column per candidate, the chosen one marked.
 std::string SearchMarkdown(const ZeroLambdaSearch& search);
 
+// `sparsities` as prune_sweep's --sparsity list, each in the shortest form
+// that reads back as the same double, so that its results are found again
+// under the values asked for.
+std::string SparsityList(const std::vector<double>& sparsities);
+
 // Accuracy by requested sparsity (0: dense) from a prune_sweep stage's
 // prune_sweep.json.
 std::map<double, double> ReadPruneSweep(const std::string& stage_dir);

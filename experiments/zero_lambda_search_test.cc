@@ -1,6 +1,10 @@
 #include "experiments/zero_lambda_search.h"
 
 #include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
 
 #include "gtest/gtest.h"
 
@@ -20,6 +24,15 @@ TEST(ChooseLambdasTest, BestHeldOutAccuracyPerSparsityTiesToTheSmallerLambda) {
 TEST(ChooseLambdasTest, ASingleCandidateIsChosenEverywhere) {
   const std::map<double, double> expected = {{0.0, 150}, {0.8, 150}};
   EXPECT_EQ(ChooseLambdas({{150, {{0.0, 0.5}, {0.8, 0.2}}}}), expected);
+}
+
+TEST(SparsityListTest, ReadsBackAsTheSameNumbers) {
+  const std::vector<double> sparsities = {0.5, 0.7089, 0.123456789012345, 1.0 / 3};
+  const std::string list = SparsityList(sparsities);
+  EXPECT_EQ(list.substr(0, 11), "0.5,0.7089,");
+  std::vector<double> read;
+  for (absl::string_view item : absl::StrSplit(list, ',')) read.push_back(std::stod(std::string(item)));
+  EXPECT_EQ(read, sparsities);
 }
 
 TEST(SearchMarkdownTest, MarksTheChosenCandidateInEachRow) {
