@@ -29,11 +29,11 @@
 #include "engine/context.h"
 #include "engine/graph.h"
 #include "engine/profiler.h"
-#include "experiments/timing.h"
 #include "flags/ranges.h"
 #include "models/zoo.h"
 #include "quant/bn_fold.h"
 #include "quant/int8_network.h"
+#include "report/timing.h"
 
 ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zoo models");
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
@@ -111,7 +111,7 @@ int Main() {
       }
     }
     const std::vector<double> seconds =
-        experiments::InterleavedMedianSeconds(passes, calls, absl::GetFlag(FLAGS_warmup));
+        report::InterleavedMedianSeconds(passes, calls, absl::GetFlag(FLAGS_warmup));
     for (size_t i = 0; i < precisions.size(); ++i) {
       std::printf("| %s | %lld | %s | %.2f | %.1f |\n", c.model.c_str(),
                   static_cast<long long>(c.batch), precisions[i].c_str(), 1e3 * seconds[i],

@@ -12,9 +12,9 @@
 #include "absl/strings/strip.h"
 #include "engine/denormals.h"
 #include "engine/testing/gradient_check.h"
-#include "experiments/machine.h"
 #include "flags/ranges.h"
 #include "models/zoo.h"
+#include "report/machine.h"
 
 namespace psg::bench {
 
@@ -46,7 +46,7 @@ engine::Tensor RandomInput(const ThroughputCase& c, uint32_t seed) {
 
 void WriteResultJson(const std::string& path, const std::string& benchmark, const io::Json& members) {
   if (path.empty()) return;
-  io::Json json = {{"benchmark", benchmark}, {"machine", experiments::MachineJson()}};
+  io::Json json = {{"benchmark", benchmark}, {"machine", report::MachineJson()}};
   json.update(members);
   if (absl::Status s = io::WriteJsonFile(path, json); !s.ok()) throw std::runtime_error(std::string(s.message()));
   std::printf("results: %s\n", path.c_str());

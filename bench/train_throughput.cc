@@ -24,10 +24,10 @@
 #include "engine/optimizer.h"
 #include "engine/precision.h"
 #include "engine/profiler.h"
-#include "experiments/timing.h"
 #include "flags/ranges.h"
 #include "models/zoo.h"
 #include "psg/psgd.h"
+#include "report/timing.h"
 
 ABSL_FLAG(std::string, models, "resnet20,resnet32,resnet18", "comma-separated zoo models");
 ABSL_FLAG(int64_t, batch, 0, "batch size (0: 128, ResNet-18 32)");
@@ -133,7 +133,7 @@ int Main() {
       }
     }
     const std::vector<double> seconds =
-        experiments::InterleavedMedianSeconds(steps, calls, absl::GetFlag(FLAGS_warmup));
+        report::InterleavedMedianSeconds(steps, calls, absl::GetFlag(FLAGS_warmup));
     for (size_t i = 0; i < runs.size(); ++i) {
       const char* precision = engine::PrecisionName(runs[i].precision);
       std::printf("| %s | %lld | %s | %s | %.2f | %.1f |\n", c.model.c_str(),

@@ -9,7 +9,7 @@
 //   model_options.batch_norm_sync = (*dp)->batch_norm_sync();  // before building the model
 //   trainer_options.data_parallel = dp->get();
 //
-//   mpirun -np 4 bazel-bin/experiments/train ... --distributed=mpi
+//   mpirun -np 4 bazel-bin/commands/train ... --distributed=mpi
 #ifndef PSG_DIST_MPI_DATA_PARALLEL_H_
 #define PSG_DIST_MPI_DATA_PARALLEL_H_
 

@@ -18,11 +18,11 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "experiments/common_flags.h"
+#include "cli/common_flags.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
-#include "experiments/svg_plot.h"
 #include "flags/ranges.h"
+#include "report/svg_plot.h"
 
 ABSL_FLAG(std::string, eval_bits, "4,3", "weight bit-widths to quantize to");
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
@@ -94,10 +94,10 @@ int Run(const std::string& command_line) {
     rule += "---|";
   }
   absl::StrAppend(&md, "\n", rule, "\n");
-  std::vector<Series> accuracy;
+  std::vector<report::Series> accuracy;
   for (const auto& [name, dir] : models) {
     absl::StrAppend(&md, "| ", name, " |");
-    Series s{name + " (best setting)", {}, {}};
+    report::Series s{name + " (best setting)", {}, {}};
     for (int b : bits) {
       const auto& [a, setting] = best[name][b];
       absl::StrAppendFormat(&md, " %.2f (%s) |", 100 * a, setting);
@@ -111,8 +111,8 @@ int Run(const std::string& command_line) {
   }
   std::vector<double> ticks(bits.begin(), bits.end());
   std::sort(ticks.begin(), ticks.end());
-  WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(accuracy, {.title = "Best post-training setting, no fine-tuning",
+  report::WriteSvg(e.run_dir() + "/accuracy.svg",
+           report::LinePlotSvg(accuracy, {.title = "Best post-training setting, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   e.WriteTrainingPlot({models[1]});

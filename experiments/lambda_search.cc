@@ -17,8 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "experiments/paper_experiment.h"
-#include "experiments/svg_plot.h"
 #include "experiments/zero_lambda_search.h"
+#include "report/svg_plot.h"
 
 namespace psg::experiments {
 namespace {
@@ -33,11 +33,11 @@ int Run(const std::string& command_line) {
       "layer kept), as PSG-pytorch hyperparmeter_search.py; the test set is not used.\n\n%s",
       e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_scope),
       SearchMarkdown(search));
-  std::vector<Series> curves;
+  std::vector<report::Series> curves;
   std::vector<std::pair<std::string, std::string>> trained;
   for (const auto& [lambda, by_sparsity] : search.accuracy) {
     const std::string name = absl::StrCat("lambda_s ", lambda);
-    Series s{name, {}, {}};
+    report::Series s{name, {}, {}};
     for (const auto& [sparsity, a] : by_sparsity) {
       s.x.push_back(sparsity);
       s.y.push_back(100 * a);
@@ -45,8 +45,8 @@ int Run(const std::string& command_line) {
     curves.push_back(std::move(s));
     trained.push_back({name, search.stages.at(lambda)});
   }
-  WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(curves, {.title = "PSGD towards zero, pruned without fine-tuning",
+  report::WriteSvg(e.run_dir() + "/accuracy.svg",
+           report::LinePlotSvg(curves, {.title = "PSGD towards zero, pruned without fine-tuning",
                                 .x_label = "sparsity", .y_label = "held-out accuracy (%)"}));
   // Accuracy during training is on the held-out images too.
   e.WriteTrainingPlot(trained);

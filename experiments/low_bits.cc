@@ -14,11 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "experiments/common_flags.h"
+#include "cli/common_flags.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
-#include "experiments/svg_plot.h"
+#include "report/svg_plot.h"
 
 ABSL_FLAG(std::string, low_bits, "3,2", "bit-widths PSGD trains towards, each evaluated at all");
 ABSL_FLAG(double, psg_lambda, psg::experiments::kReleasedPsgLambda, "PSGD lambda_s");
@@ -48,8 +48,8 @@ int Run(const std::string& command_line) {
   if (e.in_paper_setting() && bits.front() == 3) {  // 0.10 % is ImageNet's chance level
     md += "| paper (secondary source): PSGD@W3 vs SGD, at W3 | | 66.36 vs 0.10 |\n";
   }
-  WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(rounded.accuracy, {.title = "Test accuracy at low bit-widths, no fine-tuning",
+  report::WriteSvg(e.run_dir() + "/accuracy.svg",
+           report::LinePlotSvg(rounded.accuracy, {.title = "Test accuracy at low bit-widths, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   e.WriteTrainingPlot({models.begin() + 1, models.end()});

@@ -13,11 +13,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "experiments/common_flags.h"
-#include "experiments/machine.h"
-#include "experiments/result_json.h"
+#include "cli/common_flags.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
+#include "report/machine.h"
+#include "report/result_json.h"
 
 ABSL_FLAG(std::string, budget, "short", "smoke, short or paper (experiments/budget.h)");
 ABSL_FLAG(int, seed, 1, "seed of every training stage");
@@ -95,7 +95,7 @@ void UseSetting(const std::string& table, const PaperSetting& setting) {
 PaperExperiment::PaperExperiment(const std::string& name, std::string command_line,
                                  const std::string& suffix, const PaperSetting& setting)
     : name_(name), command_line_(std::move(command_line)) {
-  SetUpThreads();  // so the machine description reports the stages' threads
+  cli::SetUpThreads();  // so the machine description reports the stages' threads
   budget_ = OrThrow(ParseBudget(absl::GetFlag(FLAGS_budget)), "--budget");
   if (budget_ == Budget::kPaper) UseSetting(name, setting);
   model_ = absl::GetFlag(FLAGS_model);
@@ -111,9 +111,9 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
     recipe_ = RecipeFor(budget_);
   }
   if (budget_ == Budget::kPaper) {
-    recipe_.start_checkpoint = UserPath(absl::GetFlag(FLAGS_paper_start));
+    recipe_.start_checkpoint = cli::UserPath(absl::GetFlag(FLAGS_paper_start));
     if (!recipe_.start_checkpoint.empty()) {
-      recipe_.start_checkpoint = OrThrow(ExistingCheckpoint(recipe_.start_checkpoint), "--paper_start");
+      recipe_.start_checkpoint = OrThrow(cli::ExistingCheckpoint(recipe_.start_checkpoint), "--paper_start");
     }
   } else if (!absl::GetFlag(FLAGS_paper_start).empty()) {
     throw std::runtime_error("--paper_start is for --budget=paper only");
@@ -122,14 +122,14 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
   for (auto* stage_flags : {&recipe_.sgd, &recipe_.psgd}) {
     stage_flags->push_back(absl::StrCat("--seed=", seed));
   }
-  std::string run_dir = UserPath(absl::GetFlag(FLAGS_output_dir));
+  std::string run_dir = cli::UserPath(absl::GetFlag(FLAGS_output_dir));
   if (run_dir.empty()) {
-    run_dir = UserPath(absl::StrCat("runs/", name, "_", BudgetName(budget_),
+    run_dir = cli::UserPath(absl::StrCat("runs/", name, "_", BudgetName(budget_),
                                     suffix.empty() ? "" : "_", suffix));
   }
-  std::string shared_dir = UserPath(absl::GetFlag(FLAGS_shared_dir));
+  std::string shared_dir = cli::UserPath(absl::GetFlag(FLAGS_shared_dir));
   if (shared_dir.empty()) {
-    shared_dir = UserPath(absl::StrCat("runs/shared/", BudgetName(budget_), "_", model_, "_",
+    shared_dir = cli::UserPath(absl::StrCat("runs/shared/", BudgetName(budget_), "_", model_, "_",
                                        dataset_, "_seed", seed));
   }
   const std::vector<std::string> common =
@@ -191,19 +191,19 @@ void PaperExperiment::WriteTrainingPlot(
     const std::vector<std::pair<std::string, std::string>>& continued,
     std::pair<std::string, std::string> first) const {
   if (first.first.empty()) first = {"SGD", SgdDir()};
-  std::vector<Series> curves = {TrainingCurve(first.first, first.second, 0)};
+  std::vector<report::Series> curves = {TrainingCurve(first.first, first.second, 0)};
   // The PSGD stages start from the SGD stage's end, or (paper budget) from
   // its checkpoint at psgd_start_epoch.
   const int64_t start = recipe_.psgd_start_step > 0 ? recipe_.psgd_start_epoch
                                                     : static_cast<int64_t>(curves[0].x.size());
   for (const auto& [name, dir] : continued) curves.push_back(TrainingCurve(name, dir, start));
-  WriteSvg(run_dir() + "/training.svg",
-           LinePlotSvg(curves, {.title = "Test accuracy during training", .x_label = "epoch",
+  report::WriteSvg(run_dir() + "/training.svg",
+           report::LinePlotSvg(curves, {.title = "Test accuracy during training", .x_label = "epoch",
                                 .y_label = "test accuracy (%)"}));
 }
 
 void PaperExperiment::WriteResults(const io::Json& results, std::string markdown) const {
-  const io::Json machine = MachineJson();
+  const io::Json machine = report::MachineJson();
   io::Json json = {{"experiment", name_},
                    {"budget", BudgetName(budget_)},
                    {"model", model_},
@@ -217,7 +217,7 @@ void PaperExperiment::WriteResults(const io::Json& results, std::string markdown
                   "stage, in ",
                   shared_->run_dir(), "/commands.sh. Machine: ", io::JsonCompact(machine), "\n");
   const absl::Status written =
-      WriteResultFiles(run_dir(), {{"results.json", io::JsonText(json)}, {"results.md", markdown}});
+      cli::WriteResultFiles(run_dir(), {{"results.json", io::JsonText(json)}, {"results.md", markdown}});
   if (!written.ok()) throw std::runtime_error(std::string(written.message()));
   std::printf("\n%s\nwrote %s/results.json, results.md and plots (*.svg)\n", markdown.c_str(),
               run_dir().c_str());
@@ -225,9 +225,9 @@ void PaperExperiment::WriteResults(const io::Json& results, std::string markdown
 
 RoundedModel ReadPtq(const std::string& stage_dir) {
   const std::string path = stage_dir + "/ptq.json";
-  const JsonValue json = OrThrow(ReadJsonFile(path), path);
+  const report::JsonValue json = OrThrow(report::ReadJsonFile(path), path);
   RoundedModel r;
-  for (const JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
+  for (const report::JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
     const int bits = static_cast<int>(OrThrow(row.NumberAt("weight_bits"), path));
     const double accuracy = OrThrow(row.NumberAt("test_accuracy"), path);
     if (bits == 0) {
@@ -236,7 +236,7 @@ RoundedModel ReadPtq(const std::string& stage_dir) {
     }
     r.accuracy[bits] = accuracy;
     double sum = 0, size = 0;
-    for (const JsonValue& layer : *OrThrow(row.ArrayAt("layers"), path)) {
+    for (const report::JsonValue& layer : *OrThrow(row.ArrayAt("layers"), path)) {
       const double n = OrThrow(layer.NumberAt("size"), path);
       sum += n * OrThrow(layer.NumberAt("mse"), path);
       size += n;
@@ -269,7 +269,7 @@ RoundedModels RoundModels(PaperExperiment& e,
     const RoundedModel r =
         ReadPtq(e.protocol().Stage("ptq_" + prefix + stage, "ptq", args, "ptq.json"));
     absl::StrAppendFormat(&out.table_rows, "| %s | %.2f |", name, 100 * r.fp);
-    Series s{name, {}, {}};
+    report::Series s{name, {}, {}};
     for (int b : bits) absl::StrAppendFormat(&out.table_rows, " %.2f |", 100 * r.accuracy.at(b));
     for (const auto& [b, accuracy] : r.accuracy) {  // ascending bits
       s.x.push_back(b);
@@ -292,10 +292,10 @@ std::string RoundingTableHeader(const std::string& first, const std::vector<int>
   return absl::StrCat(header, "\n", rule, "\n");
 }
 
-Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch) {
-  Series s{name, {}, {}};
+report::Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch) {
+  report::Series s{name, {}, {}};
   const std::string path = stage_dir + "/metrics.jsonl";
-  for (const JsonValue& line : OrThrow(ReadJsonLinesFile(path), path)) {
+  for (const report::JsonValue& line : OrThrow(report::ReadJsonLinesFile(path), path)) {
     const double epoch = OrThrow(line.NumberAt("epoch"), path);
     if (epoch == 0) continue;  // the starting point, logged by runs from a checkpoint
     s.x.push_back(static_cast<double>(first_epoch) + epoch);
@@ -306,7 +306,7 @@ Series TrainingCurve(const std::string& name, const std::string& stage_dir, int6
 
 double FinalTestAccuracy(const std::string& stage_dir) {
   const std::string path = stage_dir + "/result.json";
-  return OrThrow(OrThrow(ReadJsonFile(path), path).NumberAt("final_test_accuracy"), path);
+  return OrThrow(OrThrow(report::ReadJsonFile(path), path).NumberAt("final_test_accuracy"), path);
 }
 
 namespace {
@@ -323,7 +323,7 @@ int PaperMain(int argc, char** argv, const char* target, const char* usage,
   args[0] = absl::StrCat("bazel run //experiments:", target, " --");
   paper_command_line = absl::StrJoin(args, " ");
   paper_run = run;
-  return RunCommand(argc, argv, usage, RunPaper);
+  return cli::RunCommand(argc, argv, usage, RunPaper);
 }
 
 std::vector<int> ParseBitList(const std::string& flag, const std::string& list) {

@@ -27,8 +27,8 @@
 #include "absl/strings/str_cat.h"
 #include "experiments/budget.h"
 #include "experiments/protocol.h"
-#include "experiments/svg_plot.h"
 #include "io/json_writer.h"
+#include "report/svg_plot.h"
 
 namespace psg::experiments {
 
@@ -124,7 +124,7 @@ struct RoundedModels {
   std::map<std::string, RoundedModel> by_name;
   std::string table_rows;
   io::Json json_members = io::Json::object();
-  std::vector<Series> accuracy;
+  std::vector<report::Series> accuracy;
 };
 RoundedModels RoundModels(PaperExperiment& e,
                           const std::vector<std::pair<std::string, std::string>>& models,
@@ -136,7 +136,7 @@ std::string RoundingTableHeader(const std::string& first, const std::vector<int>
 
 // Test accuracy (%) after each epoch of a training stage's metrics.jsonl,
 // epochs numbered from `first_epoch` + 1.
-Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch);
+report::Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch);
 
 // A stage's final test accuracy, from its result.json.
 double FinalTestAccuracy(const std::string& stage_dir);

@@ -19,7 +19,7 @@ def paper_smoke_test(name, target, json_paths, target_flags = [], tags = [], siz
         tags = ["experiment_smoke"] + tags,
         deps = [
             ":protocol",
-            ":result_json",
+            "//report:result_json",
             ":testing_fake_data",
             "@absl//:strings",
             "@debian//:gtest",

@@ -18,9 +18,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "experiments/protocol.h"
-#include "experiments/result_json.h"
 #include "experiments/testing/fake_data.h"
 #include "gtest/gtest.h"
+#include "report/result_json.h"
 
 namespace psg::experiments {
 namespace {
@@ -53,16 +53,16 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
       "--output_dir=" + run, "--shared_dir=" + tmp + "/shared"};
   command.insert(command.end(), target_flags.begin(), target_flags.end());
   ASSERT_EQ(RunAndLog(command, tmp + "/log.txt"), 0);
-  absl::StatusOr<JsonValue> results = ReadJsonFile(run + "/results.json");
+  absl::StatusOr<report::JsonValue> results = report::ReadJsonFile(run + "/results.json");
   ASSERT_TRUE(results.ok()) << results.status();
   EXPECT_EQ(*results->StringAt("budget"), "smoke");
   EXPECT_EQ(*results->StringAt("experiment"), target);
   for (const std::string& path : json_paths) {
-    const JsonValue* v = &*results;
+    const report::JsonValue* v = &*results;
     for (absl::string_view key : absl::StrSplit(path, '/')) {
       size_t index = 0;
-      if (v->kind() == JsonValue::Kind::kArray && absl::SimpleAtoi(key, &index)) {
-        const std::vector<JsonValue>& items = **v->AsArray();
+      if (v->kind() == report::JsonValue::Kind::kArray && absl::SimpleAtoi(key, &index)) {
+        const std::vector<report::JsonValue>& items = **v->AsArray();
         ASSERT_LT(index, items.size()) << path;
         v = &items[index];
       } else {

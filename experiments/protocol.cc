@@ -42,20 +42,22 @@ bool HasFlag(const std::vector<std::string>& args, const std::string& arg) {
 
 std::string CommandPath(const std::string& name) {
   const fs::path self = fs::read_symlink("/proc/self/exe");
-  // bazel-bin/experiments/<binary>: the commands are its siblings; under
+  // Siblings first (binaries copied into one directory), then
+  // bazel-bin/commands/<command> beside bazel-bin/experiments/<table>; under
   // `bazel test` the runfiles tree holds them at the same relative place.
-  std::vector<fs::path> candidates = {self.parent_path() / name};
+  std::vector<fs::path> candidates = {self.parent_path() / name,
+                                      self.parent_path().parent_path() / "commands" / name};
   if (const char* runfiles = std::getenv("RUNFILES_DIR")) {
-    candidates.push_back(fs::path(runfiles) / "psg_toolkit/experiments" / name);
+    candidates.push_back(fs::path(runfiles) / "psg_toolkit/commands" / name);
   }
   if (const char* srcdir = std::getenv("TEST_SRCDIR")) {
-    candidates.push_back(fs::path(srcdir) / "psg_toolkit/experiments" / name);
+    candidates.push_back(fs::path(srcdir) / "psg_toolkit/commands" / name);
   }
   for (const fs::path& p : candidates) {
     if (fs::exists(p)) return p.string();
   }
   throw std::runtime_error(absl::StrCat("command '", name, "' not found beside ", self.string(),
-                                        "; build //experiments:", name));
+                                        "; build //commands:", name));
 }
 
 int RunAndLog(const std::vector<std::string>& argv, const std::string& log_path) {
@@ -130,7 +132,7 @@ std::string Protocol::Stage(const std::string& stage, const std::string& command
   if (launcher != launchers_.end()) {
     std::vector<std::string> prefix;
     for (const std::string& a : launcher->second.prefix) prefix.push_back(ShellQuote(a));
-    how = absl::StrCat(absl::StrJoin(prefix, " "), " bazel-bin/experiments/", command);
+    how = absl::StrCat(absl::StrJoin(prefix, " "), " bazel-bin/commands/", command);
   }
   absl::StatusOr<io::AppendFile> commands = io::AppendFile::Open(run_dir_ + "/commands.sh");
   absl::Status written =

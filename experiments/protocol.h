@@ -70,7 +70,7 @@ std::string PsgdStage(Protocol& protocol, const Recipe& recipe, const std::strin
                       const std::string& init, const std::vector<std::string>& psg_flags);
 
 // The path of the toolkit command `name` beside the running binary (as
-// `bazel run` and `bazel test` lay them out). Throws std::runtime_error if it
+// the commands of //commands, as `bazel run` and `bazel test` lay them out, or a sibling). Throws std::runtime_error if it
 // is not there.
 std::string CommandPath(const std::string& name);
 

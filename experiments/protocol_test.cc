@@ -65,7 +65,7 @@ TEST_F(ProtocolTest, RunsACommandUnderItsLauncher) {
   EXPECT_THAT(io::ReadTestFile(dir + "/args.txt"),
               HasSubstr("--epochs=3 --output_dir=" + dir + " --resume=auto --distributed=mpi"));
   EXPECT_THAT(io::ReadTestFile(root_ + "/run/commands.sh"),
-              HasSubstr("# sgd\n'" + launcher + "' '-np' '2' bazel-bin/experiments/train '--epochs=3' "));
+              HasSubstr("# sgd\n'" + launcher + "' '-np' '2' bazel-bin/commands/train '--epochs=3' "));
 }
 
 TEST_F(ProtocolTest, SkipsAFinishedStage) {

@@ -31,13 +31,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "experiments/common_flags.h"
+#include "cli/common_flags.h"
 #include "experiments/paper_experiment.h"
+#include "experiments/zero_lambda_search.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
-#include "experiments/result_json.h"
-#include "experiments/svg_plot.h"
-#include "experiments/zero_lambda_search.h"
+#include "report/result_json.h"
+#include "report/svg_plot.h"
 
 ABSL_FLAG(std::string, snip_sparsities, "sweep",
           "SNIP runs, one per sparsity: sweep (every --sparsities value), a list of some of them, or empty "
@@ -100,8 +100,8 @@ std::string Percent(std::optional<double> accuracy) {
   return accuracy ? absl::StrFormat("%.2f", 100 * *accuracy) : "-";
 }
 
-Series Curve(const std::string& name, const std::map<double, double>& accuracy_by_sparsity) {
-  Series s{name, {}, {}};
+report::Series Curve(const std::string& name, const std::map<double, double>& accuracy_by_sparsity) {
+  report::Series s{name, {}, {}};
   for (const auto& [sparsity, a] : accuracy_by_sparsity) {
     s.x.push_back(sparsity);
     s.y.push_back(100 * a);
@@ -140,7 +140,7 @@ int Run(const std::string& command_line) {
         e.protocol().Stage(absl::StrCat("l0_lambda", lambda, "_adam_lr", gate_lr), "train", args, "result.json");
     const std::string path = dir + "/result.json";
     L0Run run{.lambda = lambda,
-              .sparsity = OrThrow(OrThrow(ReadJsonFile(path), path).NumberAt("l0_sparsity"), path),
+              .sparsity = OrThrow(OrThrow(report::ReadJsonFile(path), path).NumberAt("l0_sparsity"), path),
               .accuracy = FinalTestAccuracy(dir)};
     run.magnitude_sparsity = std::round(1e4 * run.sparsity) / 1e4;
     l0_runs.push_back(std::move(run));
@@ -192,7 +192,7 @@ int Run(const std::string& command_line) {
     }
   }
 
-  std::vector<Series> accuracy;
+  std::vector<report::Series> accuracy;
   for (const auto& [name, by_sparsity] : magnitude) accuracy.push_back(Curve(name, by_sparsity));
   if (!snip_accuracy.empty()) accuracy.push_back(Curve("SNIP (trained sparse)", snip_accuracy));
   std::map<double, double> l0_accuracy;
@@ -239,8 +239,8 @@ int Run(const std::string& command_line) {
     absl::StrAppend(&md, "\nlambda_s of PSGD towards zero, chosen as released (hyperparmeter_search.py):\n\n",
                     SearchMarkdown(*search));
   }
-  WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(accuracy, {.title = "Pruning without fine-tuning", .x_label = "sparsity",
+  report::WriteSvg(e.run_dir() + "/accuracy.svg",
+           report::LinePlotSvg(accuracy, {.title = "Pruning without fine-tuning", .x_label = "sparsity",
                                   .y_label = "test accuracy (%)", .width = 760}));
   e.WriteTrainingPlot({models.begin() + 1, models.end()});
 

@@ -26,11 +26,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "experiments/common_flags.h"
+#include "cli/common_flags.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
-#include "experiments/svg_plot.h"
+#include "report/svg_plot.h"
 
 ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
 PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
@@ -58,7 +58,7 @@ int Run(const std::string& command_line) {
   const std::vector<int> bits = ParseBitList("eval_bits", absl::GetFlag(FLAGS_eval_bits));
   const std::string method = absl::GetFlag(FLAGS_psg_method);
   if (method != "sgd" && method != "adam") {
-    return Fail(absl::StrCat("--psg_method must be sgd or adam, got '", method, "'"));
+    return cli::Fail(absl::StrCat("--psg_method must be sgd or adam, got '", method, "'"));
   }
   const bool adam = method == "adam";
   const std::string variant = adam ? "_adam" : "";
@@ -112,15 +112,15 @@ int Run(const std::string& command_line) {
                   "\n## Weight quantization MSE (size-weighted mean over layers)\n\n| model |");
   for (int b : bits) absl::StrAppend(&md, " W", b, " |");
   absl::StrAppend(&md, "\n", std::string(header.substr(header.find('\n') + 5)));
-  std::vector<Series> accuracy = weights.accuracy, mse;
-  for (Series s : weights_and_activations.accuracy) {
+  std::vector<report::Series> accuracy = weights.accuracy, mse;
+  for (report::Series s : weights_and_activations.accuracy) {
     s.name += " (with activations)";
     accuracy.push_back(std::move(s));
   }
   for (const auto& [name, dir] : models) {
     const RoundedModel& r = weights.by_name.at(name);
     absl::StrAppend(&md, "| ", name, " |");
-    Series m{name, {}, {}};
+    report::Series m{name, {}, {}};
     for (int b : bits) absl::StrAppendFormat(&md, " %.3g |", r.mse.at(b));
     for (const auto& [b, value] : r.mse) {
       m.x.push_back(b);
@@ -131,12 +131,12 @@ int Run(const std::string& command_line) {
   }
   std::vector<double> ticks(bits.begin(), bits.end());
   std::sort(ticks.begin(), ticks.end());
-  WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
+  report::WriteSvg(e.run_dir() + "/accuracy.svg",
+           report::LinePlotSvg(accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks, .width = 760}));
-  WriteSvg(e.run_dir() + "/qmse.svg",
-           LinePlotSvg(mse, {.title = "Weight quantization MSE", .x_label = "bits",
+  report::WriteSvg(e.run_dir() + "/qmse.svg",
+           report::LinePlotSvg(mse, {.title = "Weight quantization MSE", .x_label = "bits",
                              .y_label = "MSE", .log_y = true, .x_ticks = ticks}));
   e.WriteTrainingPlot({{psgd_name, psgd_dir}},
                       adam ? std::pair<std::string, std::string>{"Adam", e.AdamDir()}

@@ -17,11 +17,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "experiments/common_flags.h"
+#include "cli/common_flags.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
-#include "experiments/svg_plot.h"
+#include "report/svg_plot.h"
 
 ABSL_FLAG(std::string, eval_bits, "8,4", "weight bit-widths to round to");
 ABSL_FLAG(double, gradient_l1, 1e-4,
@@ -78,8 +78,8 @@ int Run(const std::string& command_line) {
       absl::GetFlag(FLAGS_gradient_l2), absl::GetFlag(FLAGS_lipschitz),
       RoundingTableHeader("regularizer", bits), rounded.table_rows);
   std::vector<double> ticks(bits.rbegin(), bits.rend());
-  WriteSvg(e.run_dir() + "/accuracy.svg",
-           LinePlotSvg(rounded.accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
+  report::WriteSvg(e.run_dir() + "/accuracy.svg",
+           report::LinePlotSvg(rounded.accuracy, {.title = "Test accuracy after rounding, no fine-tuning",
                                   .x_label = "bits", .y_label = "test accuracy (%)",
                                   .x_ticks = ticks}));
   std::vector<std::pair<std::string, std::string>> curves = models;

@@ -7,9 +7,9 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "experiments/result_json.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
+#include "report/result_json.h"
 
 ABSL_FLAG(std::string, zero_lambdas, "50,150,500",
           "lambda_s candidates of PSGD towards zero; several: chosen per sparsity on held-out "
@@ -70,9 +70,9 @@ std::string ZeroStageName(double lambda, bool held_out) {
 
 std::map<double, double> ReadPruneSweep(const std::string& stage_dir) {
   const std::string path = stage_dir + "/prune_sweep.json";
-  const JsonValue json = OrThrow(ReadJsonFile(path), path);
+  const report::JsonValue json = OrThrow(report::ReadJsonFile(path), path);
   std::map<double, double> accuracy;
-  for (const JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
+  for (const report::JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
     accuracy[OrThrow(row.NumberAt("sparsity"), path)] = OrThrow(row.NumberAt("test_accuracy"), path);
   }
   return accuracy;

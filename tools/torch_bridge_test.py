@@ -32,7 +32,7 @@ def run(*command):
 
 
 def toolkit(binary, *flags):
-    return run(os.path.join(RUNFILES, "experiments", binary), "--threads=1", *flags)
+    return run(os.path.join(RUNFILES, "commands", binary), "--threads=1", *flags)
 
 
 def bridge_cli(*args):
