@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
 #include "cli/ptq_flags.h"
 #include "engine/graph.h"
@@ -40,7 +41,6 @@
 #include "quant/weight_ptq.h"
 #include "train/datasets.h"
 
-ABSL_FLAG(std::string, checkpoint, "", "checkpoint to export (required)");
 ABSL_FLAG(std::string, output, "", "the .onnx file to write (required)");
 ABSL_FLAG(std::string, bits, "", "weight bit-width 2..8 (empty: floating point)");
 ABSL_FLAG(bool, fold_bn, false, "fold batch norms into the convolutions before quantizing");

@@ -16,7 +16,9 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
+#include "cli/eval_images_flag.h"
 #include "cli/model_loading.h"
 #include "data/loader.h"
 #include "engine/context.h"
@@ -30,13 +32,10 @@
 #include "train/datasets.h"
 #include "train/trainer.h"
 
-ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");
 ABSL_FLAG(int, calibration_batches, 8, "training batches (no augmentation) for the activation ranges");
 PSG_FLAG_RANGE(calibration_batches, psg::flags::AtLeast(1));
 ABSL_FLAG(int, timing_passes, 20, "timed forward passes (after 3 warm-up passes); the median is reported");
 PSG_FLAG_RANGE(timing_passes, psg::flags::AtLeast(1));
-ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
-PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, output, "", "JSON result file (optional)");
 
 namespace {

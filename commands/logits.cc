@@ -6,21 +6,23 @@
 //   bazel run //experiments:logits -- --checkpoint=runs/r20/last.safetensors
 //       --max_eval_images=256 --output_dir=runs/r20/logits
 //   -> logits.npy (N x classes, float32), images.npy (N x C x H x W), labels.npy (int32)
+//
+// Default output_dir: <checkpoint dir>/logits. --max_eval_images is shared
+// with the other commands (cli/eval_images_flag.h), so its default is all test
+// images (it was 256 here before the flags were defined once).
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
+#include "cli/eval_images_flag.h"
 #include "cli/model_loading.h"
+#include "cli/output_dir_flag.h"
 #include "flags/ranges.h"
 #include "io/files.h"
 #include "pipeline/logits_dump.h"
-
-ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");
-ABSL_FLAG(int64_t, max_eval_images, 256, "the first N test images (0: all)");
-PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
-ABSL_FLAG(std::string, output_dir, "", "where the .npy files go (default <checkpoint dir>/logits)");
 
 namespace {
 

@@ -20,8 +20,11 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
+#include "cli/eval_images_flag.h"
 #include "cli/model_loading.h"
+#include "cli/output_dir_flag.h"
 #include "cli/prune_flags.h"
 #include "engine/parameter_snapshot.h"
 #include "flags/list_flags.h"
@@ -33,15 +36,11 @@
 #include "train/datasets.h"
 #include "train/trainer.h"
 
-ABSL_FLAG(std::string, checkpoint, "", "checkpoint to prune (required)");
 ABSL_FLAG(std::vector<std::string>, sparsity, std::vector<std::string>({"0.5", "0.7", "0.8", "0.9", "0.95"}),
           "fractions of the covered weights pruned, each in [0, 1)");
 ABSL_FLAG(std::vector<std::string>, scope, std::vector<std::string>({"layer", "global"}),
           "layer (the same sparsity per tensor) and/or global (one threshold)");
 ABSL_FLAG(bool, first_last, false, "also prune the first convolution and the last linear layer");
-ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
-PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
-ABSL_FLAG(std::string, output_dir, "", "where prune_sweep.json and .md go (default <checkpoint dir>/prune_sweep)");
 
 namespace {
 

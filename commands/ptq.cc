@@ -33,7 +33,10 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
+#include "cli/eval_images_flag.h"
+#include "cli/output_dir_flag.h"
 #include "cli/ptq_flags.h"
 #include "engine/parameter_snapshot.h"
 #include "flags/list_flags.h"
@@ -49,13 +52,8 @@
 #include "train/datasets.h"
 #include "train/trainer.h"
 
-ABSL_FLAG(std::string, checkpoint, "", "checkpoint to quantize (required)");
 ABSL_FLAG(std::vector<std::string>, bits, std::vector<std::string>({"8", "6", "4", "3", "2"}),
           "weight bit-widths, 2..8");
-ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
-PSG_FLAG_RANGE(max_eval_images, psg::flags::AtLeast(0));
-ABSL_FLAG(std::string, output_dir, "",
-          "where ptq.json and ptq.md go (default <checkpoint dir>/ptq, ptq_dfq or ptq_lapq)");
 ABSL_FLAG(std::string, ptq_method, "round",
           "round (the released protocol), dfq (data-free quantization) or lapq (loss-aware clips)");
 ABSL_FLAG(int64_t, lapq_images, 512, "--ptq_method=lapq: training images (no augmentation) of the loss");

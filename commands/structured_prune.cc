@@ -25,8 +25,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
+#include "cli/eval_images_flag.h"
 #include "cli/model_loading.h"
+#include "cli/output_dir_flag.h"
 #include "engine/context.h"
 #include "engine/graph.h"
 #include "engine/lr_schedule.h"
@@ -42,7 +45,6 @@
 #include "train/trainer.h"
 #include "train/training_state.h"
 
-ABSL_FLAG(std::string, checkpoint, "", "checkpoint of the dense model (required)");
 using psg::flags::AtLeast;
 
 ABSL_FLAG(double, ratio, 0.5, "fraction of each block's internal filters removed, in [0, 1)");
@@ -60,9 +62,6 @@ ABSL_FLAG(int, timing_passes, 20,
 PSG_FLAG_RANGE(timing_passes, AtLeast(1));
 ABSL_FLAG(int64_t, finetune_max_images, 0, "fine-tune on the first N training images only (0: all; smoke runs)");
 PSG_FLAG_RANGE(finetune_max_images, AtLeast(0));
-ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
-PSG_FLAG_RANGE(max_eval_images, AtLeast(0));
-ABSL_FLAG(std::string, output_dir, "", "results directory (default <checkpoint dir>/structured_prune)");
 ABSL_FLAG(bool, save_checkpoint, true, "save the pruned model as <output_dir>/pruned.safetensors");
 
 namespace {

@@ -50,10 +50,13 @@
 #include "absl/strings/str_join.h"
 #include "cli/common_flags.h"
 #include "cli/distributed_flags.h"
+#include "cli/eval_images_flag.h"
 #include "cli/model_loading.h"
 #include "cli/optimizer_flags.h"
+#include "cli/output_dir_flag.h"
 #include "cli/prune_flags.h"
 #include "cli/qat_flags.h"
+#include "cli/seed_flag.h"
 #include "data/loader.h"
 #include "engine/precision.h"
 #include "flags/ranges.h"
@@ -83,9 +86,6 @@ ABSL_FLAG(double, weight_decay, 5e-4, "L2 weight decay (added to the gradient, a
 PSG_FLAG_RANGE(weight_decay, AtLeast(0));
 ABSL_FLAG(double, label_smoothing, 0.0, "label smoothing of the cross-entropy loss");
 PSG_FLAG_RANGE(label_smoothing, psg::flags::FromUpTo(0, 1));
-ABSL_FLAG(uint64_t, seed, 1, "seed of initialization, shuffling and augmentation");
-PSG_FLAG_RANGE(seed, AtLeast(0));
-ABSL_FLAG(std::string, output_dir, "", "run directory (required)");
 ABSL_FLAG(int64_t, checkpoint_every_steps, 100, "also checkpoint every N steps (0: epoch ends only)");
 PSG_FLAG_RANGE(checkpoint_every_steps, AtLeast(0));
 ABSL_FLAG(std::string, init_from, "", "start from this checkpoint's weights (fresh optimizer, epoch 0)");
@@ -98,8 +98,6 @@ ABSL_FLAG(int64_t, stop_after_steps, 0, "stop with a checkpoint after this many 
 PSG_FLAG_RANGE(stop_after_steps, AtLeast(0));
 ABSL_FLAG(int64_t, max_train_images, 0, "train on the first N images only (0: all; for smoke runs)");
 PSG_FLAG_RANGE(max_train_images, AtLeast(0));
-ABSL_FLAG(int64_t, max_eval_images, 0, "evaluate on the first N test images only (0: all)");
-PSG_FLAG_RANGE(max_eval_images, AtLeast(0));
 ABSL_FLAG(int, progress_every, 50, "print a progress line every N steps");
 PSG_FLAG_RANGE(progress_every, AtLeast(0));
 ABSL_FLAG(double, gradient_l1, 0.0,

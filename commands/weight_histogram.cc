@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/common_flags.h"
 #include "cli/model_loading.h"
+#include "cli/output_dir_flag.h"
 #include "engine/quant_grid.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
@@ -30,7 +31,6 @@ ABSL_FLAG(int, bits, 4, "grid bit-width to draw, 2..8");
 PSG_FLAG_RANGE(bits, psg::flags::Between(2, 8));
 ABSL_FLAG(int, bins, 150, "histogram bins");
 PSG_FLAG_RANGE(bins, psg::flags::Between(1, 100000));
-ABSL_FLAG(std::string, output_dir, "", "directory for histogram.svg (required)");
 
 namespace {
 

@@ -14,15 +14,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cli/common_flags.h"
+#include "cli/output_dir_flag.h"
+#include "cli/seed_flag.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
 #include "report/machine.h"
 #include "report/result_json.h"
 
 ABSL_FLAG(std::string, budget, "short", "smoke, short or paper (experiments/budget.h)");
-ABSL_FLAG(int, seed, 1, "seed of every training stage");
-PSG_FLAG_RANGE(seed, psg::flags::AtLeast(0));
-ABSL_FLAG(std::string, output_dir, "", "run directory (default runs/<experiment>_<budget>...)");
 ABSL_FLAG(int, mpi_ranks, 0,
           "ImageNet: run the training stages data-parallel on this many MPI ranks (mpirun -np N "
           "... --distributed=mpi; the evaluations run alone); 0: one process");
@@ -118,7 +117,7 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
   } else if (!absl::GetFlag(FLAGS_paper_start).empty()) {
     throw std::runtime_error("--paper_start is for --budget=paper only");
   }
-  const int seed = absl::GetFlag(FLAGS_seed);
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
   for (auto* stage_flags : {&recipe_.sgd, &recipe_.psgd}) {
     stage_flags->push_back(absl::StrCat("--seed=", seed));
   }

@@ -1,0 +1,6 @@
+#include "cli/seed_flag.h"
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(uint64_t, seed, 1,
+          "seed of initialization, shuffling and augmentation (the paper tables: of every training stage)");
