@@ -17,6 +17,7 @@
 #include "engine/denormals.h"
 #include "flags/ranges.h"
 #include "io/files.h"
+#include "pipeline/model_loading.h"
 
 ABSL_FLAG(std::string, model, "resnet20", "model name (see models/zoo.h)");
 ABSL_FLAG(std::string, shortcut, "projection", "CIFAR ResNet shortcut: projection or zeropad");
@@ -156,7 +157,7 @@ absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(const train::Training
   options.name = absl::GetFlag(FLAGS_model);
   options.num_classes = data.num_classes;
   options.shortcut = *shortcut;
-  if (absl::Status s = CheckModelFitsData(options, *data.test); !s.ok()) {
+  if (absl::Status s = pipeline::CheckModelFitsData(options, *data.test); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dataset=", absl::GetFlag(FLAGS_dataset), ": ", s.message()));
   }

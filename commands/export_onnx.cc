@@ -30,6 +30,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
+#include "cli/model_loading.h"
 #include "cli/ptq_flags.h"
 #include "engine/graph.h"
 #include "flags/ranges.h"
@@ -114,7 +115,7 @@ int Run() {
   if (!data.ok()) return Fail(data.status().message());
   auto model_options = psg::cli::ModelOptionsFromFlags(**data);
   if (!model_options.ok()) return Fail(model_options.status().message());
-  auto network = psg::pipeline::LoadPtqNetwork(*model_options, *checkpoint, *act_bits, *act_range,
+  auto network = psg::pipeline::LoadPtqNetwork(*model_options, *checkpoint, psg::cli::CheckpointChecks(model_options->name), *act_bits, *act_range,
                                                   *(*data)->train_unaugmented,
                                                   psg::cli::CalibrationPassFromFlags());
   if (!network.ok()) return Fail(network.status().message());

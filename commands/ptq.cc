@@ -35,6 +35,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
+#include "cli/model_loading.h"
 #include "cli/eval_images_flag.h"
 #include "cli/output_dir_flag.h"
 #include "cli/ptq_flags.h"
@@ -290,7 +291,7 @@ int Run() {
   std::vector<Outcome> outcomes;
   for (const Setting& s : settings) {
     if (!networks.count(s.act_bits)) {
-      auto network = psg::pipeline::LoadPtqNetwork(mo, checkpoint, s.act_bits, *act_range,
+      auto network = psg::pipeline::LoadPtqNetwork(mo, checkpoint, psg::cli::CheckpointChecks(mo.name), s.act_bits, *act_range,
                                                       *(*data)->train_unaugmented,
                                                       psg::cli::CalibrationPassFromFlags(),
                                                       *method == Method::kDfq ? &dfq_options : nullptr);

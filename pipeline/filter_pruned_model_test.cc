@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/model_loading.h"
+#include "pipeline/model_loading.h"
 #include "engine/graph.h"
 #include "engine/testing/graph_reference.h"
 #include "engine/testing/throws.h"
@@ -94,12 +94,12 @@ TEST(StructuredPruningTest, SavedPrunedModelLoadsWithItsWidths) {
   pruned.model->CollectParameters(&params);
   const std::string path = ::testing::TempDir() + "/pruned.safetensors";
   ASSERT_TRUE(train::SaveTrainingState(path, params, nullptr, {}, {}).ok());
-  auto loaded = cli::LoadModel(pruned.options, path, /*seed=*/9);
+  auto loaded = LoadModel(pruned.options, path, {}, /*seed=*/9);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   std::vector<float> images = Images(2, 7);
   const Tensor x = Tensor::View(images.data(), {2, 3, 32, 32});
   EXPECT_EQ((*loaded)->Forward(x, Mode::kEval).ToPlain(), pruned.model->Forward(x, Mode::kEval).ToPlain());
-  EXPECT_FALSE(cli::LoadModel(options, path).ok());  // the dense widths do not fit
+  EXPECT_FALSE(LoadModel(options, path, {}).ok());  // the dense widths do not fit
 }
 
 TEST(StructuredPruningTest, BadRequestsAreRejected) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "cli/common_flags.h"
+#include "io/files.h"
 #include "io/npy.h"
 
 namespace psg::pipeline {
@@ -36,7 +36,7 @@ absl::StatusOr<LogitsDump> WriteLogitsNpy(engine::Layer& model, const data::Data
     correct += std::max_element(row, row + classes) - row == labels[i];
   }
 
-  if (absl::Status w = cli::WriteResultFiles(dir, {}); !w.ok()) return w;
+  if (absl::Status w = io::CheckWritableDirectory(dir); !w.ok()) return w;
   for (const absl::Status& w :
        {io::WriteNpy(dir + "/logits.npy", {n, classes}, logits),
         io::WriteNpy(dir + "/images.npy", {n, image_shape[0], image_shape[1], image_shape[2]}, images),

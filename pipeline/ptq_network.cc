@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "cli/model_loading.h"
+#include "pipeline/model_loading.h"
 #include "quant/activation_quant.h"
 #include "quant/observer.h"
 
@@ -41,6 +41,7 @@ absl::StatusOr<float> BatchNormRuleRange(const std::string& act, const engine::P
 }  // namespace
 
 absl::StatusOr<PtqNetwork> LoadPtqNetwork(models::ModelOptions options, const std::string& checkpoint,
+                                          const train::LoadOptions& checks,
                                           int act_bits, const ActRange& rule, const data::Dataset& calibration,
                                           const train::BatchPass& pass, const quant::DfqOptions* dfq) {
   std::vector<quant::FakeQuantActivation*> activations;
@@ -51,7 +52,7 @@ absl::StatusOr<PtqNetwork> LoadPtqNetwork(models::ModelOptions options, const st
       return layer;
     };
   }
-  auto model = cli::LoadModel(options, checkpoint);
+  auto model = LoadModel(options, checkpoint, checks);
   if (!model.ok()) return model.status();
   PtqNetwork network{std::move(*model), {}, activations, nullptr};
   network.model->CollectParameters(&network.params);

@@ -7,7 +7,7 @@
 // through data-free quantization's folding, equalization and bias absorption
 // (quant/dfq.h); its bias correction then follows each QuantizeWeights.
 //
-//   auto net = LoadPtqNetwork(options, "run/last.safetensors", /*act_bits=*/8, {},
+//   auto net = LoadPtqNetwork(options, "run/last.safetensors", {.model = options.name}, /*act_bits=*/8, {},
 //                             *data->train_unaugmented, CalibrationPassFromFlags());
 //   quant::QuantizeWeights(net->params, weight_options);   // then evaluate
 #ifndef PSG_PIPELINE_PTQ_NETWORK_H_
@@ -25,6 +25,7 @@
 #include "quant/activation_quant.h"
 #include "quant/dfq.h"
 #include "train/batches.h"
+#include "train/training_state.h"
 
 namespace psg::pipeline {
 
@@ -46,6 +47,7 @@ struct PtqNetwork {
 };
 
 absl::StatusOr<PtqNetwork> LoadPtqNetwork(models::ModelOptions options, const std::string& checkpoint,
+                                          const train::LoadOptions& checks,
                                           int act_bits, const ActRange& rule, const data::Dataset& calibration,
                                           const train::BatchPass& pass,
                                           const quant::DfqOptions* dfq = nullptr);
