@@ -62,12 +62,13 @@ TEST_F(TrainPrecisionTest, Bf16TrainsAndItsCheckpointResumesInFp32) {
   }
   ASSERT_EQ(status, 0) << log;
   EXPECT_THAT(log, HasSubstr("precision: bf16"));
-  absl::StatusOr<report::JsonValue> result = report::ReadJsonFile(run + "/result.json");
+  absl::StatusOr<io::Json> result = report::ReadJsonFile(run + "/result.json");
   ASSERT_TRUE(result.ok()) << result.status();
-  const report::JsonValue* flags = result->Find("flags");
-  ASSERT_NE(flags, nullptr);
-  EXPECT_EQ(*flags->StringAt("precision"), "bf16");
-  const absl::StatusOr<double> accuracy = result->NumberAt("final_test_accuracy");
+  ASSERT_TRUE(result->contains("flags"));
+  const absl::StatusOr<std::string> precision = report::StringAt(result->at("flags"), "precision");
+  ASSERT_TRUE(precision.ok()) << precision.status();
+  EXPECT_EQ(*precision, "bf16");
+  const absl::StatusOr<double> accuracy = report::NumberAt(*result, "final_test_accuracy");
   ASSERT_TRUE(accuracy.ok()) << accuracy.status();
   EXPECT_GE(*accuracy, 0.0);
   EXPECT_LE(*accuracy, 1.0);

@@ -224,20 +224,20 @@ void PaperExperiment::WriteResults(const io::Json& results, std::string markdown
 
 RoundedModel ReadPtq(const std::string& stage_dir) {
   const std::string path = stage_dir + "/ptq.json";
-  const report::JsonValue json = OrThrow(report::ReadJsonFile(path), path);
+  const io::Json json = OrThrow(report::ReadJsonFile(path), path);
   RoundedModel r;
-  for (const report::JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
-    const int bits = static_cast<int>(OrThrow(row.NumberAt("weight_bits"), path));
-    const double accuracy = OrThrow(row.NumberAt("test_accuracy"), path);
+  for (const io::Json& row : *OrThrow(report::ArrayAt(json, "results"), path)) {
+    const int bits = static_cast<int>(OrThrow(report::NumberAt(row, "weight_bits"), path));
+    const double accuracy = OrThrow(report::NumberAt(row, "test_accuracy"), path);
     if (bits == 0) {
       r.fp = accuracy;
       continue;
     }
     r.accuracy[bits] = accuracy;
     double sum = 0, size = 0;
-    for (const report::JsonValue& layer : *OrThrow(row.ArrayAt("layers"), path)) {
-      const double n = OrThrow(layer.NumberAt("size"), path);
-      sum += n * OrThrow(layer.NumberAt("mse"), path);
+    for (const io::Json& layer : *OrThrow(report::ArrayAt(row, "layers"), path)) {
+      const double n = OrThrow(report::NumberAt(layer, "size"), path);
+      sum += n * OrThrow(report::NumberAt(layer, "mse"), path);
       size += n;
     }
     r.mse[bits] = size > 0 ? sum / size : 0;
@@ -294,18 +294,18 @@ std::string RoundingTableHeader(const std::string& first, const std::vector<int>
 report::Series TrainingCurve(const std::string& name, const std::string& stage_dir, int64_t first_epoch) {
   report::Series s{name, {}, {}};
   const std::string path = stage_dir + "/metrics.jsonl";
-  for (const report::JsonValue& line : OrThrow(report::ReadJsonLinesFile(path), path)) {
-    const double epoch = OrThrow(line.NumberAt("epoch"), path);
+  for (const io::Json& line : OrThrow(report::ReadJsonLinesFile(path), path)) {
+    const double epoch = OrThrow(report::NumberAt(line, "epoch"), path);
     if (epoch == 0) continue;  // the starting point, logged by runs from a checkpoint
     s.x.push_back(static_cast<double>(first_epoch) + epoch);
-    s.y.push_back(100 * OrThrow(line.NumberAt("test_accuracy"), path));
+    s.y.push_back(100 * OrThrow(report::NumberAt(line, "test_accuracy"), path));
   }
   return s;
 }
 
 double FinalTestAccuracy(const std::string& stage_dir) {
   const std::string path = stage_dir + "/result.json";
-  return OrThrow(OrThrow(report::ReadJsonFile(path), path).NumberAt("final_test_accuracy"), path);
+  return OrThrow(report::NumberAt(OrThrow(report::ReadJsonFile(path), path), "final_test_accuracy"), path);
 }
 
 namespace {

@@ -53,27 +53,26 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
       "--output_dir=" + run, "--shared_dir=" + tmp + "/shared"};
   command.insert(command.end(), target_flags.begin(), target_flags.end());
   ASSERT_EQ(RunAndLog(command, tmp + "/log.txt"), 0);
-  absl::StatusOr<report::JsonValue> results = report::ReadJsonFile(run + "/results.json");
+  absl::StatusOr<io::Json> results = report::ReadJsonFile(run + "/results.json");
   ASSERT_TRUE(results.ok()) << results.status();
-  EXPECT_EQ(*results->StringAt("budget"), "smoke");
-  EXPECT_EQ(*results->StringAt("experiment"), target);
+  EXPECT_EQ(*report::StringAt(*results, "budget"), "smoke");
+  EXPECT_EQ(*report::StringAt(*results, "experiment"), target);
   for (const std::string& path : json_paths) {
-    const report::JsonValue* v = &*results;
+    const io::Json* v = &*results;
     for (absl::string_view key : absl::StrSplit(path, '/')) {
       size_t index = 0;
-      if (v->kind() == report::JsonValue::Kind::kArray && absl::SimpleAtoi(key, &index)) {
-        const std::vector<report::JsonValue>& items = **v->AsArray();
-        ASSERT_LT(index, items.size()) << path;
-        v = &items[index];
+      if (v->is_array() && absl::SimpleAtoi(key, &index)) {
+        ASSERT_LT(index, v->size()) << path;
+        v = &(*v)[index];
       } else {
-        v = v->Find(key);
+        const auto member = v->find(std::string(key));  // end() unless an object with that member
+        ASSERT_NE(member, v->end()) << path << ": no " << key << " in " << report::KindName(*v);
+        v = &*member;
       }
-      ASSERT_NE(v, nullptr) << path << ": no " << key;
     }
-    absl::StatusOr<double> number = v->AsNumber();
-    ASSERT_TRUE(number.ok()) << path << ": " << number.status();
-    EXPECT_GE(*number, 0.0) << path;
-    EXPECT_LE(*number, 1.0) << path;
+    ASSERT_TRUE(v->is_number()) << path << ": " << report::KindName(*v) << ", not a number";
+    EXPECT_GE(v->get<double>(), 0.0) << path;
+    EXPECT_LE(v->get<double>(), 1.0) << path;
   }
   EXPECT_TRUE(fs::exists(run + "/results.md"));
   EXPECT_TRUE(fs::exists(run + "/commands.sh"));

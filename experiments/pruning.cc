@@ -139,8 +139,9 @@ int Run(const std::string& command_line) {
     const std::string dir =
         e.protocol().Stage(absl::StrCat("l0_lambda", lambda, "_adam_lr", gate_lr), "train", args, "result.json");
     const std::string path = dir + "/result.json";
+    const io::Json result = OrThrow(report::ReadJsonFile(path), path);
     L0Run run{.lambda = lambda,
-              .sparsity = OrThrow(OrThrow(report::ReadJsonFile(path), path).NumberAt("l0_sparsity"), path),
+              .sparsity = OrThrow(report::NumberAt(result, "l0_sparsity"), path),
               .accuracy = FinalTestAccuracy(dir)};
     run.magnitude_sparsity = std::round(1e4 * run.sparsity) / 1e4;
     l0_runs.push_back(std::move(run));

@@ -70,10 +70,11 @@ std::string ZeroStageName(double lambda, bool held_out) {
 
 std::map<double, double> ReadPruneSweep(const std::string& stage_dir) {
   const std::string path = stage_dir + "/prune_sweep.json";
-  const report::JsonValue json = OrThrow(report::ReadJsonFile(path), path);
+  const io::Json json = OrThrow(report::ReadJsonFile(path), path);
   std::map<double, double> accuracy;
-  for (const report::JsonValue& row : *OrThrow(json.ArrayAt("results"), path)) {
-    accuracy[OrThrow(row.NumberAt("sparsity"), path)] = OrThrow(row.NumberAt("test_accuracy"), path);
+  for (const io::Json& row : *OrThrow(report::ArrayAt(json, "results"), path)) {
+    accuracy[OrThrow(report::NumberAt(row, "sparsity"), path)] =
+        OrThrow(report::NumberAt(row, "test_accuracy"), path);
   }
   return accuracy;
 }

@@ -95,6 +95,8 @@ void ResultJson() {
         "\"lr\":1E-3}\n\n  {\"epoch\": 2, \"qmse/conv1.weight\": 1.25e-07}\n");
   Write("result_json_fuzzer", "ptq", R"({"results": [{"setting": "W4", "weight_bits": 4, "layers":
  [{"name": "conv1.weight", "bits": 8, "size": 432, "mse": 0.000123}]}], "x": "\u00e9\ud83d\ude00\n"})");
+  // At the reader's nesting limit (64), with brackets in a string, which do not count.
+  Write("result_json_fuzzer", "deep", std::string(63, '[') + R"({"a": "[{\"]"})" + std::string(63, ']'));
 }
 
 void Cifar() {

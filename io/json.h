@@ -1,5 +1,9 @@
 // Minimal strict JSON reader for checkpoint headers (they are written with
-// io/json_writer.h).
+// io/json_writer.h). It stays apart from nlohmann/json, which reads the
+// result files (report/result_json.h), because a header needs what nlohmann
+// does not give: only the subset below (a float or bool where an offset
+// belongs is an error, not a conversion), and duplicate keys kept for the
+// caller to report instead of the last one silently winning.
 //
 // Internal to //io: only checkpoint.cc and tests use it. It supports exactly
 // the JSON subset a safetensors header needs:
