@@ -5,25 +5,30 @@
 //   "Illegal value 'channl' specified for flag 'granularity'; expected one of: tensor, channel"
 // and a result file records the value by its name (absl::UnparseFlag).
 //
-//   // In the enum's namespace (found by argument-dependent lookup):
-//   PSG_ENUM_FLAG(Rounding, {{"half_even", Rounding::kHalfEven}, {"half_away", Rounding::kHalfAway}})
+//   // Beside the enum, its names (the package's own, e.g. for result files):
+//   inline constexpr EnumName<Rounding> kRoundingNames[] = {{"half_even", Rounding::kHalfEven},
+//                                                           {"half_away", Rounding::kHalfAway}};
+//   // In the enum's namespace (found by argument-dependent lookup), where flags are defined:
+//   PSG_ENUM_FLAG(Rounding, kRoundingNames)
 //   // Then anywhere:
 //   ABSL_FLAG(psg::quant::Rounding, rounding, psg::quant::Rounding::kHalfEven, "half_even or half_away");
 //   const std::string name = absl::UnparseFlag(absl::GetFlag(FLAGS_rounding));  // "half_even"
 #ifndef PSG_FLAGS_ENUM_FLAG_H_
 #define PSG_FLAGS_ENUM_FLAG_H_
 
-#include <initializer_list>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace psg::flags {
 
 template <typename Enum>
-using EnumNames = std::initializer_list<std::pair<absl::string_view, Enum>>;
+using EnumName = std::pair<absl::string_view, Enum>;
+template <typename Enum>
+using EnumNames = absl::Span<const EnumName<Enum>>;
 
 // "a, b, c": the names in their order.
 template <typename Enum>
@@ -57,12 +62,12 @@ std::string UnparseEnum(Enum value, EnumNames<Enum> names) {
 
 }  // namespace psg::flags
 
-// AbslParseFlag and AbslUnparseFlag for `Enum` with the names `...` (a braced
-// list of {"name", value}); put it in Enum's namespace, once per enum.
-#define PSG_ENUM_FLAG(Enum, ...)                                                        \
+// AbslParseFlag and AbslUnparseFlag for `Enum` with the names `names` (an
+// array of EnumName<Enum>); put it in Enum's namespace, once per enum.
+#define PSG_ENUM_FLAG(Enum, names)                                                      \
   inline bool AbslParseFlag(absl::string_view text, Enum* value, std::string* error) { \
-    return ::psg::flags::ParseEnum<Enum>(text, __VA_ARGS__, value, error);              \
+    return ::psg::flags::ParseEnum<Enum>(text, names, value, error);                    \
   }                                                                                     \
-  inline std::string AbslUnparseFlag(Enum value) { return ::psg::flags::UnparseEnum<Enum>(value, __VA_ARGS__); }
+  inline std::string AbslUnparseFlag(Enum value) { return ::psg::flags::UnparseEnum<Enum>(value, names); }
 
 #endif  // PSG_FLAGS_ENUM_FLAG_H_

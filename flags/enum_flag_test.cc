@@ -12,7 +12,8 @@ namespace psg::flags {
 namespace testing {
 
 enum class Shape { kSquare, kCircle, kLine };
-PSG_ENUM_FLAG(Shape, {{"square", Shape::kSquare}, {"circle", Shape::kCircle}})
+inline constexpr EnumName<Shape> kShapeNames[] = {{"square", Shape::kSquare}, {"circle", Shape::kCircle}};
+PSG_ENUM_FLAG(Shape, kShapeNames)
 
 }  // namespace testing
 }  // namespace psg::flags
