@@ -13,7 +13,7 @@
 #include "data/image_folder.h"
 #include "data/image_set_dataset.h"
 #include "data/normalization.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::train {
 
@@ -33,7 +33,7 @@ class SliceDataset final : public data::Dataset {
   int64_t size() const override { return size_; }
   data::SampleShape sample_shape() const override { return base_.sample_shape(); }
   int32_t label(int64_t i) const override { return base_.label(begin_ + i); }
-  absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
+  absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override {
     return base_.WriteSample(begin_ + i, rng, dst);
   }
 
@@ -50,7 +50,7 @@ class IndexedDataset final : public data::Dataset {
   int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
   data::SampleShape sample_shape() const override { return base_.sample_shape(); }
   int32_t label(int64_t i) const override { return base_.label(indices_[i]); }
-  absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
+  absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override {
     return base_.WriteSample(indices_[i], rng, dst);
   }
 
@@ -59,11 +59,11 @@ class IndexedDataset final : public data::Dataset {
   std::vector<int64_t> indices_;
 };
 
-// 0..size-1 shuffled by Fisher-Yates with data::Rng(seed).
+// 0..size-1 shuffled by Fisher-Yates with engine::Rng(seed).
 std::vector<int64_t> ShuffledIndices(int64_t size, uint64_t seed) {
   std::vector<int64_t> order(size);
   std::iota(order.begin(), order.end(), 0);
-  data::Rng rng(seed);
+  engine::Rng rng(seed);
   for (int64_t i = size - 1; i > 0; --i) {
     std::swap(order[i], order[rng.UniformInt(static_cast<uint64_t>(i) + 1)]);
   }

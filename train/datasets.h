@@ -55,7 +55,7 @@ std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin
 // the first 10,000 for validation, the rest for training). Afterwards `test`
 // is those n images with the evaluation transform (released: with the training
 // augmentation), `train` and `train_unaugmented` the other images, and
-// `evaluation_set` says so. The shuffle is data::Rng(seed)'s Fisher-Yates, so
+// `evaluation_set` says so. The shuffle is engine::Rng(seed)'s Fisher-Yates, so
 // the indices differ from numpy's. An error unless 0 < n < training images.
 absl::Status HoldOut(TrainingData& data, int64_t n, uint64_t seed);
 

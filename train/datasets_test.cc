@@ -5,7 +5,7 @@
 #include <set>
 #include <vector>
 
-#include "data/rng.h"
+#include "engine/rng.h"
 #include "gtest/gtest.h"
 #include "train/testing/synthetic_data.h"
 
@@ -14,7 +14,7 @@ namespace {
 
 std::vector<float> Sample(const data::Dataset& dataset, int64_t i) {
   std::vector<float> pixels(dataset.sample_shape().size());
-  data::Rng rng(1);
+  engine::Rng rng(1);
   EXPECT_TRUE(dataset.WriteSample(i, rng, pixels.data()).ok());
   return pixels;
 }
