@@ -38,7 +38,7 @@
 #include "pipeline/ptq_network.h"
 #include "quant/bn_fold.h"
 #include "quant/weight_ptq.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to export (required)");
 ABSL_FLAG(std::string, output, "", "the .onnx file to write (required)");

@@ -27,7 +27,7 @@
 #include "quant/int8_network.h"
 #include "report/timing.h"
 #include "train/batches.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to evaluate (required)");

@@ -30,7 +30,7 @@
 #include "io/json_writer.h"
 #include "prune/magnitude.h"
 #include "report/svg_plot.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to prune (required)");

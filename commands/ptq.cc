@@ -46,7 +46,7 @@
 #include "quant/weight_ptq.h"
 #include "report/svg_plot.h"
 #include "train/batches.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint to quantize (required)");

@@ -66,7 +66,7 @@
 #include "io/json_writer.h"
 #include "models/zoo.h"
 #include "pipeline/l0_training.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/gradient_norm.h"
 #include "train/gradient_pass.h"
 #include "train/lipschitz.h"
@@ -259,7 +259,7 @@ absl::Status LoadInitialOptimizerState(psg::engine::Optimizer& optimizer) {
 // and SGD-trained L0 gates'), wrapped for pruning and Adam-trained L0 gates;
 // after the weights are loaded, since pruning reads them.
 absl::Status BuildRunTraining(const psg::cli::QatFromFlags& qat, const RunModel& model,
-                              const psg::train::TrainingData& data, RunTraining* training) {
+                              const psg::data::TrainingData& data, RunTraining* training) {
   training->weight_quantizer = psg::cli::MakeWeightQuantizer(qat, model.params);
   // --prune_sparsity: one-shot magnitude pruning, then training with the masks;
   // --prune_method=l0: learned gates, trained with the weights.
@@ -328,7 +328,7 @@ psg::train::TrainerOptions TrainerOptionsFromFlags(const std::string& output_dir
 
 // The log's header: what is trained on what, how, and at which precision.
 void PrintRunDescription(const psg::models::ModelOptions& mo, const RunModel& model,
-                         const psg::train::TrainingData& data, int64_t train_images,
+                         const psg::data::TrainingData& data, int64_t train_images,
                          int64_t steps_per_epoch, const psg::cli::DistributedFromFlags& distributed,
                          const RunTraining& training, const psg::cli::QatFromFlags& qat) {
   std::printf("model %s (%lld parameters), %s: %lld train / %lld test images, %lld steps per epoch, %d threads\n",

@@ -8,8 +8,8 @@
 
 namespace psg::train {
 
-std::unique_ptr<TrainingData> SyntheticData(const SyntheticDataOptions& o) {
-  auto data = std::make_unique<TrainingData>();
+std::unique_ptr<data::TrainingData> SyntheticData(const SyntheticDataOptions& o) {
+  auto data = std::make_unique<data::TrainingData>();
   std::mt19937 rng(o.seed);
   const int64_t plane = int64_t{o.size} * o.size;
   auto fill = [&](data::ImageSet& set, int64_t count) {

@@ -2,7 +2,7 @@
 // as one brighter horizontal band (channels == 1) or one brighter colour plane
 // (channels > 1), with noise, so a few steps of training make real progress.
 //
-//   std::unique_ptr<TrainingData> data = SyntheticData({.channels = 1, .size = 28});
+//   std::unique_ptr<data::TrainingData> data = SyntheticData({.channels = 1, .size = 28});
 //   Trainer trainer(options, *model, optimizer, *schedule, *data);
 #ifndef PSG_TRAIN_TESTING_SYNTHETIC_DATA_H_
 #define PSG_TRAIN_TESTING_SYNTHETIC_DATA_H_
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "train/datasets.h"
+#include "data/datasets.h"
 
 namespace psg::train {
 
@@ -24,7 +24,7 @@ struct SyntheticDataOptions {
 };
 
 // Training with flips only (no crop padding), normalized to mean 0.4, std 0.25.
-std::unique_ptr<TrainingData> SyntheticData(const SyntheticDataOptions& options);
+std::unique_ptr<data::TrainingData> SyntheticData(const SyntheticDataOptions& options);
 
 }  // namespace psg::train
 
