@@ -62,7 +62,7 @@ std::string HowToGet(const std::string& dataset, const std::string& dir) {
                         "/train/<wnid>/*.JPEG and ", dir,
                         "/val/<wnid>/*.JPEG (torchvision's ImageFolder layout). Or pass --data_dir");
   }
-  return absl::StrCat("known data sets: ", absl::StrJoin(train::DatasetNames(), ", "));
+  return absl::StrCat("known data sets: ", absl::StrJoin(data::DatasetNames(), ", "));
 }
 
 }  // namespace
@@ -132,25 +132,25 @@ void SetUpThreads() {
   engine::FlushDenormalsToZero();
 }
 
-absl::StatusOr<std::unique_ptr<train::TrainingData>> LoadDataFromFlags() {
+absl::StatusOr<std::unique_ptr<data::TrainingData>> LoadDataFromFlags() {
   std::string dir = UserPath(absl::GetFlag(FLAGS_data_dir));
-  if (dir.empty()) dir = train::DefaultDataDir();
+  if (dir.empty()) dir = data::DefaultDataDir();
   const std::string dataset = absl::GetFlag(FLAGS_dataset);
-  auto data = train::LoadTrainingData(dataset, dir);
+  auto data = data::LoadTrainingData(dataset, dir);
   if (!data.ok()) {
     return absl::Status(data.status().code(),
                         absl::StrCat(data.status().message(), "\n(", HowToGet(dataset, dir), ")"));
   }
   if (const int64_t n = absl::GetFlag(FLAGS_holdout_images); n > 0) {
     // Seed 0, as the released search (np.random.seed(0)).
-    if (absl::Status s = train::HoldOut(**data, n, /*seed=*/0); !s.ok()) {
+    if (absl::Status s = data::HoldOut(**data, n, /*seed=*/0); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--holdout_images=", n, ": ", s.message()));
     }
   }
   return data;
 }
 
-absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(const train::TrainingData& data) {
+absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(const data::TrainingData& data) {
   absl::StatusOr<models::ShortcutKind> shortcut = ParseShortcut(absl::GetFlag(FLAGS_shortcut));
   if (!shortcut.ok()) return shortcut.status();
   models::ModelOptions options;

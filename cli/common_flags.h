@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "models/zoo.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 
 ABSL_DECLARE_FLAG(std::string, model);
 ABSL_DECLARE_FLAG(std::string, shortcut);
@@ -71,14 +71,14 @@ int RunCommand(int argc, char** argv, const char* usage, int (*run)());
 // flush-to-zero on every thread (engine/denormals.h).
 void SetUpThreads();
 
-// --dataset from --data_dir (default train::DefaultDataDir()), with
-// --holdout_images held out (train::HoldOut); a missing data set's error says
+// --dataset from --data_dir (default data::DefaultDataDir()), with
+// --holdout_images held out (data::HoldOut); a missing data set's error says
 // how to get that data set.
-absl::StatusOr<std::unique_ptr<train::TrainingData>> LoadDataFromFlags();
+absl::StatusOr<std::unique_ptr<data::TrainingData>> LoadDataFromFlags();
 
 // --model and --shortcut for `data` (its number of classes); an error when
 // the model does not take the data's images (CheckModelFitsData).
-absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(const train::TrainingData& data);
+absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(const data::TrainingData& data);
 
 }  // namespace psg::cli
 

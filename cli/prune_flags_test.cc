@@ -22,7 +22,7 @@
 #include "prune/masked_optimizer.h"
 #include "psg/psgd.h"
 #include "train/gradient_pass.h"
-#include "train/testing/synthetic_data.h"
+#include "data/testing/synthetic_data.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
 
@@ -193,7 +193,7 @@ train::TrainerOptions ShortRun(const std::string& dir) {
 
 // Trains a pruned LeNet-5 as a fresh process would (prune, then maybe
 // resume); returns the final weights.
-std::vector<std::vector<float>> TrainPruned(const train::TrainingData& data, const std::string& dir,
+std::vector<std::vector<float>> TrainPruned(const data::TrainingData& data, const std::string& dir,
                                             int64_t stop_after, bool resume, Model* m) {
   OptimizerFromFlags o = SgdOver(m->params);
   EXPECT_TRUE(AttachPruning(Flags(0.8, "global", true), m->params, &o).ok());
@@ -212,8 +212,8 @@ std::vector<std::vector<float>> TrainPruned(const train::TrainingData& data, con
 }
 
 TEST(PruneFlagsTest, PrunedFineTuningResumesExactlyWithItsMasks) {
-  const std::unique_ptr<train::TrainingData> data =
-      train::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
+  const std::unique_ptr<data::TrainingData> data =
+      data::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
   Model straight_model(6);
   const auto straight = TrainPruned(*data, TempDir("straight"), 0, false, &straight_model);
 
@@ -304,7 +304,7 @@ void ExpectSparsity(const prune::MaskSet& masks, double sparsity, prune::Scope s
 
 // Trains LeNet-5 for two epochs of 8 steps with the pruning of `prune`; the
 // weights move (training ran) and the final masks are returned via `o`.
-void TrainWith(const PruneFromFlags& prune, const train::TrainingData& data, const std::string& dir, Model* m,
+void TrainWith(const PruneFromFlags& prune, const data::TrainingData& data, const std::string& dir, Model* m,
                OptimizerFromFlags* o) {
   auto report = AttachPruning(prune, m->params, o, train::TrainingGradients(*m->model, data, 8));
   ASSERT_TRUE(report.ok()) << report.status();
@@ -324,8 +324,8 @@ void TrainWith(const PruneFromFlags& prune, const train::TrainingData& data, con
 }
 
 TEST(PruneFlagsTest, SnipPrunesBeforeTrainingAndKeepsTheSparsity) {
-  const std::unique_ptr<train::TrainingData> data =
-      train::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
+  const std::unique_ptr<data::TrainingData> data =
+      data::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
   for (const std::string scope : {"global", "layer"}) {
     MethodFlags flags("snip", 2, 0, 0, 1);
     const PruneFromFlags prune = Flags(0.75, scope, true);
@@ -370,8 +370,8 @@ TEST(PruneFlagsTest, SnipPrunesBeforeTrainingAndKeepsTheSparsity) {
 }
 
 TEST(PruneFlagsTest, AgpReachesTheFinalSparsityGradually) {
-  const std::unique_ptr<train::TrainingData> data =
-      train::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
+  const std::unique_ptr<data::TrainingData> data =
+      data::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
   for (const std::string scope : {"global", "layer"}) {
     MethodFlags flags("agp", 1, 2, 10, 4);
     const PruneFromFlags prune = Flags(0.8, scope, false);
@@ -497,7 +497,7 @@ struct L0Run {
 
 // Trains LeNet-5 with L0 gates (--l0_lambda=`lambda`) as a fresh process
 // would: gates, optimizer over the weights and the gates, then maybe resume.
-L0Run TrainL0(const train::TrainingData& data, const std::string& dir, double lambda, int64_t stop_after,
+L0Run TrainL0(const data::TrainingData& data, const std::string& dir, double lambda, int64_t stop_after,
               bool resume, Model* m) {
   L0Flags flags(lambda, 0.1);
   const PruneFromFlags prune = Flags(0.0, "layer", true);
@@ -529,8 +529,8 @@ L0Run TrainL0(const train::TrainingData& data, const std::string& dir, double la
 }
 
 TEST(PruneFlagsTest, L0GatesPruneWithALargeLambdaAndResumeExactly) {
-  const std::unique_ptr<train::TrainingData> data =
-      train::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
+  const std::unique_ptr<data::TrainingData> data =
+      data::SyntheticData({.channels = 1, .size = 28, .train_images = 64});
   Model free_model(12);
   const L0Run free = TrainL0(*data, TempDir("l0_free"), 0.0, 0, false, &free_model);
   EXPECT_EQ(free.total.pruned, 0);  // the data term alone closes no gate in 16 steps

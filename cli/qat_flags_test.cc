@@ -24,8 +24,8 @@ namespace {
 
 // 64 train / 16 test 28x28 grayscale images (LeNet-5's input) whose class is
 // the bright third of the image, so a few steps of training make progress.
-std::unique_ptr<train::TrainingData> SyntheticData() {
-  auto data = std::make_unique<train::TrainingData>();
+std::unique_ptr<data::TrainingData> SyntheticData() {
+  auto data = std::make_unique<data::TrainingData>();
   std::mt19937 rng(7);
   auto fill = [&](data::ImageSet& set, int64_t count) {
     set.count = count;
@@ -69,7 +69,7 @@ struct RunResult {
 };
 
 // LeNet-5 under the QAT of the current flags, trained as commands/train.cc does.
-RunResult Train(const train::TrainingData& data, const std::string& dir, int64_t stop_after,
+RunResult Train(const data::TrainingData& data, const std::string& dir, int64_t stop_after,
                 bool resume) {
   absl::StatusOr<QatFromFlags> qat = ReadQatFlags();
   EXPECT_TRUE(qat.ok()) << qat.status();
@@ -129,7 +129,7 @@ class QatFlagsTest : public ::testing::Test {
   }
   void TearDown() override { SetFlags("none", 4, 4); }
 
-  std::unique_ptr<train::TrainingData> data_ = SyntheticData();
+  std::unique_ptr<data::TrainingData> data_ = SyntheticData();
 };
 
 TEST_F(QatFlagsTest, RejectsUnknownMethodsAndBitWidths) {

@@ -40,7 +40,7 @@
 #include "pipeline/ptq_network.h"
 #include "quant/bn_fold.h"
 #include "quant/weight_ptq.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 
 ABSL_FLAG(std::string, output, "", "the .onnx file to write (required)");
 ABSL_FLAG(std::string, bits, "", "weight bit-width 2..8 (empty: floating point)");

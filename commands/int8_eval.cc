@@ -29,7 +29,7 @@
 #include "quant/int8_network.h"
 #include "report/timing.h"
 #include "train/batches.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(int, calibration_batches, 8, "training batches (no augmentation) for the activation ranges");

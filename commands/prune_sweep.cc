@@ -33,7 +33,7 @@
 #include "io/json_writer.h"
 #include "prune/magnitude.h"
 #include "report/svg_plot.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::vector<std::string>, sparsity, std::vector<std::string>({"0.5", "0.7", "0.8", "0.9", "0.95"}),

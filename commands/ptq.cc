@@ -50,7 +50,7 @@
 #include "quant/weight_ptq.h"
 #include "report/svg_plot.h"
 #include "train/batches.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::vector<std::string>, bits, std::vector<std::string>({"8", "6", "4", "3", "2"}),

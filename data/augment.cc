@@ -74,7 +74,7 @@ absl::StatusOr<CifarAugmenter> CifarAugmenter::Create(int channels,
   return a;
 }
 
-CifarAugmenter::CropFlip CifarAugmenter::Draw(Rng& rng) const {
+CifarAugmenter::CropFlip CifarAugmenter::Draw(engine::Rng& rng) const {
   CropFlip crop_flip;
   crop_flip.top = static_cast<int>(rng.UniformInt(2 * pad_ + 1));
   crop_flip.left = static_cast<int>(rng.UniformInt(2 * pad_ + 1));

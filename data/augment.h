@@ -8,7 +8,7 @@
 // float buffer (typically a slot of a batch), with no allocation.
 //
 //   absl::StatusOr<CifarAugmenter> augmenter = CifarAugmenter::Create(3, 32, 32);
-//   Rng rng(seed);
+//   engine::Rng rng(seed);
 //   augmenter->Train(images.image(i), rng, batch_images + k * 3 * 32 * 32);
 //   augmenter->Eval(images.image(i), out);
 
@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "data/normalization.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 
@@ -46,11 +46,11 @@ class CifarAugmenter {
   }
 
   // Draws top, left, then flip from rng.
-  CropFlip Draw(Rng& rng) const;
+  CropFlip Draw(engine::Rng& rng) const;
 
   // src: channels*height*width bytes (CHW); dst: as many floats (CHW).
   void Apply(const uint8_t* src, const CropFlip& crop_flip, float* dst) const;
-  void Train(const uint8_t* src, Rng& rng, float* dst) const {
+  void Train(const uint8_t* src, engine::Rng& rng, float* dst) const {
     Apply(src, Draw(rng), dst);
   }
   void Eval(const uint8_t* src, float* dst) const;

@@ -5,7 +5,7 @@
 #include <tuple>
 #include <vector>
 
-#include "data/rng.h"
+#include "engine/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -17,7 +17,7 @@ using ::testing::Pointwise;
 using CropFlip = CifarAugmenter::CropFlip;
 
 std::vector<uint8_t> RandomImage(int size, uint64_t seed) {
-  Rng rng(seed);
+  engine::Rng rng(seed);
   std::vector<uint8_t> image(size);
   for (uint8_t& v : image) v = static_cast<uint8_t>(rng.Next());
   return image;
@@ -130,8 +130,8 @@ TEST(CifarAugmenterTest, TrainIsDeterministicGivenTheRngState) {
   const std::vector<uint8_t> src = RandomImage(3 * 32 * 32, 1);
   std::vector<float> a(src.size()), b(src.size()), expected(src.size());
 
-  Rng rng(123);
-  Rng replay(0);
+  engine::Rng rng(123);
+  engine::Rng replay(0);
   replay.set_state(rng.state());
   std::set<std::vector<float>> distinct;
   for (int i = 0; i < 20; ++i) {
@@ -142,9 +142,9 @@ TEST(CifarAugmenterTest, TrainIsDeterministicGivenTheRngState) {
   }
   EXPECT_GT(distinct.size(), 10u);  // 162 crop/flip combinations
 
-  Rng same_seed(123);
+  engine::Rng same_seed(123);
   augmenter->Train(src.data(), same_seed, b.data());
-  Rng first(123);
+  engine::Rng first(123);
   augmenter->Train(src.data(), first, a.data());
   EXPECT_EQ(a, b);
 }
@@ -152,7 +152,7 @@ TEST(CifarAugmenterTest, TrainIsDeterministicGivenTheRngState) {
 TEST(CifarAugmenterTest, DrawCoversEveryCropAndFlip) {
   absl::StatusOr<CifarAugmenter> augmenter = CifarAugmenter::Create(3, 32, 32);
   ASSERT_TRUE(augmenter.ok()) << augmenter.status();
-  Rng rng(77);
+  engine::Rng rng(77);
   std::set<std::tuple<int, int, bool>> seen;
   for (int i = 0; i < 5000; ++i) {
     const CropFlip cf = augmenter->Draw(rng);
@@ -171,7 +171,7 @@ TEST(CifarAugmenterTest, NoFlipOptionNeverFlips) {
   absl::StatusOr<CifarAugmenter> augmenter =
       CifarAugmenter::Create(3, 32, 32, options);
   ASSERT_TRUE(augmenter.ok()) << augmenter.status();
-  Rng rng(1);
+  engine::Rng rng(1);
   for (int i = 0; i < 100; ++i) EXPECT_FALSE(augmenter->Draw(rng).flip);
 }
 

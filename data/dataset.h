@@ -8,7 +8,7 @@
 //     int64_t size() const override;
 //     SampleShape sample_shape() const override;   // e.g. {3, 32, 32}
 //     int32_t label(int64_t i) const override;
-//     absl::Status WriteSample(int64_t i, Rng& rng, float* dst) const override;
+//     absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override;
 //   };
 //
 // WriteSample is called concurrently from the loader's worker threads, so it
@@ -19,7 +19,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 
@@ -38,7 +38,7 @@ class Dataset {
   virtual SampleShape sample_shape() const = 0;
   virtual int32_t label(int64_t i) const = 0;
   // Writes sample_shape().size() floats (CHW) for sample i to dst.
-  virtual absl::Status WriteSample(int64_t i, Rng& rng, float* dst) const = 0;
+  virtual absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const = 0;
 };
 
 }  // namespace psg::data

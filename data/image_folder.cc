@@ -92,7 +92,7 @@ absl::StatusOr<ImageFolderDataset> ImageFolderDataset::Open(
   return dataset;
 }
 
-absl::Status ImageFolderDataset::WriteSample(int64_t i, Rng& rng,
+absl::Status ImageFolderDataset::WriteSample(int64_t i, engine::Rng& rng,
                                              float* dst) const {
   // Per-thread buffers: after warm-up a sample allocates nothing.
   struct Buffers {

@@ -27,7 +27,7 @@
 #include "data/dataset.h"
 #include "data/image_transforms.h"
 #include "data/normalization.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 
@@ -60,7 +60,7 @@ class ImageFolderDataset final : public Dataset {
   }
   int32_t label(int64_t i) const override { return labels_[i]; }
   // Thread-safe; each thread reuses its own decode and resize buffers.
-  absl::Status WriteSample(int64_t i, Rng& rng, float* dst) const override;
+  absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override;
 
  private:
   ImageFolderDataset() = default;

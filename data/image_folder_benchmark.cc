@@ -23,7 +23,7 @@
 #include "data/image_folder.h"
 #include "data/loader.h"
 #include "data/loader_timing.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 namespace {
@@ -76,7 +76,7 @@ void BM_ImageFolderSample(benchmark::State& state) {
   std::vector<float> sample(dataset->sample_shape().size());
   int64_t i = 0;
   for (auto _ : state) {
-    Rng rng = Rng::ForStream(1, 0, i);
+    engine::Rng rng = engine::Rng::ForStream(1, 0, i);
     if (absl::Status s = dataset->WriteSample(i % dataset->size(), rng, sample.data()); !s.ok()) {
       state.SkipWithError(s.ToString().c_str());
       break;

@@ -10,7 +10,7 @@
 
 #include "data/jpeg_decoder.h"
 #include "data/loader.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 #include "data/test_files.h"
 #include "data/test_jpeg.h"
 #include "gmock/gmock.h"
@@ -114,7 +114,7 @@ TEST(ImageFolderTest, WritesNormalizedSamplesAndReportsCorruptFiles) {
         ImageFolderDataset::Open(root, ModeOptions(mode));
     ASSERT_TRUE(dataset.ok()) << dataset.status();
     std::vector<float> sample(kSampleFloats);
-    Rng rng(3);
+    engine::Rng rng(3);
     ASSERT_TRUE(dataset->WriteSample(0, rng, sample.data()).ok());
     for (int c = 0; c < 3; ++c) {
       const double expected = (rgb[c] / 255.0 - norm.mean[c]) / norm.stddev[c];
@@ -199,7 +199,7 @@ TEST(ImageFolderTest, DecodesAndTransformsTheRealImageNetSample) {
     small += std::min(image.width, image.height) < 224;
     large += std::max(image.width, image.height) > 1000;
 
-    Rng rng(i);
+    engine::Rng rng(i);
     for (const ImageFolderDataset* dataset : {&*eval, &*train}) {
       const absl::Status written = dataset->WriteSample(i, rng, sample.data());
       ASSERT_TRUE(written.ok()) << written;
@@ -253,7 +253,7 @@ TEST(ImageFolderTest, DctScalingStaysCloseToAFullSizeDecode) {
     std::vector<float> a(kSampleFloats), b(kSampleFloats);
     int downscaled = 0;
     for (int64_t i = 0; i < full->size(); ++i) {
-      Rng rng_a(i), rng_b(i);
+      engine::Rng rng_a(i), rng_b(i);
       ASSERT_TRUE(scaled->WriteSample(i, rng_a, a.data()).ok());
       ASSERT_TRUE(full->WriteSample(i, rng_b, b.data()).ok());
       if (a == b) continue;

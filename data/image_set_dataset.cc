@@ -24,7 +24,7 @@ absl::StatusOr<ImageSetDataset> ImageSetDataset::Create(
   return ImageSetDataset(images, mode, *std::move(augmenter));
 }
 
-absl::Status ImageSetDataset::WriteSample(int64_t i, Rng& rng,
+absl::Status ImageSetDataset::WriteSample(int64_t i, engine::Rng& rng,
                                           float* dst) const {
   if (mode_ == Mode::kTrain) {
     augmenter_.Train(images_->image(i), rng, dst);

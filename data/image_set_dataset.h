@@ -17,7 +17,7 @@
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/image_set.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 
@@ -35,7 +35,7 @@ class ImageSetDataset final : public Dataset {
     return {images_->channels, images_->height, images_->width};
   }
   int32_t label(int64_t i) const override { return images_->labels[i]; }
-  absl::Status WriteSample(int64_t i, Rng& rng, float* dst) const override;
+  absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override;
 
  private:
   ImageSetDataset(const ImageSet& images, Mode mode, CifarAugmenter augmenter)

@@ -11,7 +11,7 @@ int RoundHalfEven(double v) { return static_cast<int>(std::nearbyint(v)); }
 
 }  // namespace
 
-ResampleRegion RandomResizedCropRegion(int width, int height, Rng& rng,
+ResampleRegion RandomResizedCropRegion(int width, int height, engine::Rng& rng,
                                        const RandomResizedCropOptions& options) {
   const double area = static_cast<double>(width) * height;
   const double log_min_ratio = std::log(options.min_ratio);

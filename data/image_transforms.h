@@ -25,7 +25,7 @@
 
 #include "data/jpeg_decoder.h"
 #include "data/normalization.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 
@@ -49,7 +49,7 @@ struct RandomResizedCropOptions {
 
 // torchvision RandomResizedCrop.get_params: the crop that is then resized.
 ResampleRegion RandomResizedCropRegion(
-    int width, int height, Rng& rng,
+    int width, int height, engine::Rng& rng,
     const RandomResizedCropOptions& options = RandomResizedCropOptions());
 
 // torchvision Resize(resize_shorter) then CenterCrop(crop), as the region of

@@ -6,7 +6,7 @@
 
 #include "data/jpeg_decoder.h"
 #include "data/normalization.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -48,7 +48,7 @@ std::vector<float> Row(const std::vector<float>& chw, int width, int height,
 }
 
 TEST(RandomResizedCropTest, StaysInsideTheImageWithinScaleAndRatio) {
-  Rng rng(1);
+  engine::Rng rng(1);
   for (int i = 0; i < 2000; ++i) {
     const ResampleRegion r = RandomResizedCropRegion(500, 375, rng);
     const PixelRect& b = r.bounds;
@@ -70,7 +70,7 @@ TEST(RandomResizedCropTest, StaysInsideTheImageWithinScaleAndRatio) {
 }
 
 TEST(RandomResizedCropTest, FallsBackToCenterCropAsTorchvision) {
-  Rng rng(2);
+  engine::Rng rng(2);
   // No crop of >= 8% of the area fits a 1000x10 strip at ratio <= 4/3.
   ResampleRegion r = RandomResizedCropRegion(1000, 10, rng);
   EXPECT_EQ(r.bounds.x, 493);

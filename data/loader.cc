@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 namespace {
@@ -20,7 +20,7 @@ std::vector<int64_t> EpochPermutation(int64_t n, uint64_t seed,
                                       int64_t epoch) {
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), int64_t{0});
-  Rng rng = Rng::ForStream(seed, static_cast<uint64_t>(epoch), kShuffleStream);
+  engine::Rng rng = engine::Rng::ForStream(seed, static_cast<uint64_t>(epoch), kShuffleStream);
   for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates
     std::swap(order[i], order[rng.UniformInt(i + 1)]);
   }
@@ -207,7 +207,7 @@ absl::Status BatchLoader::Fill(int64_t sequence,
   batch.index_in_epoch = index_in_epoch;
   for (int k = 0; k < n; ++k) {
     const int64_t sample = order != nullptr ? (*order)[first + k] : first + k;
-    Rng rng = Rng::ForStream(options_.seed, static_cast<uint64_t>(epoch),
+    engine::Rng rng = engine::Rng::ForStream(options_.seed, static_cast<uint64_t>(epoch),
                              static_cast<uint64_t>(sample));
     absl::Status status =
         dataset_.WriteSample(sample, rng, batch.images.data() + k * sample_size);

@@ -23,7 +23,7 @@
 //
 // A batch depends only on (seed, epoch, batch index, dataset): the sample
 // order is EpochPermutation(seed, epoch) and each sample's augmentation draws
-// from Rng::ForStream(seed, epoch, sample index), so the number of workers
+// from engine::Rng::ForStream(seed, epoch, sample index), so the number of workers
 // and thread timing never change the data.
 //
 // Data-parallel training: with num_shards = N, the N loaders (one per

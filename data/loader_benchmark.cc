@@ -15,7 +15,7 @@
 #include "data/image_set_dataset.h"
 #include "data/loader.h"
 #include "data/loader_timing.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
 namespace psg::data {
 namespace {
@@ -30,7 +30,7 @@ const ImageSet& FakeCifarTrain() {
     s->width = 32;
     s->num_classes = 10;
     s->pixels.resize(s->count * s->image_size());
-    Rng rng(1);
+    engine::Rng rng(1);
     for (size_t i = 0; i < s->pixels.size(); i += 8) {
       const uint64_t v = rng.Next();
       for (size_t k = 0; k < 8 && i + k < s->pixels.size(); ++k) {
@@ -69,7 +69,7 @@ void BM_CifarAugmentTrain(benchmark::State& state) {
     return;
   }
   std::vector<float> out(128 * images.image_size());
-  Rng rng(1);
+  engine::Rng rng(1);
   int64_t i = 0;
   for (auto _ : state) {
     augmenter->Train(images.image(i % images.count), rng,

@@ -11,7 +11,7 @@
 #include "data/dataset.h"
 #include "data/image_set.h"
 #include "data/image_set_dataset.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -29,7 +29,7 @@ class IndexDataset final : public Dataset {
   int64_t size() const override { return size_; }
   SampleShape sample_shape() const override { return {2, 1, 1}; }
   int32_t label(int64_t i) const override { return static_cast<int32_t>(i); }
-  absl::Status WriteSample(int64_t i, Rng& rng, float* dst) const override {
+  absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override {
     if (i == failing_) return absl::DataLossError("broken sample");
     dst[0] = static_cast<float>(i);
     dst[1] = static_cast<float>(rng.UniformDouble());
@@ -81,7 +81,7 @@ ImageSet RandomImages(int64_t count) {
   set.height = 12;
   set.width = 10;
   set.num_classes = 10;
-  Rng rng(99);
+  engine::Rng rng(99);
   set.pixels.resize(count * set.image_size());
   for (uint8_t& p : set.pixels) p = static_cast<uint8_t>(rng.Next());
   for (int64_t i = 0; i < count; ++i) set.labels.push_back(rng.UniformInt(10));
@@ -151,7 +151,7 @@ TEST(BatchLoaderTest, EverySampleExactlyOncePerEpochInBatchOrder) {
       // Augmentation randomness comes from (seed, epoch, sample).
       EXPECT_EQ(b.images[2 * i + 1],
                 static_cast<float>(
-                    Rng::ForStream(8, b.epoch, sample).UniformDouble()));
+                    engine::Rng::ForStream(8, b.epoch, sample).UniformDouble()));
       orders[b.epoch].push_back(sample);
     }
   }

@@ -4,30 +4,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/rng.h"
 
 namespace psg::dist {
-namespace {
 
-uint64_t Mix(uint64_t z) {  // SplitMix64's finalizer
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
+using engine::SplitMix64Mix;
 
 uint64_t BitHash(absl::Span<const float> values) {
-  uint64_t h = Mix(values.size());
+  uint64_t h = SplitMix64Mix(values.size());
   size_t i = 0;
   for (; i + 2 <= values.size(); i += 2) {
     uint64_t word;
     std::memcpy(&word, values.data() + i, sizeof(word));
-    h = Mix(h ^ word) + 0x9e3779b97f4a7c15ull;
+    h = SplitMix64Mix(h ^ word) + engine::kSplitMix64Gamma;
   }
   if (i < values.size()) {
     uint32_t last;
     std::memcpy(&last, values.data() + i, sizeof(last));
-    h = Mix(h ^ last);
+    h = SplitMix64Mix(h ^ last);
   }
   return h;
 }

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -332,6 +334,287 @@ absl::StatusOr<uint64_t> Checkpoint::HeaderSize(uint64_t length_field, uint64_t 
   return length_field;
 }
 
+namespace {
+
+// Reader errors all start with "checkpoint '<source>': " (`where`). DataLoss:
+// the file is corrupt or truncated; NotOurs: it is some other format.
+template <typename... Parts>
+absl::Status DataLoss(absl::string_view where, const Parts&... parts) {
+  return absl::DataLossError(absl::StrCat(where, parts...));
+}
+template <typename... Parts>
+absl::Status NotOurs(absl::string_view where, const Parts&... parts) {
+  return absl::FailedPreconditionError(absl::StrCat(where, parts...));
+}
+
+// The value of `key` in a JSON object, or null; the first one, since where
+// duplicates matter they have already been rejected.
+const JsonValue* FindMember(const JsonValue& object, absl::string_view key) {
+  for (const JsonMember& m : object.object) {
+    if (m.key == key) return &m.value;
+  }
+  return nullptr;
+}
+
+// The header's one "__metadata__" object: without it the file is not ours,
+// repeated or of another JSON kind it is corrupt.
+absl::StatusOr<const JsonValue*> FindMetadataObject(const JsonValue& root,
+                                                    absl::string_view where) {
+  const JsonValue* metadata = nullptr;
+  for (const JsonMember& m : root.object) {
+    if (m.key != kMetadataKey) continue;
+    if (metadata != nullptr) return DataLoss(where, "duplicate key \"__metadata__\"");
+    metadata = &m.value;
+  }
+  if (metadata == nullptr) {
+    return NotOurs(where,
+                   "header has no \"__metadata__\": not a psg-toolkit "
+                   "checkpoint (expected metadata format=\"",
+                   kFormatName, "\")");
+  }
+  if (metadata->kind != JsonValue::Kind::kObject) {
+    return DataLoss(where, "\"__metadata__\" is not a JSON object");
+  }
+  return metadata;
+}
+
+// Every metadata entry into `out`: the format only has string values, each
+// key once, so that Checkpoint::metadata() is exactly what the file says.
+absl::Status CollectMetadata(const JsonValue& metadata, absl::string_view where,
+                             std::map<std::string, std::string, std::less<>>* out) {
+  for (const JsonMember& m : metadata.object) {
+    if (m.value.kind != JsonValue::Kind::kString) {
+      return DataLoss(where, "metadata value for ", Quote(m.key), " is not a string");
+    }
+    if (!out->emplace(m.key, m.value.string).second) {
+      return DataLoss(where, "duplicate metadata key ", Quote(m.key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The header checksum, checked before the rest of the metadata so that a
+// corrupt header is reported as such. It covers the N header bytes with its
+// own 8 digits set to '0'.
+absl::Status CheckHeaderCrc(absl::string_view header, const JsonValue& crc_value,
+                            absl::string_view where) {
+  uint32_t stored;
+  const size_t at = crc_value.offset;  // opening quote
+  if (!ParseHex8(crc_value.string, &stored) || header.size() < at + 10 ||
+      header[at + 9] != '"' || header.substr(at + 1, 8) != crc_value.string) {
+    return DataLoss(where, "checkpoint header is corrupt: metadata \"", kMetadataHeaderCrc32,
+                    "\" is ", Quote(crc_value.string), ", expected 8 lower-case hex digits");
+  }
+  std::string copy(header);
+  copy.replace(at + 1, 8, kCrcPlaceholder);
+  const uint32_t actual = Crc32(reinterpret_cast<const uint8_t*>(copy.data()), copy.size());
+  if (actual != stored) {
+    return DataLoss(where,
+                    "checkpoint header is corrupt: header_crc32 mismatch "
+                    "over the ",
+                    header.size(), "-byte header: expected ", Hex8(stored),
+                    " (stored in the header), got ", Hex8(actual));
+  }
+  return absl::OkStatus();
+}
+
+// Format name and version first (a mismatch means another format or a newer
+// writer, not corruption), then the two checksums this version requires.
+// Returns the data buffer's CRC.
+absl::StatusOr<uint32_t> CheckFormatAndDataCrc(const JsonValue& metadata, bool has_header_crc,
+                                               absl::string_view where) {
+  const JsonValue* format = FindMember(metadata, kMetadataFormat);
+  if (format == nullptr) {
+    return NotOurs(where,
+                   "metadata has no \"format\" key: not a psg-toolkit "
+                   "checkpoint (expected format \"",
+                   kFormatName, "\")");
+  }
+  if (format->string != kFormatName) {
+    return NotOurs(where, "metadata format is ", Quote(format->string), ", expected \"",
+                   kFormatName, "\": not a psg-toolkit checkpoint");
+  }
+  const JsonValue* version = FindMember(metadata, kMetadataFormatVersion);
+  if (version == nullptr) {
+    return NotOurs(where,
+                   "metadata has no \"format_version\" key (this reader "
+                   "supports format_version ",
+                   kFormatVersion, ")");
+  }
+  if (version->string != absl::StrCat(kFormatVersion)) {
+    return NotOurs(where, "unsupported format_version ", Quote(version->string),
+                   ": this reader supports format_version ", kFormatVersion,
+                   " only (a newer psg-toolkit may read it)");
+  }
+  if (!has_header_crc) {
+    return DataLoss(where, "metadata has no \"", kMetadataHeaderCrc32,
+                    "\" (required in format_version ", kFormatVersion, ")");
+  }
+  const JsonValue* crc_value = FindMember(metadata, kMetadataCrc32);
+  if (crc_value == nullptr) {
+    return DataLoss(where, "metadata has no \"", kMetadataCrc32,
+                    "\" (required in format_version ", kFormatVersion, ")");
+  }
+  uint32_t data_crc = 0;
+  if (!ParseHex8(crc_value->string, &data_crc)) {
+    return DataLoss(where, "metadata \"", kMetadataCrc32, "\" is ", Quote(crc_value->string),
+                    ", expected 8 lower-case hex digits");
+  }
+  return data_crc;
+}
+
+// A tensor entry's three fields, each exactly once and nothing else, so that
+// a misspelt key is an error rather than silently ignored.
+struct TensorFields {
+  const JsonValue* dtype = nullptr;
+  const JsonValue* shape = nullptr;
+  const JsonValue* data_offsets = nullptr;
+};
+
+// `t` is the error prefix naming the tensor ("checkpoint '...': tensor ...: ").
+absl::StatusOr<TensorFields> FindTensorFields(const JsonValue& entry, absl::string_view t) {
+  if (entry.kind != JsonValue::Kind::kObject) {
+    return DataLoss(t, "entry is not a JSON object");
+  }
+  TensorFields fields;
+  for (const JsonMember& f : entry.object) {
+    const JsonValue** slot = f.key == "dtype"          ? &fields.dtype
+                             : f.key == "shape"        ? &fields.shape
+                             : f.key == "data_offsets" ? &fields.data_offsets
+                                                       : nullptr;
+    if (slot == nullptr) {
+      return DataLoss(t, "unexpected key ", Quote(f.key),
+                      " (expected dtype, shape, data_offsets)");
+    }
+    if (*slot != nullptr) return DataLoss(t, "duplicate key ", Quote(f.key));
+    *slot = &f.value;
+  }
+  if (fields.dtype == nullptr || fields.shape == nullptr || fields.data_offsets == nullptr) {
+    return DataLoss(t, "missing ",
+                    fields.dtype == nullptr   ? "\"dtype\""
+                    : fields.shape == nullptr ? "\"shape\""
+                                              : "\"data_offsets\"");
+  }
+  return fields;
+}
+
+// One tensor entry, validated on its own: a known dtype, a shape whose byte
+// size fits in 64 bits, and data_offsets spanning exactly that many bytes
+// right after the previous tensor (`next_begin`), so that tensors neither
+// overlap nor leave unchecked bytes between them.
+absl::StatusOr<TensorInfo> ParseTensorEntry(const JsonMember& m, uint64_t next_begin,
+                                            absl::string_view where) {
+  const std::string t = absl::StrCat(where, "tensor ", Quote(m.key), ": ");
+  absl::StatusOr<TensorFields> fields = FindTensorFields(m.value, t);
+  if (!fields.ok()) return fields.status();
+  const JsonValue& dtype_v = *fields->dtype;
+  const JsonValue& shape_v = *fields->shape;
+  const JsonValue& offsets_v = *fields->data_offsets;
+
+  TensorInfo info;
+  info.name = m.key;
+  if (dtype_v.kind != JsonValue::Kind::kString) {
+    return DataLoss(t, "dtype is not a string");
+  }
+  if (!ParseDType(dtype_v.string, &info.dtype)) {
+    return DataLoss(t, "unknown dtype ", Quote(dtype_v.string),
+                    " (supported: F32, F64, I32, I64, U8, U64)");
+  }
+  if (shape_v.kind != JsonValue::Kind::kArray) {
+    return DataLoss(t, "shape is not an array");
+  }
+  for (const JsonValue& d : shape_v.array) {
+    if (d.kind != JsonValue::Kind::kInteger || d.integer < 0) {
+      return DataLoss(t, "shape must be an array of non-negative integers");
+    }
+    info.shape.push_back(d.integer);
+  }
+  uint64_t nbytes;
+  if (!NumElements(info.shape, &info.num_elements) ||
+      __builtin_mul_overflow(static_cast<uint64_t>(info.num_elements),
+                             static_cast<uint64_t>(DTypeSize(info.dtype)), &nbytes)) {
+    return DataLoss(t, "shape ", ShapeString(info.shape), " is too large");
+  }
+  if (offsets_v.kind != JsonValue::Kind::kArray || offsets_v.array.size() != 2 ||
+      offsets_v.array[0].kind != JsonValue::Kind::kInteger ||
+      offsets_v.array[1].kind != JsonValue::Kind::kInteger || offsets_v.array[0].integer < 0 ||
+      offsets_v.array[1].integer < offsets_v.array[0].integer) {
+    return DataLoss(t,
+                    "data_offsets must be [begin, end] with "
+                    "0 <= begin <= end");
+  }
+  info.data_begin = static_cast<uint64_t>(offsets_v.array[0].integer);
+  info.data_end = static_cast<uint64_t>(offsets_v.array[1].integer);
+  const std::string offsets_text = absl::StrCat("[", info.data_begin, ",", info.data_end, "]");
+  if (info.data_end - info.data_begin != nbytes) {
+    return DataLoss(t, "dtype ", DTypeName(info.dtype), " shape ", ShapeString(info.shape),
+                    " needs ", nbytes, " bytes but data_offsets ", offsets_text, " span ",
+                    info.data_end - info.data_begin, " bytes");
+  }
+  if (info.data_begin != next_begin) {
+    return DataLoss(t, "data_offsets ", offsets_text, " ",
+                    info.data_begin < next_begin ? "overlap" : "leave a gap after",
+                    " the previous tensor, which ends at byte ", next_begin,
+                    " (tensors must be contiguous and in header order)");
+  }
+  return info;
+}
+
+// Every tensor entry of the header, in header order; names must be non-empty
+// and unique, since tensors are looked up by name.
+absl::StatusOr<std::vector<TensorInfo>> ParseTensorEntries(const JsonValue& root,
+                                                           absl::string_view where) {
+  std::vector<TensorInfo> tensors;
+  absl::flat_hash_set<absl::string_view> seen;
+  uint64_t next_begin = 0;
+  for (const JsonMember& m : root.object) {
+    if (m.key == kMetadataKey) continue;
+    if (m.key.empty()) return DataLoss(where, "tensor with an empty name");
+    if (!seen.insert(m.key).second) {
+      return DataLoss(where, "duplicate tensor name ", Quote(m.key));
+    }
+    absl::StatusOr<TensorInfo> info = ParseTensorEntry(m, next_begin, where);
+    if (!info.ok()) return info.status();
+    next_begin = info->data_end;
+    tensors.push_back(*std::move(info));
+  }
+  return tensors;
+}
+
+// The data section must hold exactly the tensors' bytes: fewer means a
+// truncated file, more means bytes no checksum-checked tensor accounts for.
+// (Its checksum needs the data itself: CheckDataCrc, from FromBuffer.)
+absl::Status CheckDataSectionSize(uint64_t data_bytes, uint64_t file_size, uint64_t header_size,
+                                  absl::string_view where) {
+  const uint64_t buffer_size = file_size - 8 - header_size;
+  if (buffer_size < data_bytes) {
+    return DataLoss(where, "file is truncated: the header describes ", data_bytes,
+                    " bytes of tensor data but only ", buffer_size, " are present (file size ",
+                    file_size, " bytes, expected ", 8 + header_size + data_bytes, ")");
+  }
+  if (buffer_size > data_bytes) {
+    return DataLoss(where, "file size mismatch: ", buffer_size - data_bytes,
+                    " unexpected bytes after the last tensor (file size ", file_size,
+                    " bytes, expected ", 8 + header_size + data_bytes, ")");
+  }
+  return absl::OkStatus();
+}
+
+// The data buffer against the CRC stored in the header: the only check that
+// catches corrupt tensor values.
+absl::Status CheckDataCrc(const uint8_t* buffer, uint64_t buffer_size, uint32_t expected,
+                          absl::string_view where) {
+  const uint32_t actual = Crc32(buffer, buffer_size);
+  if (actual != expected) {
+    return DataLoss(where, "checkpoint data is corrupt: crc32 mismatch over the ", buffer_size,
+                    "-byte data buffer: expected ", Hex8(expected),
+                    " (stored in the header), got ", Hex8(actual));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Checkpoint> Checkpoint::FromBuffer(
     std::unique_ptr<uint64_t[]> storage, size_t size, std::string source) {
   const uint8_t* file = reinterpret_cast<const uint8_t*>(storage.get());
@@ -349,258 +632,64 @@ absl::StatusOr<Checkpoint> Checkpoint::FromBuffer(
   if (!parsed.ok()) return parsed.status();
   Checkpoint ckpt = *std::move(parsed);
   const uint8_t* buffer = file + 8 + *header_size;
-  const uint64_t buffer_size = size - 8 - *header_size;
-  const uint32_t actual_crc = Crc32(buffer, buffer_size);
-  if (actual_crc != ckpt.data_crc_) {
-    return absl::DataLossError(absl::StrCat(
-        "checkpoint '", source, "': checkpoint data is corrupt: crc32 mismatch over the ",
-        buffer_size, "-byte data buffer: expected ", Hex8(ckpt.data_crc_),
-        " (stored in the header), got ", Hex8(actual_crc)));
+  if (absl::Status s = CheckDataCrc(buffer, size - 8 - *header_size, ckpt.data_crc_,
+                                    absl::StrCat("checkpoint '", source, "': "));
+      !s.ok()) {
+    return s;
   }
+  ckpt.storage_ = std::move(storage);
+  ckpt.IndexTensors(buffer);
+  return absl::StatusOr<Checkpoint>(std::move(ckpt));
+}
 
-  // --- Index, with aligned copies of misaligned tensors.
-  for (size_t i = 0; i < ckpt.tensors_.size(); ++i) {
-    const TensorInfo& info = ckpt.tensors_[i];
+void Checkpoint::IndexTensors(const uint8_t* buffer) {
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const TensorInfo& info = tensors_[i];
     const size_t nbytes = info.data_end - info.data_begin;
     const uint8_t* data = buffer + info.data_begin;
     if (nbytes == 0) {
-      data = file;  // any aligned pointer; zero elements
+      data = reinterpret_cast<const uint8_t*>(storage_.get());  // any aligned pointer
     } else if (reinterpret_cast<uintptr_t>(data) % DTypeSize(info.dtype) != 0) {
       std::unique_ptr<uint64_t[]> copy(new uint64_t[(nbytes + 7) / 8]);
       std::memcpy(copy.get(), data, nbytes);
       data = reinterpret_cast<const uint8_t*>(copy.get());
-      ckpt.realigned_.push_back(std::move(copy));
+      realigned_.push_back(std::move(copy));
     }
-    ckpt.index_.emplace(info.name, Entry{i, data});
+    index_.emplace(info.name, Entry{i, data});
   }
-  ckpt.storage_ = std::move(storage);
-  return absl::StatusOr<Checkpoint>(std::move(ckpt));
 }
 
 absl::StatusOr<Checkpoint> Checkpoint::ParseHeader(absl::string_view header, uint64_t size,
                                                    const std::string& source) {
   const std::string where = absl::StrCat("checkpoint '", source, "': ");
-  auto data_loss = [&](auto&&... parts) {
-    return absl::DataLossError(absl::StrCat(where, parts...));
-  };
-  auto not_ours = [&](auto&&... parts) {
-    return absl::FailedPreconditionError(absl::StrCat(where, parts...));
-  };
-  const uint64_t header_size = header.size();
-  const uint64_t buffer_size = size - 8 - header_size;
-
   absl::StatusOr<JsonValue> root = internal::ParseJson(header);
   if (!root.ok()) {
-    return data_loss("header is not valid JSON: ", root.status().message());
+    return DataLoss(where, "header is not valid JSON: ", root.status().message());
   }
   if (root->kind != JsonValue::Kind::kObject) {
-    return data_loss("header is not a JSON object");
+    return DataLoss(where, "header is not a JSON object");
   }
 
-  // --- __metadata__ and format identification.
-  const JsonValue* metadata = nullptr;
-  for (const JsonMember& m : root->object) {
-    if (m.key != kMetadataKey) continue;
-    if (metadata != nullptr) return data_loss("duplicate key \"__metadata__\"");
-    metadata = &m.value;
-  }
-  if (metadata == nullptr) {
-    return not_ours(
-        "header has no \"__metadata__\": not a psg-toolkit "
-        "checkpoint (expected metadata format=\"",
-        kFormatName, "\")");
-  }
-  if (metadata->kind != JsonValue::Kind::kObject) {
-    return data_loss("\"__metadata__\" is not a JSON object");
-  }
+  absl::StatusOr<const JsonValue*> metadata = FindMetadataObject(*root, where);
+  if (!metadata.ok()) return metadata.status();
   Checkpoint ckpt;
-  for (const JsonMember& m : metadata->object) {
-    if (m.value.kind != JsonValue::Kind::kString) {
-      return data_loss("metadata value for ", Quote(m.key), " is not a string");
-    }
-    if (!ckpt.metadata_.emplace(m.key, m.value.string).second) {
-      return data_loss("duplicate metadata key ", Quote(m.key));
-    }
+  if (absl::Status s = CollectMetadata(**metadata, where, &ckpt.metadata_); !s.ok()) return s;
+  const JsonValue* header_crc = FindMember(**metadata, kMetadataHeaderCrc32);
+  if (header_crc != nullptr) {
+    if (absl::Status s = CheckHeaderCrc(header, *header_crc, where); !s.ok()) return s;
   }
-  auto find_metadata = [&](absl::string_view key) -> const JsonValue* {
-    for (const JsonMember& m : metadata->object) {
-      if (m.key == key) return &m.value;
-    }
-    return nullptr;
-  };
+  absl::StatusOr<uint32_t> data_crc =
+      CheckFormatAndDataCrc(**metadata, header_crc != nullptr, where);
+  if (!data_crc.ok()) return data_crc.status();
 
-  // The header checksum comes first so that a corrupt header is reported as
-  // such. It covers the N header bytes with its own 8 digits set to '0'.
-  const JsonValue* header_crc_value = find_metadata(kMetadataHeaderCrc32);
-  if (header_crc_value != nullptr) {
-    uint32_t stored;
-    const size_t at = header_crc_value->offset;  // opening quote
-    if (!ParseHex8(header_crc_value->string, &stored) ||
-        header.size() < at + 10 || header[at + 9] != '"' ||
-        header.substr(at + 1, 8) != header_crc_value->string) {
-      return data_loss("checkpoint header is corrupt: metadata \"",
-                       kMetadataHeaderCrc32, "\" is ",
-                       Quote(header_crc_value->string),
-                       ", expected 8 lower-case hex digits");
-    }
-    std::string copy(header);
-    copy.replace(at + 1, 8, kCrcPlaceholder);
-    const uint32_t actual =
-        Crc32(reinterpret_cast<const uint8_t*>(copy.data()), copy.size());
-    if (actual != stored) {
-      return data_loss(
-          "checkpoint header is corrupt: header_crc32 mismatch "
-          "over the ",
-          header.size(), "-byte header: expected ", Hex8(stored),
-          " (stored in the header), got ", Hex8(actual));
-    }
+  absl::StatusOr<std::vector<TensorInfo>> tensors = ParseTensorEntries(*root, where);
+  if (!tensors.ok()) return tensors.status();
+  const uint64_t data_bytes = tensors->empty() ? 0 : tensors->back().data_end;
+  if (absl::Status s = CheckDataSectionSize(data_bytes, size, header.size(), where); !s.ok()) {
+    return s;
   }
-
-  const JsonValue* format = find_metadata(kMetadataFormat);
-  if (format == nullptr) {
-    return not_ours(
-        "metadata has no \"format\" key: not a psg-toolkit "
-        "checkpoint (expected format \"",
-        kFormatName, "\")");
-  }
-  if (format->string != kFormatName) {
-    return not_ours("metadata format is ", Quote(format->string),
-                    ", expected \"", kFormatName,
-                    "\": not a psg-toolkit checkpoint");
-  }
-  const JsonValue* version = find_metadata(kMetadataFormatVersion);
-  if (version == nullptr) {
-    return not_ours(
-        "metadata has no \"format_version\" key (this reader "
-        "supports format_version ",
-        kFormatVersion, ")");
-  }
-  if (version->string != absl::StrCat(kFormatVersion)) {
-    return not_ours("unsupported format_version ", Quote(version->string),
-                    ": this reader supports format_version ", kFormatVersion,
-                    " only (a newer psg-toolkit may read it)");
-  }
-  if (header_crc_value == nullptr) {
-    return data_loss("metadata has no \"", kMetadataHeaderCrc32,
-                     "\" (required in format_version ", kFormatVersion, ")");
-  }
-  const JsonValue* crc_value = find_metadata(kMetadataCrc32);
-  uint32_t expected_crc = 0;
-  if (crc_value == nullptr) {
-    return data_loss("metadata has no \"", kMetadataCrc32,
-                     "\" (required in format_version ", kFormatVersion, ")");
-  }
-  if (!ParseHex8(crc_value->string, &expected_crc)) {
-    return data_loss("metadata \"", kMetadataCrc32, "\" is ",
-                     Quote(crc_value->string),
-                     ", expected 8 lower-case hex digits");
-  }
-
-  // --- Tensor entries.
-  absl::flat_hash_set<absl::string_view> seen;
-  uint64_t next_begin = 0;
-  for (const JsonMember& m : root->object) {
-    if (m.key == kMetadataKey) continue;
-    const std::string t = absl::StrCat("tensor ", Quote(m.key), ": ");
-    if (m.key.empty()) return data_loss("tensor with an empty name");
-    if (!seen.insert(m.key).second) {
-      return data_loss("duplicate tensor name ", Quote(m.key));
-    }
-    if (m.value.kind != JsonValue::Kind::kObject) {
-      return data_loss(t, "entry is not a JSON object");
-    }
-    const JsonValue* dtype_v = nullptr;
-    const JsonValue* shape_v = nullptr;
-    const JsonValue* offsets_v = nullptr;
-    for (const JsonMember& f : m.value.object) {
-      const JsonValue** slot = f.key == "dtype"          ? &dtype_v
-                               : f.key == "shape"        ? &shape_v
-                               : f.key == "data_offsets" ? &offsets_v
-                                                         : nullptr;
-      if (slot == nullptr) {
-        return data_loss(t, "unexpected key ", Quote(f.key),
-                         " (expected dtype, shape, data_offsets)");
-      }
-      if (*slot != nullptr) return data_loss(t, "duplicate key ", Quote(f.key));
-      *slot = &f.value;
-    }
-    if (dtype_v == nullptr || shape_v == nullptr || offsets_v == nullptr) {
-      return data_loss(t, "missing ",
-                       dtype_v == nullptr   ? "\"dtype\""
-                       : shape_v == nullptr ? "\"shape\""
-                                            : "\"data_offsets\"");
-    }
-
-    TensorInfo info;
-    info.name = m.key;
-    if (dtype_v->kind != JsonValue::Kind::kString) {
-      return data_loss(t, "dtype is not a string");
-    }
-    if (!ParseDType(dtype_v->string, &info.dtype)) {
-      return data_loss(t, "unknown dtype ", Quote(dtype_v->string),
-                       " (supported: F32, F64, I32, I64, U8, U64)");
-    }
-    if (shape_v->kind != JsonValue::Kind::kArray) {
-      return data_loss(t, "shape is not an array");
-    }
-    for (const JsonValue& d : shape_v->array) {
-      if (d.kind != JsonValue::Kind::kInteger || d.integer < 0) {
-        return data_loss(t, "shape must be an array of non-negative integers");
-      }
-      info.shape.push_back(d.integer);
-    }
-    uint64_t nbytes;
-    if (!NumElements(info.shape, &info.num_elements) ||
-        __builtin_mul_overflow(static_cast<uint64_t>(info.num_elements),
-                               static_cast<uint64_t>(DTypeSize(info.dtype)),
-                               &nbytes)) {
-      return data_loss(t, "shape ", ShapeString(info.shape), " is too large");
-    }
-    if (offsets_v->kind != JsonValue::Kind::kArray ||
-        offsets_v->array.size() != 2 ||
-        offsets_v->array[0].kind != JsonValue::Kind::kInteger ||
-        offsets_v->array[1].kind != JsonValue::Kind::kInteger ||
-        offsets_v->array[0].integer < 0 ||
-        offsets_v->array[1].integer < offsets_v->array[0].integer) {
-      return data_loss(t,
-                       "data_offsets must be [begin, end] with "
-                       "0 <= begin <= end");
-    }
-    info.data_begin = static_cast<uint64_t>(offsets_v->array[0].integer);
-    info.data_end = static_cast<uint64_t>(offsets_v->array[1].integer);
-    const std::string offsets_text =
-        absl::StrCat("[", info.data_begin, ",", info.data_end, "]");
-    if (info.data_end - info.data_begin != nbytes) {
-      return data_loss(t, "dtype ", DTypeName(info.dtype), " shape ",
-                       ShapeString(info.shape), " needs ", nbytes,
-                       " bytes but data_offsets ", offsets_text, " span ",
-                       info.data_end - info.data_begin, " bytes");
-    }
-    if (info.data_begin != next_begin) {
-      return data_loss(
-          t, "data_offsets ", offsets_text, " ",
-          info.data_begin < next_begin ? "overlap" : "leave a gap after",
-          " the previous tensor, which ends at byte ", next_begin,
-          " (tensors must be contiguous and in header order)");
-    }
-    next_begin = info.data_end;
-    ckpt.tensors_.push_back(std::move(info));
-  }
-
-  // --- Data buffer size (its checksum needs the data: FromBuffer).
-  if (buffer_size < next_begin) {
-    return data_loss("file is truncated: the header describes ", next_begin,
-                     " bytes of tensor data but only ", buffer_size,
-                     " are present (file size ", size, " bytes, expected ",
-                     8 + header_size + next_begin, ")");
-  }
-  if (buffer_size > next_begin) {
-    return data_loss("file size mismatch: ", buffer_size - next_begin,
-                     " unexpected bytes after the last tensor (file size ",
-                     size, " bytes, expected ", 8 + header_size + next_begin,
-                     ")");
-  }
-  ckpt.data_crc_ = expected_crc;
+  ckpt.tensors_ = *std::move(tensors);
+  ckpt.data_crc_ = *data_crc;
   ckpt.source_ = source;
   return absl::StatusOr<Checkpoint>(std::move(ckpt));
 }

@@ -336,6 +336,9 @@ class Checkpoint {
   static absl::StatusOr<Checkpoint> ParseHeader(absl::string_view header,
                                                 uint64_t file_size,
                                                 const std::string& source);
+  // Fills index_ from tensors_ for the data section at `buffer` (inside
+  // storage_), copying tensors misaligned for their dtype into realigned_.
+  void IndexTensors(const uint8_t* buffer);
   absl::StatusOr<RawView> Raw(
       absl::string_view name, DType dtype,
       const absl::Span<const int64_t>* expected_shape) const;

@@ -7,25 +7,21 @@
 
 #include "engine/check.h"
 #include "engine/context.h"
+#include "engine/rng.h"
 #include "prune/magnitude.h"
 
 namespace psg::prune {
 namespace {
 
-// SplitMix64's finalizer: a bijective mix of 64 bits.
-uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using engine::kSplitMix64Gamma;
+using engine::SplitMix64Mix;
 
-constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
-
-// The per-tensor key of (seed, step, tensor); an element's hash is Mix(key + index * kGolden).
+// The per-tensor key of (seed, step, tensor); an element's hash is
+// SplitMix64Mix(key + index * kSplitMix64Gamma).
 uint64_t TensorKey(uint64_t seed, int64_t step, int tensor) {
-  return Mix(Mix(Mix(seed) + static_cast<uint64_t>(step) * kGolden) + static_cast<uint64_t>(tensor) * kGolden);
+  const uint64_t seed_step =
+      SplitMix64Mix(SplitMix64Mix(seed) + static_cast<uint64_t>(step) * kSplitMix64Gamma);
+  return SplitMix64Mix(seed_step + static_cast<uint64_t>(tensor) * kSplitMix64Gamma);
 }
 
 // (k + 1/2) / 2^23 for the top 23 bits k of `h`: exact, in (0, 1), as is 1 - u.
@@ -70,7 +66,8 @@ double GateKeepProbabilityDerivative(float log_alpha) {
 }
 
 float L0Noise(uint64_t seed, int64_t step, int tensor, int64_t index) {
-  return UnitFromHash(Mix(TensorKey(seed, step, tensor) + static_cast<uint64_t>(index) * kGolden));
+  return UnitFromHash(
+      SplitMix64Mix(TensorKey(seed, step, tensor) + static_cast<uint64_t>(index) * kSplitMix64Gamma));
 }
 
 L0Gates::L0Gates(const engine::ParameterList& params, const L0Options& options) : options_(options) {
@@ -88,7 +85,7 @@ L0Gates::L0Gates(const engine::ParameterList& params, const L0Options& options) 
     const uint64_t key = TensorKey(options.seed, kInitStep, static_cast<int>(entries_.size()));
     float* a = e.log_alpha.value.raw();
     for (size_t j = 0; j < n; ++j) {
-      const uint64_t h = Mix(key + j * kGolden);
+      const uint64_t h = SplitMix64Mix(key + j * kSplitMix64Gamma);
       const float u1 = UnitFromHash(h), u2 = UnitFromHash(h << 23);
       a[j] = mean + 0.01f * std::sqrt(-2.0f * std::log(u1)) * std::cos(6.2831853f * u2);
     }
@@ -109,7 +106,8 @@ void L0Gates::BeforeForward(engine::Mode mode, int64_t step) {
     if (training_) {
       const uint64_t key = TensorKey(options_.seed, step, static_cast<int>(t));
       for (int64_t j = 0; j < n; ++j) {
-        const GateSample g = SampleGate(a[j], UnitFromHash(Mix(key + static_cast<uint64_t>(j) * kGolden)));
+        const float u = UnitFromHash(SplitMix64Mix(key + static_cast<uint64_t>(j) * kSplitMix64Gamma));
+        const GateSample g = SampleGate(a[j], u);
         e.z[j] = g.z;
         e.dz[j] = g.dz;
         w[j] = e.saved[j] * g.z;

@@ -8,7 +8,7 @@
 
 namespace psg::train {
 
-GradientPass TrainingGradients(engine::Layer& model, const train::TrainingData& data, int batch_size) {
+GradientPass TrainingGradients(engine::Layer& model, const data::TrainingData& data, int batch_size) {
   const data::Dataset* images = data.train_unaugmented ? data.train_unaugmented.get() : data.train.get();
   return [&model, images, batch_size](int64_t batches,
                                       const std::function<void()>& after_backward) -> absl::StatusOr<int64_t> {

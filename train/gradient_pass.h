@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/layer.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 
 namespace psg::train {
 
@@ -25,7 +25,7 @@ using GradientPass =
 // `data`'s training images in order (unaugmented where available), leaving
 // the model's non-trainable state (BatchNorm running statistics) as it was.
 // `model` and `data` must outlive the result.
-GradientPass TrainingGradients(engine::Layer& model, const train::TrainingData& data, int batch_size);
+GradientPass TrainingGradients(engine::Layer& model, const data::TrainingData& data, int batch_size);
 
 }  // namespace psg::train
 

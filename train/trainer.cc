@@ -107,7 +107,7 @@ absl::StatusOr<Evaluation> Evaluate(engine::Layer& model, const data::Dataset& t
 
 Trainer::Trainer(const TrainerOptions& options, engine::Layer& model,
                  engine::Optimizer& optimizer, const engine::LrSchedule& schedule,
-                 const TrainingData& data)
+                 const data::TrainingData& data)
     : options_(options), model_(model), optimizer_(optimizer), schedule_(schedule), data_(data) {
   model_.CollectParameters(&params_);
 }
@@ -149,7 +149,7 @@ absl::StatusOr<Evaluation> Trainer::EvaluateModel() {
                           ? std::min(options_.max_eval_images, data_.test->size())
                           : data_.test->size();
     const std::unique_ptr<data::Dataset> part =
-        Slice(*data_.test, dp->rank() * n / dp->size(), (dp->rank() + 1) * n / dp->size());
+        data::Slice(*data_.test, dp->rank() * n / dp->size(), (dp->rank() + 1) * n / dp->size());
     Evaluation mine;
     if (part->size() > 0) {
       eval = Evaluate(model_, *part, options_.batch_size, 0, options_.loader_workers);
@@ -268,7 +268,7 @@ absl::StatusOr<RunSummary> Trainer::Run() {
   lo.num_shards = dp != nullptr ? dp->size() : 1;
   lo.shard = dp != nullptr ? dp->rank() : 0;
   const std::unique_ptr<data::Dataset> subset =
-      options_.max_train_images > 0 ? Prefix(*data_.train, options_.max_train_images) : nullptr;
+      options_.max_train_images > 0 ? data::Prefix(*data_.train, options_.max_train_images) : nullptr;
   const data::Dataset& train_set = subset ? *subset : *data_.train;
   const int64_t batches =
       data::BatchesPerEpoch(train_set.size(), lo.batch_size, lo.drop_last, lo.num_shards);

@@ -32,7 +32,7 @@
 #include "engine/lr_schedule.h"
 #include "dist/data_parallel.h"
 #include "engine/optimizer.h"
-#include "train/datasets.h"
+#include "data/datasets.h"
 #include "train/training_state.h"
 
 namespace psg::train {
@@ -105,7 +105,7 @@ absl::StatusOr<Evaluation> Evaluate(engine::Layer& model, const data::Dataset& t
 class Trainer {
  public:
   Trainer(const TrainerOptions& options, engine::Layer& model, engine::Optimizer& optimizer,
-          const engine::LrSchedule& schedule, const TrainingData& data);
+          const engine::LrSchedule& schedule, const data::TrainingData& data);
 
   // Extra per-epoch metrics (e.g. PSG's distance to the grid), merged into
   // the epoch's JSON line as "key": value; a fresh run also logs them, with
@@ -165,7 +165,7 @@ class Trainer {
   engine::Layer& model_;
   engine::Optimizer& optimizer_;
   const engine::LrSchedule& schedule_;
-  const TrainingData& data_;
+  const data::TrainingData& data_;
   engine::ParameterList params_;
   std::function<std::map<std::string, double>()> epoch_metrics_;
   std::vector<std::function<void(engine::Mode)>> before_, after_;  // after_: innermost first

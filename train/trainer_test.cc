@@ -30,8 +30,8 @@ namespace {
 
 // 48 train / 16 test 32x32 images whose class shows in the mean brightness of
 // one colour plane, so a few steps of training make real progress.
-std::unique_ptr<TrainingData> SyntheticData() {
-  auto data = std::make_unique<TrainingData>();
+std::unique_ptr<data::TrainingData> SyntheticData() {
+  auto data = std::make_unique<data::TrainingData>();
   std::mt19937 rng(5);
   auto fill = [&](data::ImageSet& set, int64_t count) {
     set.count = count;
@@ -135,7 +135,7 @@ class TrainerTest : public ::testing::Test {
     return values;
   }
 
-  std::unique_ptr<TrainingData> data_ = SyntheticData();
+  std::unique_ptr<data::TrainingData> data_ = SyntheticData();
 };
 
 TEST_F(TrainerTest, LearnsAndWritesMetricsAndCheckpoint) {

@@ -1,4 +1,4 @@
-#include "psg/warp.h"
+#include "psg/testing/warp.h"
 
 #include <algorithm>
 #include <cmath>

@@ -5,8 +5,8 @@
 //   absl::StatusOr<std::unique_ptr<TrainingData>> data =
 //       LoadTrainingData("cifar10", "/data");   // /data/cifar-10-batches-bin/
 //   data = LoadTrainingData("imagenet", "/data/ilsvrc2012");  // train/, val/
-#ifndef PSG_TRAIN_DATASETS_H_
-#define PSG_TRAIN_DATASETS_H_
+#ifndef PSG_DATA_DATASETS_H_
+#define PSG_DATA_DATASETS_H_
 
 #include <memory>
 #include <string>
@@ -17,22 +17,22 @@
 #include "data/image_set.h"
 #include "data/normalization.h"
 
-namespace psg::train {
+namespace psg::data {
 
 struct TrainingData {
-  data::ImageSet train_images, test_images;
-  std::unique_ptr<data::Dataset> train, test;
+  ImageSet train_images, test_images;
+  std::unique_ptr<Dataset> train, test;
   // The training images with the test set's transform (normalization, no
   // augmentation): calibration data for post-training quantization.
-  std::unique_ptr<data::Dataset> train_unaugmented;
+  std::unique_ptr<Dataset> train_unaugmented;
   int num_classes = 0;
   // What every sample is normalized with: (pixel / 255 - mean[c]) / stddev[c].
-  data::Normalization normalization;
+  Normalization normalization;
   // What `test` holds, for result files: "test", or the held-out training
   // images after HoldOut().
   std::string evaluation_set = "test";
   // Datasets the three above are views of (after HoldOut()), kept alive here.
-  std::vector<std::unique_ptr<data::Dataset>> viewed;
+  std::vector<std::unique_ptr<Dataset>> viewed;
 };
 
 // Names: cifar10 (<dir>/cifar-10-batches-bin), cifar100 (<dir>/cifar-100-binary,
@@ -45,9 +45,9 @@ std::vector<std::string> DatasetNames();
 absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string& name,
                                                                const std::string& dir);
 // The first min(n, size) samples of `dataset` (which must outlive the result).
-std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n);
+std::unique_ptr<Dataset> Prefix(const Dataset& dataset, int64_t n);
 // Samples [begin, end) of `dataset` (clipped to it), numbered from 0.
-std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin, int64_t end);
+std::unique_ptr<Dataset> Slice(const Dataset& dataset, int64_t begin, int64_t end);
 
 // Holds out `n` training images as the evaluation set, as the released
 // hyper-parameter search does (PSG-pytorch utils.py,
@@ -55,7 +55,7 @@ std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin
 // the first 10,000 for validation, the rest for training). Afterwards `test`
 // is those n images with the evaluation transform (released: with the training
 // augmentation), `train` and `train_unaugmented` the other images, and
-// `evaluation_set` says so. The shuffle is data::Rng(seed)'s Fisher-Yates, so
+// `evaluation_set` says so. The shuffle is engine::Rng(seed)'s Fisher-Yates, so
 // the indices differ from numpy's. An error unless 0 < n < training images.
 absl::Status HoldOut(TrainingData& data, int64_t n, uint64_t seed);
 
@@ -63,6 +63,6 @@ absl::Status HoldOut(TrainingData& data, int64_t n, uint64_t seed);
 // (where tools/get_cifar10.sh puts CIFAR-10).
 std::string DefaultDataDir();
 
-}  // namespace psg::train
+}  // namespace psg::data
 
-#endif  // PSG_TRAIN_DATASETS_H_
+#endif  // PSG_DATA_DATASETS_H_

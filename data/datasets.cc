@@ -1,4 +1,4 @@
-#include "train/datasets.h"
+#include "data/datasets.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,12 +13,9 @@
 #include "data/image_folder.h"
 #include "data/image_set_dataset.h"
 #include "data/normalization.h"
-#include "data/rng.h"
+#include "engine/rng.h"
 
-namespace psg::train {
-
-using data::CifarAugmenter;
-using data::ImageSetDataset;
+namespace psg::data {
 
 std::vector<std::string> DatasetNames() {
   return {"cifar10", "cifar100", "fashion_mnist", "imagenet"};
@@ -26,44 +23,44 @@ std::vector<std::string> DatasetNames() {
 
 namespace {
 
-class SliceDataset final : public data::Dataset {
+class SliceDataset final : public Dataset {
  public:
-  SliceDataset(const data::Dataset& base, int64_t begin, int64_t end)
+  SliceDataset(const Dataset& base, int64_t begin, int64_t end)
       : base_(base), begin_(begin), size_(end - begin) {}
   int64_t size() const override { return size_; }
-  data::SampleShape sample_shape() const override { return base_.sample_shape(); }
+  SampleShape sample_shape() const override { return base_.sample_shape(); }
   int32_t label(int64_t i) const override { return base_.label(begin_ + i); }
-  absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
+  absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override {
     return base_.WriteSample(begin_ + i, rng, dst);
   }
 
  private:
-  const data::Dataset& base_;
+  const Dataset& base_;
   int64_t begin_, size_;
 };
 
 // The samples of `base` at `indices`, in that order.
-class IndexedDataset final : public data::Dataset {
+class IndexedDataset final : public Dataset {
  public:
-  IndexedDataset(const data::Dataset& base, std::vector<int64_t> indices)
+  IndexedDataset(const Dataset& base, std::vector<int64_t> indices)
       : base_(base), indices_(std::move(indices)) {}
   int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
-  data::SampleShape sample_shape() const override { return base_.sample_shape(); }
+  SampleShape sample_shape() const override { return base_.sample_shape(); }
   int32_t label(int64_t i) const override { return base_.label(indices_[i]); }
-  absl::Status WriteSample(int64_t i, data::Rng& rng, float* dst) const override {
+  absl::Status WriteSample(int64_t i, engine::Rng& rng, float* dst) const override {
     return base_.WriteSample(indices_[i], rng, dst);
   }
 
  private:
-  const data::Dataset& base_;
+  const Dataset& base_;
   std::vector<int64_t> indices_;
 };
 
-// 0..size-1 shuffled by Fisher-Yates with data::Rng(seed).
+// 0..size-1 shuffled by Fisher-Yates with engine::Rng(seed).
 std::vector<int64_t> ShuffledIndices(int64_t size, uint64_t seed) {
   std::vector<int64_t> order(size);
   std::iota(order.begin(), order.end(), 0);
-  data::Rng rng(seed);
+  engine::Rng rng(seed);
   for (int64_t i = size - 1; i > 0; --i) {
     std::swap(order[i], order[rng.UniformInt(static_cast<uint64_t>(i) + 1)]);
   }
@@ -83,8 +80,8 @@ absl::Status HoldOut(TrainingData& data, int64_t n, uint64_t seed) {
   std::vector<int64_t> held(order.begin(), order.begin() + n), kept(order.begin() + n, order.end());
   // Training keeps its usual order (the loader shuffles per epoch).
   std::sort(kept.begin(), kept.end());
-  std::unique_ptr<data::Dataset> train = std::move(data.train);
-  std::unique_ptr<data::Dataset> unaugmented = std::move(data.train_unaugmented);
+  std::unique_ptr<Dataset> train = std::move(data.train);
+  std::unique_ptr<Dataset> unaugmented = std::move(data.train_unaugmented);
   data.train = std::make_unique<IndexedDataset>(*train, kept);
   data.train_unaugmented = std::make_unique<IndexedDataset>(*unaugmented, std::move(kept));
   data.test = std::make_unique<IndexedDataset>(*unaugmented, std::move(held));
@@ -95,11 +92,11 @@ absl::Status HoldOut(TrainingData& data, int64_t n, uint64_t seed) {
   return absl::OkStatus();
 }
 
-std::unique_ptr<data::Dataset> Prefix(const data::Dataset& dataset, int64_t n) {
+std::unique_ptr<Dataset> Prefix(const Dataset& dataset, int64_t n) {
   return Slice(dataset, 0, n);
 }
 
-std::unique_ptr<data::Dataset> Slice(const data::Dataset& dataset, int64_t begin, int64_t end) {
+std::unique_ptr<Dataset> Slice(const Dataset& dataset, int64_t begin, int64_t end) {
   end = std::clamp<int64_t>(end, 0, dataset.size());
   begin = std::clamp<int64_t>(begin, 0, end);
   return std::make_unique<SliceDataset>(dataset, begin, end);
@@ -116,7 +113,6 @@ namespace {
 // <dir>/train and <dir>/val as JPEG folders (data/image_folder.h), with the
 // same classes in the same order.
 absl::StatusOr<std::unique_ptr<TrainingData>> LoadImageNet(const std::string& dir) {
-  using data::ImageFolderDataset;
   ImageFolderDataset::Options train_options, eval_options;
   eval_options.mode = ImageFolderDataset::Mode::kEval;
   auto train = ImageFolderDataset::Open(dir + "/train", train_options);
@@ -145,19 +141,19 @@ absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string
   if (name == "imagenet") return LoadImageNet(dir);
   auto out = std::make_unique<TrainingData>();
   CifarAugmenter::Options augment;
-  absl::StatusOr<data::ImageSet> train, test;
+  absl::StatusOr<ImageSet> train, test;
   if (name == "cifar10") {
     const std::string path = dir + "/cifar-10-batches-bin";
-    train = data::ReadCifar10(path, data::Split::kTrain);
-    test = data::ReadCifar10(path, data::Split::kTest);
+    train = ReadCifar10(path, Split::kTrain);
+    test = ReadCifar10(path, Split::kTest);
   } else if (name == "cifar100") {
     const std::string path = dir + "/cifar-100-binary";
-    train = data::ReadCifar100(path, data::Split::kTrain, data::Cifar100Labels::kFine);
-    test = data::ReadCifar100(path, data::Split::kTest, data::Cifar100Labels::kFine);
-    augment.normalization = data::Cifar100Normalization();
+    train = ReadCifar100(path, Split::kTrain, Cifar100Labels::kFine);
+    test = ReadCifar100(path, Split::kTest, Cifar100Labels::kFine);
+    augment.normalization = Cifar100Normalization();
   } else if (name == "fashion_mnist") {
-    train = data::ReadMnist(dir, data::Split::kTrain);
-    test = data::ReadMnist(dir, data::Split::kTest);
+    train = ReadMnist(dir, Split::kTrain);
+    test = ReadMnist(dir, Split::kTest);
     augment.pad = 0;  // 28x28 centred items: flips only
     augment.normalization = {{0.2860f}, {0.3530f}};
   } else {
@@ -183,4 +179,4 @@ absl::StatusOr<std::unique_ptr<TrainingData>> LoadTrainingData(const std::string
   return out;
 }
 
-}  // namespace psg::train
+}  // namespace psg::data

@@ -8,8 +8,8 @@
 //   double y = warp.Warp(w);
 //   y -= eta * dLdw(warp.Unwarp(y)) * warp.UnwarpDerivative(y);  // GD in y
 //   w = warp.Unwarp(y);
-#ifndef PSG_PSG_WARP_H_
-#define PSG_PSG_WARP_H_
+#ifndef PSG_PSG_TESTING_WARP_H_
+#define PSG_PSG_TESTING_WARP_H_
 
 #include <cstdint>
 
@@ -73,4 +73,4 @@ class GridWarp {
 
 }  // namespace psg::psgd
 
-#endif  // PSG_PSG_WARP_H_
+#endif  // PSG_PSG_TESTING_WARP_H_

@@ -1,4 +1,4 @@
-#include "data/rng.h"
+#include "engine/rng.h"
 
 #include <cstdint>
 #include <set>
@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace psg::data {
+namespace psg::engine {
 namespace {
 
 TEST(RngTest, MatchesSplitMix64ReferenceOutput) {
@@ -15,6 +15,12 @@ TEST(RngTest, MatchesSplitMix64ReferenceOutput) {
   EXPECT_EQ(rng.Next(), 6457827717110365317ull);
   EXPECT_EQ(rng.Next(), 3203168211198807973ull);
   EXPECT_EQ(rng.Next(), 9817491932198370423ull);
+}
+
+TEST(RngTest, NextIsTheMixOfTheAdvancedState) {
+  Rng rng(1234567);
+  EXPECT_EQ(rng.Next(), SplitMix64Mix(1234567 + kSplitMix64Gamma));
+  static_assert(SplitMix64Mix(0) == 0);
 }
 
 TEST(RngTest, SavedStateReplaysTheSameSequence) {
@@ -76,4 +82,4 @@ TEST(RngTest, BernoulliIsFair) {
 }
 
 }  // namespace
-}  // namespace psg::data
+}  // namespace psg::engine

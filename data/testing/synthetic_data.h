@@ -4,15 +4,15 @@
 //
 //   std::unique_ptr<TrainingData> data = SyntheticData({.channels = 1, .size = 28});
 //   Trainer trainer(options, *model, optimizer, *schedule, *data);
-#ifndef PSG_TRAIN_TESTING_SYNTHETIC_DATA_H_
-#define PSG_TRAIN_TESTING_SYNTHETIC_DATA_H_
+#ifndef PSG_DATA_TESTING_SYNTHETIC_DATA_H_
+#define PSG_DATA_TESTING_SYNTHETIC_DATA_H_
 
 #include <cstdint>
 #include <memory>
 
-#include "train/datasets.h"
+#include "data/datasets.h"
 
-namespace psg::train {
+namespace psg::data {
 
 struct SyntheticDataOptions {
   int channels = 3;
@@ -26,6 +26,6 @@ struct SyntheticDataOptions {
 // Training with flips only (no crop padding), normalized to mean 0.4, std 0.25.
 std::unique_ptr<TrainingData> SyntheticData(const SyntheticDataOptions& options);
 
-}  // namespace psg::train
+}  // namespace psg::data
 
-#endif  // PSG_TRAIN_TESTING_SYNTHETIC_DATA_H_
+#endif  // PSG_DATA_TESTING_SYNTHETIC_DATA_H_

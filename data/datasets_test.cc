@@ -1,27 +1,27 @@
-#include "train/datasets.h"
+#include "data/datasets.h"
 
 #include <map>
 #include <memory>
 #include <set>
 #include <vector>
 
-#include "data/rng.h"
+#include "engine/rng.h"
 #include "gtest/gtest.h"
-#include "train/testing/synthetic_data.h"
+#include "data/testing/synthetic_data.h"
 
-namespace psg::train {
+namespace psg::data {
 namespace {
 
-std::vector<float> Sample(const data::Dataset& dataset, int64_t i) {
+std::vector<float> Sample(const Dataset& dataset, int64_t i) {
   std::vector<float> pixels(dataset.sample_shape().size());
-  data::Rng rng(1);
+  engine::Rng rng(1);
   EXPECT_TRUE(dataset.WriteSample(i, rng, pixels.data()).ok());
   return pixels;
 }
 
 // The original training index of every sample of `dataset`, found by its
 // unaugmented pixels (the synthetic images are all different).
-std::vector<int64_t> OriginalIndices(const data::Dataset& dataset,
+std::vector<int64_t> OriginalIndices(const Dataset& dataset,
                                      const std::map<std::vector<float>, int64_t>& by_pixels) {
   std::vector<int64_t> indices;
   for (int64_t i = 0; i < dataset.size(); ++i) {
@@ -35,7 +35,7 @@ std::vector<int64_t> OriginalIndices(const data::Dataset& dataset,
 class HoldOutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    original_ = SyntheticData({});
+    original_ = data::SyntheticData({});
     for (int64_t i = 0; i < original_->train_unaugmented->size(); ++i) {
       by_pixels_[Sample(*original_->train_unaugmented, i)] = i;
     }
@@ -43,7 +43,7 @@ class HoldOutTest : public ::testing::Test {
   }
 
   std::vector<int64_t> HeldOut(uint64_t seed) {
-    std::unique_ptr<TrainingData> data = SyntheticData({});
+    std::unique_ptr<TrainingData> data = data::SyntheticData({});
     EXPECT_TRUE(HoldOut(*data, 10, seed).ok());
     return OriginalIndices(*data->test, by_pixels_);
   }
@@ -53,7 +53,7 @@ class HoldOutTest : public ::testing::Test {
 };
 
 TEST_F(HoldOutTest, SplitsTheTrainingImagesIntoTwoDisjointParts) {
-  std::unique_ptr<TrainingData> data = SyntheticData({});
+  std::unique_ptr<TrainingData> data = data::SyntheticData({});
   ASSERT_TRUE(HoldOut(*data, 10, 0).ok());
   EXPECT_EQ(data->test->size(), 10);
   EXPECT_EQ(data->train->size(), 38);
@@ -81,7 +81,7 @@ TEST_F(HoldOutTest, TheSeedAloneChoosesTheHeldOutImages) {
 
 TEST(HoldOut, RejectsSizesThatLeaveNoTrainingOrNoHeldOutImage) {
   for (int64_t n : {0, 48, 100, -1}) {
-    std::unique_ptr<TrainingData> data = SyntheticData({});
+    std::unique_ptr<TrainingData> data = data::SyntheticData({});
     const absl::Status s = HoldOut(*data, n, 0);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << n;
     EXPECT_NE(s.message().find("between 1 and 47"), std::string::npos) << s;
@@ -90,4 +90,4 @@ TEST(HoldOut, RejectsSizesThatLeaveNoTrainingOrNoHeldOutImage) {
 }
 
 }  // namespace
-}  // namespace psg::train
+}  // namespace psg::data

@@ -1,4 +1,4 @@
-#include "train/testing/synthetic_data.h"
+#include "data/testing/synthetic_data.h"
 
 #include <random>
 #include <vector>
@@ -6,13 +6,13 @@
 #include "data/augment.h"
 #include "data/image_set_dataset.h"
 
-namespace psg::train {
+namespace psg::data {
 
 std::unique_ptr<TrainingData> SyntheticData(const SyntheticDataOptions& o) {
   auto data = std::make_unique<TrainingData>();
   std::mt19937 rng(o.seed);
   const int64_t plane = int64_t{o.size} * o.size;
-  auto fill = [&](data::ImageSet& set, int64_t count) {
+  auto fill = [&](ImageSet& set, int64_t count) {
     set.count = count;
     set.channels = o.channels;
     set.height = set.width = o.size;
@@ -31,16 +31,16 @@ std::unique_ptr<TrainingData> SyntheticData(const SyntheticDataOptions& o) {
   fill(data->train_images, o.train_images);
   fill(data->test_images, o.test_images);
   data->num_classes = o.classes;
-  data::CifarAugmenter::Options augment;
+  CifarAugmenter::Options augment;
   augment.pad = 0;
   augment.normalization = {std::vector<float>(o.channels, 0.4f), std::vector<float>(o.channels, 0.25f)};
-  data->train = std::make_unique<data::ImageSetDataset>(*data::ImageSetDataset::Create(
-      data->train_images, data::ImageSetDataset::Mode::kTrain, augment));
-  data->train_unaugmented = std::make_unique<data::ImageSetDataset>(*data::ImageSetDataset::Create(
-      data->train_images, data::ImageSetDataset::Mode::kEval, augment));
-  data->test = std::make_unique<data::ImageSetDataset>(*data::ImageSetDataset::Create(
-      data->test_images, data::ImageSetDataset::Mode::kEval, augment));
+  data->train = std::make_unique<ImageSetDataset>(*ImageSetDataset::Create(
+      data->train_images, ImageSetDataset::Mode::kTrain, augment));
+  data->train_unaugmented = std::make_unique<ImageSetDataset>(*ImageSetDataset::Create(
+      data->train_images, ImageSetDataset::Mode::kEval, augment));
+  data->test = std::make_unique<ImageSetDataset>(*ImageSetDataset::Create(
+      data->test_images, ImageSetDataset::Mode::kEval, augment));
   return data;
 }
 
-}  // namespace psg::train
+}  // namespace psg::data

@@ -1,5 +1,5 @@
-#ifndef PSG_DATA_RNG_H_
-#define PSG_DATA_RNG_H_
+#ifndef PSG_ENGINE_RNG_H_
+#define PSG_ENGINE_RNG_H_
 
 // A small, fast, seedable random number generator whose whole state is one
 // 64-bit word, so a checkpoint can save and restore it exactly.
@@ -12,10 +12,24 @@
 //   // Independent stream per (seed, epoch, sample): results do not depend on
 //   // which thread draws them or in what order.
 //   Rng sample_rng = Rng::ForStream(seed, epoch, sample_index);
+//
+//   // SplitMix64's finalizer alone, for keyed hashes (L0 gate noise, replica
+//   // checks): a bijection of 64 bits.
+//   uint64_t h = SplitMix64Mix(key + index * kSplitMix64Gamma);
 
 #include <cstdint>
 
-namespace psg::data {
+namespace psg::engine {
+
+// SplitMix64's increment, 2^64 / golden ratio (odd).
+inline constexpr uint64_t kSplitMix64Gamma = 0x9e3779b97f4a7c15ull;
+
+// SplitMix64's finalizer (Stafford's Mix13): a bijective mix of 64 bits.
+constexpr uint64_t SplitMix64Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
 // SplitMix64 (Steele, Lea, Flood 2014): passes BigCrush, and any 64-bit
 // value is a valid state.
@@ -25,12 +39,12 @@ class Rng {
 
   // A generator keyed by (seed, a, b); distinct keys give unrelated streams.
   static Rng ForStream(uint64_t seed, uint64_t a, uint64_t b) {
-    return Rng(Mix(Mix(Mix(seed) ^ a) ^ b));
+    return Rng(SplitMix64Mix(SplitMix64Mix(SplitMix64Mix(seed) ^ a) ^ b));
   }
 
   uint64_t Next() {
-    state_ += kGamma;
-    return Mix(state_);
+    state_ += kSplitMix64Gamma;
+    return SplitMix64Mix(state_);
   }
 
   // Uniform in [0, n), n > 0 (Lemire's multiply-shift; the bias is below
@@ -55,17 +69,9 @@ class Rng {
   void set_state(uint64_t state) { state_ = state; }
 
  private:
-  static constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ull;
-
-  static uint64_t Mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-
   uint64_t state_;
 };
 
-}  // namespace psg::data
+}  // namespace psg::engine
 
-#endif  // PSG_DATA_RNG_H_
+#endif  // PSG_ENGINE_RNG_H_
