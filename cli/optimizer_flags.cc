@@ -119,7 +119,7 @@ absl::StatusOr<OptimizerFromFlags> MakeOptimizer(const engine::ParameterList& tr
       return metrics;
     };
     int covered = 0;
-    for (const engine::Coverage& c : raw->coverage()) covered += c.covered;
+    for (const compression::Coverage& c : raw->coverage()) covered += c.covered;
     out.description = absl::StrFormat(
         "PSGD: target %s, %d bits, lambda %g, eps %g, %d covered tensors, update %s",
         absl::GetFlag(FLAGS_psg_target), o->policy.bits, o->scaling.lambda, o->scaling.eps,

@@ -67,7 +67,7 @@ absl::StatusOr<int> ActBitsFromFlag(int weight_bits) {
 }
 
 absl::StatusOr<quant::WeightPtqOptions> WeightPtqOptionsFromFlags() {
-  using engine::GridRange;
+  using compression::GridRange;
   using quant::Rounding;
   using quant::WeightCalibrator;
   auto granularity = Choice<bool>("granularity", absl::GetFlag(FLAGS_granularity),

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "compression/coverage.h"
 #include "engine/optimizer.h"
 #include "engine/parameter.h"
-#include "engine/coverage.h"
 #include "psg/scaled_update.h"
 #include "psg/target.h"
 
@@ -38,7 +38,7 @@ struct PsgdOptions {
   Scaling scaling;
   TargetKind target = TargetKind::kGrid;
   GridOptions grid;
-  engine::CoverageOptions policy;
+  compression::CoverageOptions policy;
 
   PsgdMethod method = PsgdMethod::kSgd;
   float momentum = 0.9f;
@@ -78,7 +78,7 @@ class Psgd : public engine::Optimizer {
   const PsgdOptions& options() const { return options_; }
   const engine::ParameterList& parameters() const { return params_; }
   // Coverage i belongs to parameters()[i].
-  const std::vector<engine::Coverage>& coverage() const { return coverage_; }
+  const std::vector<compression::Coverage>& coverage() const { return coverage_; }
 
   // Every state tensor the next Step reads besides the weights: momentum (SGD)
   // or the Adam moments for each parameter, and the moving-average grid ranges
@@ -99,7 +99,7 @@ class Psgd : public engine::Optimizer {
 
   engine::ParameterList params_;
   PsgdOptions options_;
-  std::vector<engine::Coverage> coverage_;
+  std::vector<compression::Coverage> coverage_;
   std::vector<AnyTarget> targets_;
   std::vector<engine::Tensor> first_moments_;   // SGD momentum or Adam m, plain
   std::vector<engine::Tensor> second_moments_;  // Adam v; empty tensors for SGD

@@ -20,15 +20,15 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 
 namespace psg::psgd {
 
-using engine::CheckGridBits;
-using engine::GridPoint;
-using engine::GridRange;
-using engine::MakeGrid;
-using engine::RoundHalfEven;
+using compression::CheckGridBits;
+using compression::GridPoint;
+using compression::GridRange;
+using compression::MakeGrid;
+using compression::RoundHalfEven;
 
 // A target splits a tensor of n elements into rows() equal contiguous rows
 // (output channels, or one row for the whole tensor); PointForRow(r) is valid

@@ -14,14 +14,14 @@
 //
 //   std::vector<Coverage> coverage = ResolveCoverage(params, {.bits = 4});
 //   if (coverage[i].covered) UseGrid(coverage[i].bits);
-#ifndef PSG_ENGINE_COVERAGE_H_
-#define PSG_ENGINE_COVERAGE_H_
+#ifndef PSG_COMPRESSION_COVERAGE_H_
+#define PSG_COMPRESSION_COVERAGE_H_
 
 #include <vector>
 
 #include "engine/parameter.h"
 
-namespace psg::engine {
+namespace psg::compression {
 
 struct CoverageOptions {
   int bits = 4;                  // target bit-width, 2..8
@@ -37,9 +37,9 @@ struct Coverage {
 };
 
 // One entry per parameter of `params`, in order.
-std::vector<Coverage> ResolveCoverage(const ParameterList& params,
+std::vector<Coverage> ResolveCoverage(const engine::ParameterList& params,
                                       const CoverageOptions& options);
 
-}  // namespace psg::engine
+}  // namespace psg::compression
 
-#endif  // PSG_ENGINE_COVERAGE_H_
+#endif  // PSG_COMPRESSION_COVERAGE_H_
