@@ -19,7 +19,9 @@ std::vector<Coverage> ResolveCoverage(const engine::ParameterList& params,
     if (params[i]->kind == engine::ParamKind::kConvWeight && first_conv < 0) first_conv = i;
     if (params[i]->kind == engine::ParamKind::kFcWeight) last_fc = i;
   }
-  const int edge_bits = options.widen_first_last && options.bits < 4 ? 8 : options.bits;
+  const int edge_bits = options.widen_first_last && options.bits < kReleasedFirstLastWidenBelowBits
+                            ? kReleasedFirstLastBits
+                            : options.bits;
   const Coverage edge = CoveredIf(options.cover_first_last, edge_bits);
 
   std::vector<Coverage> coverage(n);

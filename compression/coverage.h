@@ -19,15 +19,16 @@
 
 #include <vector>
 
+#include "compression/released_defaults.h"
 #include "engine/parameter.h"
 
 namespace psg::compression {
 
 struct CoverageOptions {
-  int bits = 4;                  // target bit-width, 2..8
-  bool cover_first_last = true;  // first conv and last FC, weight and bias
-  bool widen_first_last = true;  // first/last use 8 bits when bits < 4
-  bool cover_hidden_fc = false;  // fully-connected layers other than the last
+  int bits = kReleasedWeightBits;  // target bit-width, 2..8
+  bool cover_first_last = true;    // first conv and last FC, weight and bias
+  bool widen_first_last = true;    // first/last use 8 bits when bits < 4
+  bool cover_hidden_fc = false;    // fully-connected layers other than the last
   bool cover_conv_bias = true;
 };
 

@@ -20,6 +20,7 @@
 
 #include "absl/types/span.h"
 #include "compression/coverage.h"
+#include "compression/released_defaults.h"
 #include "engine/optimizer.h"
 #include "engine/parameter.h"
 #include "psg/scaled_update.h"
@@ -52,7 +53,7 @@ struct PsgdOptions {
   bool scale_weight_decay = false;
 
   // Adam (method kAdam). Released: the step's lr becomes lr * 1e-2 * lambda.
-  float adam_lr_factor = 1e-2f;
+  float adam_lr_factor = static_cast<float>(compression::kReleasedPsgAdamLrFactor);
   float adam_beta1 = 0.9f;
   float adam_beta2 = 0.999f;
   float adam_eps = 1e-8f;

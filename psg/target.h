@@ -21,6 +21,7 @@
 
 #include "absl/types/span.h"
 #include "compression/quant_grid.h"
+#include "compression/released_defaults.h"
 
 namespace psg::psgd {
 
@@ -82,7 +83,7 @@ struct GridOptions {
   // end and never move.
   bool per_channel = false;
   RangeEstimate estimate = RangeEstimate::kMovingAverage;
-  float ema_momentum = 0.1f;
+  float ema_momentum = static_cast<float>(compression::kReleasedRangeMomentum);
 };
 
 // The b-bit quantizer grid of a tensor, per tensor or per output channel.
