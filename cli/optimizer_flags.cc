@@ -5,15 +5,16 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "compression/released_defaults.h"
 #include "engine/adam.h"
 #include "flags/ranges.h"
 #include "psg/psgd.h"
 
 ABSL_FLAG(std::string, optimizer, "sgd", "sgd, adam (torch's defaults: betas 0.9, 0.999, eps 1e-8) or psgd");
 ABSL_FLAG(std::string, psg_target, "grid", "PSGD target: grid (b-bit quantization) or zero (pruning)");
-ABSL_FLAG(int, psg_bits, 4, "PSGD grid bit-width, 2..8");
+ABSL_FLAG(int, psg_bits, psg::compression::kReleasedWeightBits, "PSGD grid bit-width, 2..8");
 PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
-ABSL_FLAG(double, psg_lambda, 150.0, "PSGD lambda_s (released: 150 for 4 bits)");
+ABSL_FLAG(double, psg_lambda, psg::compression::kReleasedPsgLambda, "PSGD lambda_s (released: 150 for 4 bits)");
 PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(double, psg_eps, 0.0, "PSGD eps in s(w) = |w - target| + eps (released: 0)");
 PSG_FLAG_RANGE(psg_eps, psg::flags::AtLeast(0));
@@ -119,7 +120,7 @@ absl::StatusOr<OptimizerFromFlags> MakeOptimizer(const engine::ParameterList& tr
       return metrics;
     };
     int covered = 0;
-    for (const engine::Coverage& c : raw->coverage()) covered += c.covered;
+    for (const compression::Coverage& c : raw->coverage()) covered += c.covered;
     out.description = absl::StrFormat(
         "PSGD: target %s, %d bits, lambda %g, eps %g, %d covered tensors, update %s",
         absl::GetFlag(FLAGS_psg_target), o->policy.bits, o->scaling.lambda, o->scaling.eps,

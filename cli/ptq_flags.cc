@@ -5,6 +5,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "cli/common_flags.h"
+#include "compression/released_defaults.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
 
@@ -30,9 +31,11 @@ ABSL_FLAG(std::string, act_range, "ema",
           "--act_range_momentum: the released code's), max (exact max over the calibration "
           "batches) or bn (max_c beta_c + n gamma_c of the batch norm before each ReLU, signed "
           "gamma as released; no data)");
-ABSL_FLAG(double, act_range_momentum, 0.1, "--act_range=ema: the running max's momentum (released: 0.1)");
+ABSL_FLAG(double, act_range_momentum, psg::compression::kReleasedRangeMomentum,
+          "--act_range=ema: the running max's momentum (released: 0.1)");
 PSG_FLAG_RANGE(act_range_momentum, (psg::flags::Range{0, 1, true, false}));
-ABSL_FLAG(double, act_clip_n, 6.0, "--act_range=bn: n in beta + n gamma (released default: 6)");
+ABSL_FLAG(double, act_clip_n, psg::compression::kReleasedBnRangeN,
+          "--act_range=bn: n in beta + n gamma (released default: 6)");
 PSG_FLAG_RANGE(act_clip_n, psg::flags::GreaterThan(0));
 
 namespace psg::cli {
@@ -67,7 +70,7 @@ absl::StatusOr<int> ActBitsFromFlag(int weight_bits) {
 }
 
 absl::StatusOr<quant::WeightPtqOptions> WeightPtqOptionsFromFlags() {
-  using engine::GridRange;
+  using compression::GridRange;
   using quant::Rounding;
   using quant::WeightCalibrator;
   auto granularity = Choice<bool>("granularity", absl::GetFlag(FLAGS_granularity),

@@ -6,7 +6,7 @@
 //   pact:   DoReFa weights + PACT activations (Choi et al. 2018, as that paper)
 //   lsq:    LSQ weights + LSQ activations (Esser et al. 2020)
 //
-// Weights follow engine/coverage.h's policy at --qat_bits (first/last layers
+// Weights follow compression/coverage.h's policy at --qat_bits (first/last layers
 // at 8 bits below 4 bits); activations are quantized after every ReLU.
 //
 //   absl::StatusOr<QatFromFlags> qat = ReadQatFlags();

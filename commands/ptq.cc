@@ -266,7 +266,7 @@ int Run() {
   absl::StatusOr<psg::pipeline::ActRange> act_range = psg::cli::ActRangeFromFlags();
   if (!act_range.ok()) return Fail(act_range.status().message());
   if (*method == Method::kLapq) {
-    if (wo.spec.per_channel || wo.spec.range != psg::engine::GridRange::kRestricted ||
+    if (wo.spec.per_channel || wo.spec.range != psg::compression::GridRange::kRestricted ||
         wo.spec.rounding != psg::quant::Rounding::kHalfEven ||
         wo.calibrator != psg::quant::WeightCalibrator::kExact || wo.ocs_expand_ratio > 0) {
       return Fail("--ptq_method=lapq searches its own per-tensor clips on the restricted symmetric grid with "

@@ -17,7 +17,7 @@
 #include "cli/common_flags.h"
 #include "cli/model_loading.h"
 #include "cli/output_dir_flag.h"
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
 #include "io/checkpoint.h"
@@ -64,9 +64,9 @@ int Run() {
     }
     series.push_back({name_path.name, std::vector<float>(values->begin(), values->end())});
   }
-  const float max_abs = psg::engine::MaxAbs(series.back().values);
-  const psg::engine::GridPoint grid =
-      psg::engine::MakeGrid(psg::engine::GridRange::kRestricted, bits, -max_abs, max_abs);
+  const float max_abs = psg::compression::MaxAbs(series.back().values);
+  const psg::compression::GridPoint grid =
+      psg::compression::MakeGrid(psg::compression::GridRange::kRestricted, bits, -max_abs, max_abs);
   std::vector<double> grid_points;
   for (float level = grid.min_level; level <= grid.max_level; level += 1.0f) {
     grid_points.push_back(level * grid.step);

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "engine/pool_options.h"
-#include "engine/quant_grid.h"
+#include "engine/grid_point.h"
 #include "engine/tensor.h"
 
 namespace psg::engine {

@@ -86,7 +86,7 @@ std::vector<std::string> PsgdStageFlags(const Recipe& recipe,
   args.push_back("--optimizer=psgd");
   args.insert(args.end(), psg_flags.begin(), psg_flags.end());
   const bool grid = std::find(psg_flags.begin(), psg_flags.end(), "--psg_target=zero") == psg_flags.end();
-  const std::string no_wd_bits = absl::StrCat("--psg_bits=", kReleasedNoWeightDecayBits);
+  const std::string no_wd_bits = absl::StrCat("--psg_bits=", compression::kReleasedNoWeightDecayBits);
   if (grid && std::find(psg_flags.begin(), psg_flags.end(), no_wd_bits) != psg_flags.end()) {
     args.push_back("--weight_decay=0");  // absl: the last value of a flag wins
   }

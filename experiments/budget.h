@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "compression/released_defaults.h"
 
 namespace psg::experiments {
 
@@ -41,11 +42,8 @@ inline constexpr int64_t kReleasedPsgdDecayEpoch = 123;      // --decay_epoch 12
 inline constexpr double kReleasedPsgdLr = 0.01;              // --lr 0.01 (SGD)
 inline constexpr double kReleasedPsgdAdamLr = 1e-4;          // --lr 1e-4 with --adam 1
 inline constexpr double kReleasedWeightDecay = 1e-4;         // --w_decay 1e-4
-// --lambda_s 150, the default and the README's command for --w_bit 4; the
-// released code gives no other value, so the toolkit uses it at every
-// bit-width (hyperparmeter_search.py tunes it per bit-width on held-out data).
-inline constexpr double kReleasedPsgLambda = 150;
-inline constexpr int kReleasedNoWeightDecayBits = 2;         // W_DECAY = 0 if w_bits == 2
+// PSG's own released defaults (lambda_s, the 2-bit rule without weight decay,
+// PSG-Adam's lr factor) are compression/released_defaults.h's.
 // hyperparmeter_search.py, utils.get_cifar100_dataloaders_disjoint: lambda_s
 // is chosen on the first 10,000 of the shuffled training images, held out.
 inline constexpr int64_t kReleasedHoldoutImages = 10000;
@@ -87,7 +85,9 @@ Recipe RecipeFor(Budget budget);
 inline constexpr double kAdamPretrainingLr = 1e-3;  // torch.optim.Adam's default lr
 Recipe AdamRecipe(const Recipe& recipe);
 // PSG-Adam's learning rate for base lr `lr`: lr * 1e-2 * lambda_s (train.py).
-inline double PsgdAdamEffectiveLr(double lr, double lambda) { return lr * 1e-2 * lambda; }
+inline double PsgdAdamEffectiveLr(double lr, double lambda) {
+  return lr * compression::kReleasedPsgAdamLrFactor * lambda;
+}
 
 // The train flags of a PSGD stage: the recipe's PSGD flags, --optimizer=psgd,
 // `psg_flags`, and the released rule that a 2-bit grid trains without weight

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "compression/released_defaults.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -59,7 +60,7 @@ TEST(PaperRecipeTest, TwoBitGridTrainsWithoutWeightDecay) {
 
 TEST(PaperRecipeTest, LambdaIsTheReleasedOneAtEveryBitWidth) {
   // train.py: parser.add_argument('--lambda_s', default='150'); README: --w_bit 4 --lambda_s 150.
-  EXPECT_EQ(kReleasedPsgLambda, 150);
+  EXPECT_EQ(compression::kReleasedPsgLambda, 150);
 }
 
 TEST(PaperRecipeTest, SearchHoldsOutTheReleasedValidationSplit) {

@@ -27,14 +27,15 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/common_flags.h"
+#include "compression/released_defaults.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
 #include "report/svg_plot.h"
 
-ABSL_FLAG(int, psg_bits, 4, "the bit-width PSGD trains towards");
+ABSL_FLAG(int, psg_bits, psg::compression::kReleasedWeightBits, "the bit-width PSGD trains towards");
 PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
-ABSL_FLAG(double, psg_lambda, psg::experiments::kReleasedPsgLambda, "PSGD lambda_s");
+ABSL_FLAG(double, psg_lambda, psg::compression::kReleasedPsgLambda, "PSGD lambda_s");
 PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 ABSL_FLAG(std::string, psg_method, "sgd",
           "PSGD's update: sgd (the paper's main results) or adam (its appendix: PSG with Adam)");

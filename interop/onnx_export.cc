@@ -102,7 +102,7 @@ class Builder {
     for (int64_t r = 0; r < q.rows(); ++r) scales.push_back(q.grid(r).step);
     std::vector<std::string> inputs = {name + "_quantized", Initializer(name + "_scale", scale_dims, scales),
                                        name + "_zero_point"};
-    if (q.spec().range == engine::GridRange::kAsymmetric) {
+    if (q.spec().range == compression::GridRange::kAsymmetric) {
       std::vector<uint8_t> codes(values.size()), zero_points;
       q.ToUnsignedCodes(values, absl::MakeSpan(codes));
       for (int64_t r = 0; r < q.rows(); ++r) {
@@ -126,7 +126,7 @@ class Builder {
   std::string PostOps(const Node& node, std::string value) {
     if (node.relu) value = Op("Relu", node.name + ".relu", {value}, node.name + ".relu")->output(0);
     if (!node.output_grid) return value;
-    const engine::GridPoint& g = *node.output_grid;
+    const compression::GridPoint& g = *node.output_grid;
     const float zero_point = -g.min_level;
     PSG_CHECK(zero_point >= 0 && zero_point <= 255 && zero_point == static_cast<int>(zero_point) &&
                   g.max_level + zero_point <= 255 && g.step > 0,

@@ -135,7 +135,7 @@ TEST(OnnxExportTest, QuantizedWeightsAreTheQuantizersCodesAndSteps) {
   const quant::TensorQuantizer per_channel = quant::TensorQuantizer::FromExactRange(
       {.bits = 4, .per_channel = true}, conv_w.value.dims(), conv_w.value.flat());
   const quant::TensorQuantizer asymmetric = quant::TensorQuantizer::FromExactRange(
-      {.bits = 3, .range = engine::GridRange::kAsymmetric}, fc_b.value.dims(), fc_b.value.flat());
+      {.bits = 3, .range = compression::GridRange::kAsymmetric}, fc_b.value.dims(), fc_b.value.flat());
   options.weight_quantizers.emplace("conv1.weight", per_channel);
   options.weight_quantizers.emplace("fc.bias", asymmetric);
   const onnx::ModelProto m = BuildOnnxModel(ExportGraph(*net), options);
@@ -221,7 +221,7 @@ TEST(OnnxExportTest, RejectsWhatItCannotExpress) {
   EXPECT_THAT([&] { BuildOnnxModel(graph, unknown); },
               ThrowsInvalidArgument("'conv9.weight', which is no weight or bias of the graph"));
   engine::Graph wide = graph;
-  wide.mutable_node(2).output_grid = engine::GridPoint{0.1f, -200.0f, 100.0f};
+  wide.mutable_node(2).output_grid = compression::GridPoint{0.1f, -200.0f, 100.0f};
   EXPECT_THAT([&] { BuildOnnxModel(wide, {.input_dims = {3, 8, 8}}); },
               ThrowsInvalidArgument("the output grid of 'bn1' (levels -200..100, step 0.1) does not fit uint8"));
 }

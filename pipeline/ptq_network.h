@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "compression/released_defaults.h"
 #include "data/dataset.h"
 #include "engine/parameter.h"
 #include "engine/sequential.h"
@@ -32,8 +33,9 @@ namespace psg::pipeline {
 // How the activation ranges are set (--act_range).
 struct ActRange {
   enum Kind { kRunningMax, kMax, kBatchNorm } kind = kRunningMax;
-  float momentum = 0.1f;  // kRunningMax
-  float n = 6.0f;         // kBatchNorm: max_c beta_c + n gamma_c of the BN before the ReLU
+  float momentum = static_cast<float>(compression::kReleasedRangeMomentum);  // kRunningMax
+  // kBatchNorm: max_c beta_c + n gamma_c of the BN before the ReLU.
+  float n = static_cast<float>(compression::kReleasedBnRangeN);
   // > 0: each activation quantizer also keeps this many samples of each
   // calibration batch (for LAPQ's clip search); the pass then always runs.
   int64_t samples_per_batch = 0;

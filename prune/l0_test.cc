@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/coverage.h"
+#include "compression/coverage.h"
 #include "engine/parameter.h"
 #include "engine/testing/throws.h"
 #include "gmock/gmock.h"
@@ -142,7 +142,7 @@ TEST(L0GatesTest, GatesCoveredWeightsWithTheInitialDropRate) {
   // The coverage policy leaves the gates alone (PSG, QAT, pruning never touch them).
   ParameterList all = m.params;
   all.insert(all.end(), alphas.begin(), alphas.end());
-  const std::vector<engine::Coverage> coverage = engine::ResolveCoverage(all, {});
+  const std::vector<compression::Coverage> coverage = compression::ResolveCoverage(all, {});
   for (size_t i = m.params.size(); i < all.size(); ++i) EXPECT_FALSE(coverage[i].covered) << all[i]->name;
 
   // The same seed, the same initialization.

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "compression/coverage.h"
 #include "engine/check.h"
 #include "engine/context.h"
-#include "engine/coverage.h"
 
 namespace psg::prune {
 namespace {
@@ -63,7 +63,7 @@ void CheckSparsity(double sparsity) {
 }
 
 engine::ParameterList PrunableParameters(const engine::ParameterList& params, bool prune_first_last) {
-  const std::vector<engine::Coverage> coverage = engine::ResolveCoverage(
+  const std::vector<compression::Coverage> coverage = compression::ResolveCoverage(
       params, {.cover_first_last = prune_first_last, .cover_conv_bias = false});
   engine::ParameterList covered;
   for (size_t i = 0; i < params.size(); ++i) {

@@ -5,7 +5,7 @@
 // their position (tensor order, then index). Selection is linear time
 // (nth_element over the magnitudes), not a sort.
 //
-// Covered tensors follow engine/coverage.h: every convolution weight; the
+// Covered tensors follow compression/coverage.h: every convolution weight; the
 // first convolution and the last fully-connected weight only with
 // `prune_first_last`; biases, BatchNorm and everything else never.
 //

@@ -1,5 +1,5 @@
 // How close a tensor is to its compression target, for per-epoch logs (the
-// quantization MSE of the evaluation protocol is engine::QuantizationMse).
+// quantization MSE of the evaluation protocol is compression::QuantizationMse).
 //
 //   double distance = MeanDistance(target, w);  // the grid PSG pulls toward
 #ifndef PSG_PSG_DIAGNOSTICS_H_

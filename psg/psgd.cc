@@ -32,7 +32,7 @@ void CheckOptions(const PsgdOptions& o) {
 Psgd::Psgd(engine::ParameterList params, const PsgdOptions& options)
     : params_(std::move(params)), options_(options) {
   CheckOptions(options_);
-  coverage_ = engine::ResolveCoverage(params_, options_.policy);
+  coverage_ = compression::ResolveCoverage(params_, options_.policy);
   const bool adam = options_.method == PsgdMethod::kAdam;
   for (size_t i = 0; i < params_.size(); ++i) {
     const engine::Parameter& p = *params_[i];
@@ -119,7 +119,7 @@ std::vector<TensorDiagnostics> Psgd::Diagnostics() const {
         },
         targets_[i]);
     diagnostics.push_back({params_[i]->name, coverage_[i].bits, mean_distance,
-                           engine::QuantizationMse(w, coverage_[i].bits)});
+                           compression::QuantizationMse(w, coverage_[i].bits)});
   }
   return diagnostics;
 }

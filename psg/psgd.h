@@ -19,9 +19,10 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "compression/coverage.h"
+#include "compression/released_defaults.h"
 #include "engine/optimizer.h"
 #include "engine/parameter.h"
-#include "engine/coverage.h"
 #include "psg/scaled_update.h"
 #include "psg/target.h"
 
@@ -38,7 +39,7 @@ struct PsgdOptions {
   Scaling scaling;
   TargetKind target = TargetKind::kGrid;
   GridOptions grid;
-  engine::CoverageOptions policy;
+  compression::CoverageOptions policy;
 
   PsgdMethod method = PsgdMethod::kSgd;
   float momentum = 0.9f;
@@ -52,7 +53,7 @@ struct PsgdOptions {
   bool scale_weight_decay = false;
 
   // Adam (method kAdam). Released: the step's lr becomes lr * 1e-2 * lambda.
-  float adam_lr_factor = 1e-2f;
+  float adam_lr_factor = static_cast<float>(compression::kReleasedPsgAdamLrFactor);
   float adam_beta1 = 0.9f;
   float adam_beta2 = 0.999f;
   float adam_eps = 1e-8f;
@@ -78,7 +79,7 @@ class Psgd : public engine::Optimizer {
   const PsgdOptions& options() const { return options_; }
   const engine::ParameterList& parameters() const { return params_; }
   // Coverage i belongs to parameters()[i].
-  const std::vector<engine::Coverage>& coverage() const { return coverage_; }
+  const std::vector<compression::Coverage>& coverage() const { return coverage_; }
 
   // Every state tensor the next Step reads besides the weights: momentum (SGD)
   // or the Adam moments for each parameter, and the moving-average grid ranges
@@ -99,7 +100,7 @@ class Psgd : public engine::Optimizer {
 
   engine::ParameterList params_;
   PsgdOptions options_;
-  std::vector<engine::Coverage> coverage_;
+  std::vector<compression::Coverage> coverage_;
   std::vector<AnyTarget> targets_;
   std::vector<engine::Tensor> first_moments_;   // SGD momentum or Adam m, plain
   std::vector<engine::Tensor> second_moments_;  // Adam v; empty tensors for SGD

@@ -37,12 +37,12 @@ void GridTarget::Observe(absl::Span<const float> w) {
     const float* row = w.data() + r * row_size;
     if (options_.range == GridRange::kAsymmetric) {
       float low, high;
-      engine::MinMaxWithZero({row, static_cast<size_t>(row_size)}, &low, &high);
+      compression::MinMaxWithZero({row, static_cast<size_t>(row_size)}, &low, &high);
       fold(low, range_state_[2 * r]);
       fold(high, range_state_[2 * r + 1]);
       grids_[r] = MakeGrid(options_.range, bits_, range_state_[2 * r], range_state_[2 * r + 1]);
     } else {
-      fold(engine::MaxAbs({row, static_cast<size_t>(row_size)}), range_state_[r]);
+      fold(compression::MaxAbs({row, static_cast<size_t>(row_size)}), range_state_[r]);
       grids_[r] = MakeGrid(options_.range, bits_, -range_state_[r], range_state_[r]);
     }
   }

@@ -20,15 +20,16 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
+#include "compression/released_defaults.h"
 
 namespace psg::psgd {
 
-using engine::CheckGridBits;
-using engine::GridPoint;
-using engine::GridRange;
-using engine::MakeGrid;
-using engine::RoundHalfEven;
+using compression::CheckGridBits;
+using compression::GridPoint;
+using compression::GridRange;
+using compression::MakeGrid;
+using compression::RoundHalfEven;
 
 // A target splits a tensor of n elements into rows() equal contiguous rows
 // (output channels, or one row for the whole tensor); PointForRow(r) is valid
@@ -82,7 +83,7 @@ struct GridOptions {
   // end and never move.
   bool per_channel = false;
   RangeEstimate estimate = RangeEstimate::kMovingAverage;
-  float ema_momentum = 0.1f;
+  float ema_momentum = static_cast<float>(compression::kReleasedRangeMomentum);
 };
 
 // The b-bit quantizer grid of a tensor, per tensor or per output channel.

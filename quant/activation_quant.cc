@@ -7,7 +7,7 @@
 
 namespace psg::quant {
 
-using engine::GridPoint;
+using compression::GridPoint;
 using engine::Mode;
 using engine::Parameter;
 using engine::ParamKind;
@@ -27,7 +27,7 @@ struct ActivationQuantizer::Plan {
 
 ActivationQuantizer::ActivationQuantizer(std::string name, int bits)
     : Layer(std::move(name)), bits_(bits) {
-  engine::CheckGridBits(bits, this->name().c_str());
+  compression::CheckGridBits(bits, this->name().c_str());
   max_level_ = static_cast<float>((1 << bits) - 1);
 }
 
@@ -106,7 +106,7 @@ const Tensor& FakeQuantActivation::Forward(const Tensor& x, Mode mode) {
   if (!calibrating_) return ActivationQuantizer::Forward(x, mode);
   engine::Stream().wait();
   float low, high;
-  engine::MinMaxWithZero({x.raw(), static_cast<size_t>(RawSize(x))}, &low, &high);
+  compression::MinMaxWithZero({x.raw(), static_cast<size_t>(RawSize(x))}, &low, &high);
   if (momentum_ == 0.0f || batches_seen_ == 0) {
     observed_max_ = std::max(observed_max_, high);
   } else {
@@ -124,7 +124,7 @@ const Tensor& FakeQuantActivation::Forward(const Tensor& x, Mode mode) {
 GridPoint FakeQuantActivation::InferenceGrid() const {
   PSG_CHECK(range_ > 0.0f, "FakeQuantActivation '", name(),
             "': no range; call set_range or calibrate first");
-  return engine::MakeGrid(engine::GridRange::kAsymmetric, bits(), 0.0f, range_);
+  return compression::MakeGrid(compression::GridRange::kAsymmetric, bits(), 0.0f, range_);
 }
 
 GridPoint FakeQuantActivation::Grid(const float*, int64_t, int64_t) { return InferenceGrid(); }

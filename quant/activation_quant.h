@@ -1,8 +1,8 @@
 // Unsigned b-bit activation quantization layers (engine::Layer) for
 // post-training quantization and quantization-aware training, inserted after
 // ReLUs (models::ModelOptions::activation_layer). Each maps x to
-// step * round(clip(x / step, 0, 2^b - 1)) over the engine's grid
-// (engine/quant_grid.h), in the input's own (possibly blocked) layout, and
+// step * round(clip(x / step, 0, 2^b - 1)) over the shared grid
+// (compression/quant_grid.h), in the input's own (possibly blocked) layout, and
 // backpropagates with the straight-through estimator (STE) inside the range:
 //
 //   FakeQuantActivation  fixed range [0, r] (set_range, or the exact max over
@@ -31,9 +31,9 @@
 #include <string>
 #include <vector>
 
+#include "compression/quant_grid.h"
 #include "engine/layer.h"
 #include "engine/plan_cache.h"
-#include "engine/quant_grid.h"
 #include "engine/reorder.h"
 
 namespace psg::quant {
@@ -54,7 +54,7 @@ class ActivationQuantizer : public engine::Layer {
 
   // The grid an eval-mode Forward uses now; throws std::invalid_argument if
   // the layer has none yet (not calibrated, LSQ before its first batch).
-  virtual engine::GridPoint InferenceGrid() const = 0;
+  virtual compression::GridPoint InferenceGrid() const = 0;
 
   int bits() const { return bits_; }
   // The top level 2^b - 1 (Qp).
@@ -66,7 +66,7 @@ class ActivationQuantizer : public engine::Layer {
 
   // The grid of this forward; `x` is the whole raw buffer (n floats, padding
   // included) and `numel` its logical size, for data-dependent setup.
-  virtual engine::GridPoint Grid(const float* x, int64_t n, int64_t numel) = 0;
+  virtual compression::GridPoint Grid(const float* x, int64_t n, int64_t numel) = 0;
   // Writes dx over the n raw elements and the parameter gradients; `per_example`
   // is the number of logical elements per example (C*H*W).
   virtual void BackwardKernel(const float* x, const float* dy, float* dx, int64_t n,
@@ -104,10 +104,10 @@ class FakeQuantActivation : public ActivationQuantizer {
   const std::vector<float>& samples() const { return samples_; }
 
   const engine::Tensor& Forward(const engine::Tensor& x, engine::Mode mode) override;
-  engine::GridPoint InferenceGrid() const override;
+  compression::GridPoint InferenceGrid() const override;
 
  protected:
-  engine::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
+  compression::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
   void BackwardKernel(const float* x, const float* dy, float* dx, int64_t n,
                       int64_t per_example) override;
 
@@ -128,10 +128,10 @@ class PactActivation : public ActivationQuantizer {
 
   void CollectParameters(engine::ParameterList* out) override { out->push_back(&alpha_); }
   float alpha() const { return alpha_.value.raw()[0]; }
-  engine::GridPoint InferenceGrid() const override;
+  compression::GridPoint InferenceGrid() const override;
 
  protected:
-  engine::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
+  compression::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
   void BackwardKernel(const float* x, const float* dy, float* dx, int64_t n,
                       int64_t per_example) override;
 
@@ -147,10 +147,10 @@ class LsqActivation : public ActivationQuantizer {
 
   void CollectParameters(engine::ParameterList* out) override { out->push_back(&step_); }
   float step() const { return step_.value.raw()[0]; }
-  engine::GridPoint InferenceGrid() const override;
+  compression::GridPoint InferenceGrid() const override;
 
  protected:
-  engine::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
+  compression::GridPoint Grid(const float* x, int64_t n, int64_t numel) override;
   void BackwardKernel(const float* x, const float* dy, float* dx, int64_t n,
                       int64_t per_example) override;
 

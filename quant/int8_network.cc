@@ -20,7 +20,7 @@ namespace psg::quant {
 
 using dnnl::memory;
 using engine::Dims;
-using engine::GridPoint;
+using compression::GridPoint;
 using engine::Node;
 using engine::NodeKind;
 using engine::Tensor;
@@ -35,8 +35,8 @@ constexpr int kNotMaterialized = -3;
 // Output grids: u8 levels 0..255 after a ReLU, else s8 with oneDNN's
 // saturation bounds -128..127 over the symmetric step max / 127.
 GridPoint OutputGrid(bool is_signed, float max_abs) {
-  if (!is_signed) return engine::MakeGrid(engine::GridRange::kAsymmetric, 8, 0.0f, max_abs);
-  GridPoint g = engine::MakeGrid(engine::GridRange::kRestricted, 8, -max_abs, max_abs);
+  if (!is_signed) return compression::MakeGrid(compression::GridRange::kAsymmetric, 8, 0.0f, max_abs);
+  GridPoint g = compression::MakeGrid(compression::GridRange::kRestricted, 8, -max_abs, max_abs);
   if (g.max_level > 0) g.min_level = -128.0f;
   return g;
 }
@@ -55,7 +55,7 @@ void FakeQuantizeInPlace(const GridPoint& grid, float* x, int64_t n) {
 int64_t BufferFloats(const Tensor& t) { return static_cast<int64_t>(t.desc().get_size() / sizeof(float)); }
 
 float MaxAbsOf(const Tensor& t) {
-  return engine::MaxAbs(absl::MakeConstSpan(t.raw(), BufferFloats(t)));
+  return compression::MaxAbs(absl::MakeConstSpan(t.raw(), BufferFloats(t)));
 }
 
 // Per-output-channel s8 weights and int32 biases of a conv / linear node.
@@ -71,7 +71,7 @@ QuantizedWeights QuantizeWeights(const Node& node, float input_step) {
   const Dims dims = node.weight.dims();
   const std::vector<float> w = node.weight.ToPlain();
   const TensorQuantizer q = TensorQuantizer::FromExactRange(
-      {.bits = 8, .range = engine::GridRange::kRestricted, .per_channel = true}, dims, w);
+      {.bits = 8, .range = compression::GridRange::kRestricted, .per_channel = true}, dims, w);
   QuantizedWeights out;
   out.fake.resize(w.size());
   q.FakeQuantize(w, absl::MakeSpan(out.fake));
@@ -122,7 +122,7 @@ Int8Plan MakeInt8Plan(const engine::Graph& g, const ActivationRanges* ranges) {
       case NodeKind::kInput:
         PSG_CHECK(inputs++ == 0, "Int8: more than one input node");
         value_step[i] = -1;
-        plan.input_grid = engine::MakeGrid(engine::GridRange::kRestricted, 8, -max_of(i), max_of(i));
+        plan.input_grid = compression::MakeGrid(compression::GridRange::kRestricted, 8, -max_of(i), max_of(i));
         continue;
       case NodeKind::kConv: {
         step.op = Op::kConv;

@@ -32,9 +32,9 @@
 #include <memory>
 #include <vector>
 
+#include "compression/quant_grid.h"
 #include "engine/graph.h"
 #include "engine/precision.h"
-#include "engine/quant_grid.h"
 #include "engine/tensor.h"
 
 namespace psg::quant {
@@ -56,14 +56,14 @@ struct Int8Step {
   int sum = -2;         // the step giving the fused add's other input (-1: input; -2: none)
   bool relu = false;
   bool output_signed = false;
-  engine::GridPoint output_grid{1.0f, 0.0f, 0.0f};  // unused for the final linear layer
+  compression::GridPoint output_grid{1.0f, 0.0f, 0.0f};  // unused for the final linear layer
 };
 
 // The steps of a folded graph and their grids (scales from `ranges`, or
 // unset when `ranges` is null: the plan of calibration).
 struct Int8Plan {
   std::vector<Int8Step> steps;
-  engine::GridPoint input_grid{1.0f, 0.0f, 0.0f};
+  compression::GridPoint input_grid{1.0f, 0.0f, 0.0f};
 };
 Int8Plan MakeInt8Plan(const engine::Graph& folded, const ActivationRanges* ranges);
 

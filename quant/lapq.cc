@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 
 namespace psg::quant {
 
@@ -14,12 +14,12 @@ namespace {
 
 constexpr double kGolden = 0.6180339887498949;  // (sqrt(5) - 1) / 2
 
-engine::GridPoint ClipGrid(int bits, bool unsigned_grid, float clip) {
-  return unsigned_grid ? engine::MakeGrid(engine::GridRange::kAsymmetric, bits, 0.0f, clip)
-                       : engine::MakeGrid(engine::GridRange::kRestricted, bits, -clip, clip);
+compression::GridPoint ClipGrid(int bits, bool unsigned_grid, float clip) {
+  return unsigned_grid ? compression::MakeGrid(compression::GridRange::kAsymmetric, bits, 0.0f, clip)
+                       : compression::MakeGrid(compression::GridRange::kRestricted, bits, -clip, clip);
 }
 
-double LpError(absl::Span<const float> x, const engine::GridPoint& grid, double p) {
+double LpError(absl::Span<const float> x, const compression::GridPoint& grid, double p) {
   double sum = 0;
   for (float v : x) sum += std::pow(std::abs(static_cast<double>(v) - grid(v)), p);
   return sum;
@@ -152,7 +152,7 @@ LossAwareQuantization::LossAwareQuantization(std::vector<LapqWeight> weights,
 void LossAwareQuantization::Apply(const std::vector<double>& log_clips) const {
   size_t v = 0;
   for (size_t j = 0; j < weights_.size(); ++j, ++v) {
-    const engine::GridPoint grid = ClipGrid(weights_[j].bits, false, static_cast<float>(std::exp(log_clips[v])));
+    const compression::GridPoint grid = ClipGrid(weights_[j].bits, false, static_cast<float>(std::exp(log_clips[v])));
     const std::vector<float>& fp = fp_weights_[j];
     float* out = weights_[j].param->value.flat().data();
     for (size_t i = 0; i < fp.size(); ++i) out[i] = grid(fp[i]);

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <random>
 
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 #include "engine/testing/gradient_check.h"
 #include "gtest/gtest.h"
 
@@ -112,7 +112,7 @@ TEST(LossAwareQuantizationTest, LowersTheLossBelowLpClipsAndLeavesTheModelQuanti
   EXPECT_NEAR(act.range(), 1.7, 0.01);
   EXPECT_DOUBLE_EQ(loss(), result.final_loss);  // the model holds the best clips
   // The weights are on a 3-bit grid of the reported clip.
-  const engine::GridPoint grid = engine::MakeGrid(engine::GridRange::kRestricted, 3,
+  const compression::GridPoint grid = compression::MakeGrid(compression::GridRange::kRestricted, 3,
                                                   -result.weight_clips[0], result.weight_clips[0]);
   const std::vector<float> q = w.value.ToPlain();
   double mse = 0;

@@ -137,7 +137,7 @@ RowRanges PercentileObserver::Range() const {
 
 MseObserver::MseObserver(const QuantizerSpec& spec, absl::Span<const int64_t> dims, int candidates)
     : SampleObserver(spec, dims, "MseObserver"), candidates_(candidates) {
-  engine::CheckGridBits(spec.bits, "MseObserver");
+  compression::CheckGridBits(spec.bits, "MseObserver");
   PSG_CHECK(candidates >= 1, "MseObserver: needs at least one candidate clip, got ", candidates);
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "compression/released_defaults.h"
 #include "quant/quantizer.h"
 
 namespace psg::quant {
@@ -65,11 +66,13 @@ class MinMaxObserver : public internal::RowObserver {
 
 // A moving average of each batch's exact range (torch's
 // MovingAverageMinMaxObserver): the first batch initializes it, then each end
-// moves r <- r + momentum * (observed - r).
+// moves r <- r + momentum * (observed - r). The default momentum is the
+// released PSG code's (torch's averaging_constant defaults to 0.01).
 class MovingAverageMinMaxObserver : public internal::RowObserver {
  public:
-  MovingAverageMinMaxObserver(const QuantizerSpec& spec, absl::Span<const int64_t> dims,
-                              float momentum = 0.1f);
+  MovingAverageMinMaxObserver(
+      const QuantizerSpec& spec, absl::Span<const int64_t> dims,
+      float momentum = static_cast<float>(compression::kReleasedRangeMomentum));
   void Observe(absl::Span<const float> x);
   RowRanges Range() const;
 
@@ -131,7 +134,8 @@ enum class GammaSign { kAbsolute, kSigned };
 //
 //   RowRanges r = BatchNormRange(gamma, beta, /*unsigned_activation=*/true, 6, GammaSign::kSigned);
 RowRanges BatchNormRange(absl::Span<const float> gamma, absl::Span<const float> beta,
-                         bool unsigned_activation, float n = 6.0f,
+                         bool unsigned_activation,
+                         float n = static_cast<float>(compression::kReleasedBnRangeN),
                          GammaSign sign = GammaSign::kAbsolute);
 
 }  // namespace psg::quant

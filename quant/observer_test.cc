@@ -14,8 +14,8 @@
 namespace psg::quant {
 namespace {
 
-using engine::GridPoint;
-using engine::GridRange;
+using compression::GridPoint;
+using compression::GridRange;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 

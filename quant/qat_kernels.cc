@@ -25,8 +25,8 @@ double LaneSum(int64_t n, Term term) {
 
 }  // namespace
 
-void FakeQuantize(const engine::GridPoint& grid, const float* x, float* y, int64_t n) {
-  const engine::GridPoint q = grid;  // a local copy: no aliasing with y
+void FakeQuantize(const compression::GridPoint& grid, const float* x, float* y, int64_t n) {
+  const compression::GridPoint q = grid;  // a local copy: no aliasing with y
   for (int64_t i = 0; i < n; ++i) y[i] = q(x[i]);
 }
 
@@ -46,7 +46,7 @@ double ClipBackward(float clip, bool top_inside, const float* x, const float* dy
   });
 }
 
-double LsqBackward(const engine::GridPoint& grid, const float* x, const float* dy, float* dx,
+double LsqBackward(const compression::GridPoint& grid, const float* x, const float* dy, float* dx,
                    int64_t n) {
   const float s = grid.step, qn = -grid.min_level, qp = grid.max_level;
   return LaneSum(n, [=](int64_t i) {
@@ -54,7 +54,7 @@ double LsqBackward(const engine::GridPoint& grid, const float* x, const float* d
     const float g = dy[i];
     const bool below = v <= -qn, above = v >= qp;
     dx[i] = below || above ? 0.0f : g;
-    const float d = below ? -qn : above ? qp : engine::RoundHalfEven(v) - v;
+    const float d = below ? -qn : above ? qp : compression::RoundHalfEven(v) - v;
     return g * d;
   });
 }

@@ -6,19 +6,19 @@
 // vectorized pass over a raw buffer; an activation's buffer may include the
 // zero padding of a blocked layout, which every kernel maps to zero.
 //
-//   FakeQuantize(engine::GridPoint{s, 0, 15}, x, y, n);       // y = s*round(clip(x/s, 0, 15))
+//   FakeQuantize(compression::GridPoint{s, 0, 15}, x, y, n);       // y = s*round(clip(x/s, 0, 15))
 //   double ds = LsqBackward({s, 0, 15}, x, dy, dx, n) * LsqGradScale(features, 15);
 #ifndef PSG_QUANT_QAT_KERNELS_H_
 #define PSG_QUANT_QAT_KERNELS_H_
 
 #include <cstdint>
 
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 
 namespace psg::quant {
 
 // y[i] = grid(x[i]) for i < n; y may equal x.
-void FakeQuantize(const engine::GridPoint& grid, const float* x, float* y, int64_t n);
+void FakeQuantize(const compression::GridPoint& grid, const float* x, float* y, int64_t n);
 
 // The STE of clipping to [0, clip]: dx[i] = dy[i] where x[i] is inside, else 0,
 // with the top edge inside when `top_inside`. Returns the sum of dy over the
@@ -32,7 +32,7 @@ double ClipBackward(float clip, bool top_inside, const float* x, const float* dy
 // sum_i dy[i] * dQ(x_i)/ds with dQ/ds = -Qn below the range, Qp above it and
 // round(x/s) - x/s inside (the paper's eq. 3), not yet scaled by LsqGradScale.
 // dx may equal dy.
-double LsqBackward(const engine::GridPoint& grid, const float* x, const float* dy, float* dx,
+double LsqBackward(const compression::GridPoint& grid, const float* x, const float* dy, float* dx,
                    int64_t n);
 
 // LSQ's initial step 2 * mean|x| / sqrt(Qp), the mean over `numel` logical

@@ -8,8 +8,8 @@
 namespace psg::quant {
 namespace {
 
-using engine::GridPoint;
-using engine::GridRange;
+using compression::GridPoint;
+using compression::GridRange;
 
 // The integer level of w: GridPoint::operator()'s round(clip(w / step, min,
 // max)), the same operations, with the rounding chosen. step * Level<kHalfEven>
@@ -19,7 +19,7 @@ template <Rounding kRounding>
 [[gnu::always_inline]] inline float Level(const GridPoint& g, float w) {
   const float clipped = std::min(std::max(w / g.step, g.min_level), g.max_level);
   if constexpr (kRounding == Rounding::kHalfEven) {
-    return engine::RoundHalfEven(clipped);
+    return compression::RoundHalfEven(clipped);
   } else {
     return RoundHalfAway(clipped);
   }
@@ -72,10 +72,10 @@ RowRanges ExactRanges(const QuantizerSpec& spec, absl::Span<const int64_t> dims,
   for (int64_t r = 0; r < layout.rows; ++r) {
     const auto row = w.subspan(r * layout.row_size, layout.row_size);
     if (IsSymmetric(spec.range)) {
-      ranges.high[r] = engine::MaxAbs(row);
+      ranges.high[r] = compression::MaxAbs(row);
       ranges.low[r] = -ranges.high[r];
     } else {
-      engine::MinMaxWithZero(row, &ranges.low[r], &ranges.high[r]);
+      compression::MinMaxWithZero(row, &ranges.low[r], &ranges.high[r]);
     }
   }
   return ranges;
@@ -85,7 +85,7 @@ TensorQuantizer TensorQuantizer::FromRanges(const QuantizerSpec& spec,
                                             absl::Span<const int64_t> dims,
                                             absl::Span<const float> low,
                                             absl::Span<const float> high) {
-  engine::CheckGridBits(spec.bits, "TensorQuantizer");
+  compression::CheckGridBits(spec.bits, "TensorQuantizer");
   const RowLayout layout = LayoutOf(spec, dims, "TensorQuantizer");
   PSG_CHECK(static_cast<int64_t>(low.size()) == layout.rows &&
                 static_cast<int64_t>(high.size()) == layout.rows,
@@ -102,9 +102,9 @@ TensorQuantizer TensorQuantizer::FromRanges(const QuantizerSpec& spec,
       hi = std::max(-lo, hi);
       lo = -hi;
     }
-    grids[r] = engine::MakeGrid(spec.range, spec.bits, lo, hi);
+    grids[r] = compression::MakeGrid(spec.range, spec.bits, lo, hi);
     // A subnormal range whose step rounds to 0 would turn w / step into NaN.
-    if (!(grids[r].step > 0.0f)) grids[r] = engine::MakeGrid(spec.range, spec.bits, 0.0f, 0.0f);
+    if (!(grids[r].step > 0.0f)) grids[r] = compression::MakeGrid(spec.range, spec.bits, 0.0f, 0.0f);
   }
   return TensorQuantizer(spec, layout, std::move(grids));
 }
@@ -112,7 +112,7 @@ TensorQuantizer TensorQuantizer::FromRanges(const QuantizerSpec& spec,
 TensorQuantizer TensorQuantizer::FromExactRange(const QuantizerSpec& spec,
                                                 absl::Span<const int64_t> dims,
                                                 absl::Span<const float> w) {
-  engine::CheckGridBits(spec.bits, "TensorQuantizer");
+  compression::CheckGridBits(spec.bits, "TensorQuantizer");
   const RowRanges ranges = ExactRanges(spec, dims, w);
   return FromRanges(spec, dims, ranges.low, ranges.high);
 }
@@ -151,7 +151,7 @@ void TensorQuantizer::ToUnsignedCodes(absl::Span<const float> in, absl::Span<uin
             });
 }
 
-const engine::GridPoint& TensorQuantizer::grid(int64_t row) const {
+const compression::GridPoint& TensorQuantizer::grid(int64_t row) const {
   PSG_CHECK(row >= 0 && row < rows(), "TensorQuantizer: row ", row, " out of [0, ", rows(), ")");
   return grids_[row];
 }

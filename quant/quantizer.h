@@ -1,4 +1,4 @@
-// Uniform b-bit quantizers (b = 2..8) over the engine's grid: per tensor or
+// Uniform b-bit quantizers (b = 2..8) over the shared grid: per tensor or
 // per output channel, symmetric (restricted or full) or asymmetric, rounding
 // half to even (torch.round) or half away from zero. A TensorQuantizer holds
 // the grid of each row of one tensor; its ranges come from the tensor itself
@@ -18,18 +18,18 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 
 namespace psg::quant {
 
 // Round to nearest, ties away from zero (std::round, C's round()), written so
-// that it vectorizes: engine::RoundHalfEven differs from it only on ties that
+// that it vectorizes: compression::RoundHalfEven differs from it only on ties that
 // it rounded towards zero, where x - RoundHalfEven(x) = copysign(0.5, x)
 // exactly; those move one further away. The condition selects a constant, not
 // a sum: GCC will not if-convert (vectorize) a floating add that may trap.
 // Valid for |x| < 2^22, as RoundHalfEven.
 inline float RoundHalfAway(float x) {
-  const float even = engine::RoundHalfEven(x);
+  const float even = compression::RoundHalfEven(x);
   return even + (x - even == std::copysign(0.5f, x) ? std::copysign(1.0f, x) : 0.0f);
 }
 
@@ -37,7 +37,7 @@ enum class Rounding { kHalfEven, kHalfAway };
 
 struct QuantizerSpec {
   int bits = 8;
-  engine::GridRange range = engine::GridRange::kRestricted;
+  compression::GridRange range = compression::GridRange::kRestricted;
   // One grid per output channel: the dims[0] rows of an output-channel-major
   // tensor. A 1-D tensor (a bias) always gets one grid.
   bool per_channel = false;
@@ -93,18 +93,18 @@ class TensorQuantizer {
   // representation of torch's quint8): out[i] = step * (code - zero point).
   void ToUnsignedCodes(absl::Span<const float> in, absl::Span<uint8_t> codes) const;
 
-  const engine::GridPoint& grid(int64_t row) const;
+  const compression::GridPoint& grid(int64_t row) const;
   int64_t rows() const { return layout_.rows; }
   int64_t size() const { return layout_.size(); }
   const QuantizerSpec& spec() const { return spec_; }
 
  private:
-  TensorQuantizer(const QuantizerSpec& spec, RowLayout layout, std::vector<engine::GridPoint> grids)
+  TensorQuantizer(const QuantizerSpec& spec, RowLayout layout, std::vector<compression::GridPoint> grids)
       : spec_(spec), layout_(layout), grids_(std::move(grids)) {}
 
   QuantizerSpec spec_;
   RowLayout layout_;
-  std::vector<engine::GridPoint> grids_;
+  std::vector<compression::GridPoint> grids_;
 };
 
 }  // namespace psg::quant

@@ -13,8 +13,8 @@
 namespace psg::quant {
 namespace {
 
-using engine::GridPoint;
-using engine::GridRange;
+using compression::GridPoint;
+using compression::GridRange;
 
 constexpr GridRange kRanges[] = {GridRange::kRestricted, GridRange::kFull, GridRange::kAsymmetric};
 constexpr Rounding kRoundings[] = {Rounding::kHalfEven, Rounding::kHalfAway};
@@ -35,7 +35,7 @@ int64_t SizeOf(const std::vector<int64_t>& dims) {
 }
 
 // The grid of [low, high] (low <= 0 <= high) from the definitions, written
-// independently of engine::MakeGrid.
+// independently of compression::MakeGrid.
 GridPoint ExpectedGrid(GridRange range, int bits, float low, float high) {
   const int half = 1 << (bits - 1), levels = 1 << bits;
   const float max_abs = std::max(-low, high);

@@ -16,7 +16,7 @@ RowRanges CalibratedRanges(const WeightPtqOptions& options, const QuantizerSpec&
       return ExactRanges(spec, dims, w);
     case WeightCalibrator::kPercentile: {
       PercentileObserver observer(spec, dims, options.percentile,
-                                  spec.range == engine::GridRange::kAsymmetric
+                                  spec.range == compression::GridRange::kAsymmetric
                                       ? PercentileOf::kValue
                                       : PercentileOf::kAbs);
       observer.Observe(w);
@@ -35,9 +35,9 @@ RowRanges CalibratedRanges(const WeightPtqOptions& options, const QuantizerSpec&
 // The covered tensors of `params` with their grids' specs (bits after coverage).
 std::vector<std::pair<engine::Parameter*, QuantizerSpec>> CoveredTensors(const engine::ParameterList& params,
                                                                          const WeightPtqOptions& options) {
-  engine::CoverageOptions coverage_options = options.coverage;
+  compression::CoverageOptions coverage_options = options.coverage;
   coverage_options.bits = options.spec.bits;
-  const std::vector<engine::Coverage> coverage = engine::ResolveCoverage(params, coverage_options);
+  const std::vector<compression::Coverage> coverage = compression::ResolveCoverage(params, coverage_options);
   std::vector<std::pair<engine::Parameter*, QuantizerSpec>> out;
   for (size_t i = 0; i < params.size(); ++i) {
     if (!coverage[i].covered) continue;

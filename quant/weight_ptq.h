@@ -1,5 +1,5 @@
 // Post-training quantization of a model's weights, in place: each tensor the
-// coverage policy selects (engine/coverage.h: every convolution, first/last
+// coverage policy selects (compression/coverage.h: every convolution, first/last
 // layer at 8 bits when b < 4, BN never) is replaced by its fake-quantized
 // value, with the grid's range from a weight calibrator. The released
 // evaluation protocol is the default: per tensor, restricted symmetric range
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/coverage.h"
+#include "compression/coverage.h"
 #include "engine/parameter.h"
 #include "quant/quantizer.h"
 
@@ -31,7 +31,7 @@ struct WeightPtqOptions {
   // Grid, granularity and rounding; `spec.bits` is the target bit-width, which
   // the coverage policy may widen for the first/last layer.
   QuantizerSpec spec = {.bits = 4};
-  engine::CoverageOptions coverage;  // its `bits` is overridden by spec.bits
+  compression::CoverageOptions coverage;  // its `bits` is overridden by spec.bits
   WeightCalibrator calibrator = WeightCalibrator::kExact;
   double percentile = 99.99;
   // Outlier channel splitting (quant/ocs.h) of every covered tensor with

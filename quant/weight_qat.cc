@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compression/quant_grid.h"
 #include "engine/check.h"
 #include "engine/context.h"
-#include "engine/quant_grid.h"
 #include "quant/qat_kernels.h"
 
 namespace psg::quant {
 
-using engine::GridPoint;
+using compression::GridPoint;
 using engine::ParamKind;
 
 namespace {
@@ -26,7 +26,7 @@ GridPoint DoReFaGrid(int bits) {
 }
 
 void DoReFaForward(int bits, const float* w, float* q, int64_t n) {
-  const float m = std::tanh(engine::MaxAbs({w, static_cast<size_t>(n)}));  // tanh is monotone
+  const float m = std::tanh(compression::MaxAbs({w, static_cast<size_t>(n)}));  // tanh is monotone
   if (m == 0.0f) {
     std::fill(q, q + n, 0.0f);
     return;
@@ -42,9 +42,9 @@ void DoReFaForward(int bits, const float* w, float* q, int64_t n) {
 WeightFakeQuantizer::WeightFakeQuantizer(const engine::ParameterList& params,
                                          const WeightQatOptions& options)
     : kind_(options.kind) {
-  engine::CoverageOptions coverage = options.coverage;
+  compression::CoverageOptions coverage = options.coverage;
   coverage.cover_conv_bias = false;
-  const std::vector<engine::Coverage> resolved = engine::ResolveCoverage(params, coverage);
+  const std::vector<compression::Coverage> resolved = compression::ResolveCoverage(params, coverage);
   int64_t count = 0;
   for (size_t i = 0; i < params.size(); ++i) count += resolved[i].covered && IsWeight(params[i]->kind);
   entries_.reserve(count);

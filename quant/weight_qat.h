@@ -1,5 +1,5 @@
 // Weight fake quantization for quantization-aware training, on any model's
-// ParameterList. The covered weights (engine/coverage.h's policy: every
+// ParameterList. The covered weights (compression/coverage.h's policy: every
 // convolution weight, the first convolution and the last fully-connected
 // weight at 8 bits when b < 4; biases stay in floating point) are replaced
 // by their quantized values Q(W) for the forward and backward passes; after
@@ -35,7 +35,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/coverage.h"
+#include "compression/coverage.h"
 #include "engine/parameter.h"
 
 namespace psg::quant {
@@ -44,7 +44,7 @@ enum class WeightQatKind { kDoReFa, kLsq };
 
 struct WeightQatOptions {
   WeightQatKind kind = WeightQatKind::kLsq;
-  engine::CoverageOptions coverage;  // which weights, at which bit-width
+  compression::CoverageOptions coverage;  // which weights, at which bit-width
 };
 
 class WeightFakeQuantizer {

@@ -7,7 +7,7 @@ namespace psg::psgd {
 
 ReferencePsgd::ReferencePsgd(const engine::ParameterList& params, const PsgdOptions& options)
     : options_(options) {
-  const std::vector<engine::Coverage> coverage = engine::ResolveCoverage(params, options.policy);
+  const std::vector<compression::Coverage> coverage = compression::ResolveCoverage(params, options.policy);
   for (size_t i = 0; i < params.size(); ++i) {
     const engine::Parameter& p = *params[i];
     const absl::Span<const float> values = p.value.flat();

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "compression/coverage.h"
 #include "engine/parameter.h"
-#include "engine/coverage.h"
 #include "psg/psgd.h"
 
 namespace psg::psgd {
@@ -37,7 +37,7 @@ class ReferencePsgd {
   struct Tensor {
     std::vector<float> w, m, v, range;
     int64_t rows;
-    engine::Coverage coverage;
+    compression::Coverage coverage;
   };
   // The target point of every weight of t, after updating t's range.
   std::vector<float> Targets(Tensor& t) const;

@@ -1,10 +1,11 @@
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/check.h"
 
-namespace psg::engine {
+namespace psg::compression {
 namespace {
 
 // Folds w[0, n) into one value with acc = fold(acc, x), starting from init.
@@ -93,4 +94,4 @@ double QuantizationMse(absl::Span<const float> w, int bits) {
   return sum / w.size();
 }
 
-}  // namespace psg::engine
+}  // namespace psg::compression

@@ -1,4 +1,4 @@
-#include "engine/coverage.h"
+#include "compression/coverage.h"
 
 #include <deque>
 #include <string>
@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "engine/testing/throws.h"
 
-namespace psg::engine {
+namespace psg::compression {
 namespace {
 
 using engine::Parameter;
@@ -94,4 +94,4 @@ TEST_F(CoverageTest, RejectsBadBits) {
 }
 
 }  // namespace
-}  // namespace psg::engine
+}  // namespace psg::compression

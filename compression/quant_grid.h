@@ -5,40 +5,20 @@
 //   GridPoint q = MakeGrid(GridRange::kRestricted, /*bits=*/4, -MaxAbs(w), MaxAbs(w));
 //   float nearest = q(w[0]);                 // step * round(clip(w / step))
 //   double mse = QuantizationMse(w, /*bits=*/4);
-#ifndef PSG_ENGINE_QUANT_GRID_H_
-#define PSG_ENGINE_QUANT_GRID_H_
+#ifndef PSG_COMPRESSION_QUANT_GRID_H_
+#define PSG_COMPRESSION_QUANT_GRID_H_
 
-#include <algorithm>
 #include <cstdint>
 
 #include "absl/types/span.h"
+#include "engine/grid_point.h"
 
-namespace psg::engine {
+namespace psg::compression {
 
-// Round to nearest, ties to even: torch.round, and std::nearbyint in the
-// default rounding mode. Written so that it vectorizes without SSE4.1's
-// roundps: adding 1.5 * 2^23 moves |x| < 2^22 into (2^23, 2^24), where floats
-// are exactly the integers, so the addition itself rounds x (ties to even:
-// 1.5 * 2^23 is even); subtracting gives that integer back exactly. Valid for
-// |x| < 2^22 (grid levels are at most 255) and without -ffast-math, which would
-// fold the pair away.
-inline float RoundHalfEven(float x) {
-  constexpr float kShift = 0x1.8p23f;
-  return (x + kShift) - kShift;
-}
-
-// The grid {step * k : k integer, min_level <= k <= max_level}; 0 is always a
-// level. operator() is the quantizer Q(w) = step * round(clip(w / step, min, max)):
-// clipping to integer bounds first and rounding after equals rounding first.
-struct GridPoint {
-  float step;
-  float min_level;
-  float max_level;
-
-  float operator()(float w) const {
-    return step * RoundHalfEven(std::min(std::max(w / step, min_level), max_level));
-  }
-};
+// The point quantizer and its rounding live in engine/ (engine/grid_point.h),
+// as the inference graph carries them; here they are the grid's own names.
+using engine::GridPoint;
+using engine::RoundHalfEven;
 
 enum class GridRange {
   // Levels -qmax..qmax with qmax = 2^(b-1) - 1 and step = max|W| / qmax
@@ -72,6 +52,6 @@ void MinMaxWithZero(absl::Span<const float> w, float* low, float* high);
 // per tensor, levels -qmax..qmax, step max|W| / qmax from the exact max-abs.
 double QuantizationMse(absl::Span<const float> w, int bits);
 
-}  // namespace psg::engine
+}  // namespace psg::compression
 
-#endif  // PSG_ENGINE_QUANT_GRID_H_
+#endif  // PSG_COMPRESSION_QUANT_GRID_H_

@@ -14,20 +14,21 @@
 //
 //   std::vector<Coverage> coverage = ResolveCoverage(params, {.bits = 4});
 //   if (coverage[i].covered) UseGrid(coverage[i].bits);
-#ifndef PSG_ENGINE_COVERAGE_H_
-#define PSG_ENGINE_COVERAGE_H_
+#ifndef PSG_COMPRESSION_COVERAGE_H_
+#define PSG_COMPRESSION_COVERAGE_H_
 
 #include <vector>
 
+#include "compression/released_defaults.h"
 #include "engine/parameter.h"
 
-namespace psg::engine {
+namespace psg::compression {
 
 struct CoverageOptions {
-  int bits = 4;                  // target bit-width, 2..8
-  bool cover_first_last = true;  // first conv and last FC, weight and bias
-  bool widen_first_last = true;  // first/last use 8 bits when bits < 4
-  bool cover_hidden_fc = false;  // fully-connected layers other than the last
+  int bits = kReleasedWeightBits;  // target bit-width, 2..8
+  bool cover_first_last = true;    // first conv and last FC, weight and bias
+  bool widen_first_last = true;    // first/last use 8 bits when bits < 4
+  bool cover_hidden_fc = false;    // fully-connected layers other than the last
   bool cover_conv_bias = true;
 };
 
@@ -37,9 +38,9 @@ struct Coverage {
 };
 
 // One entry per parameter of `params`, in order.
-std::vector<Coverage> ResolveCoverage(const ParameterList& params,
+std::vector<Coverage> ResolveCoverage(const engine::ParameterList& params,
                                       const CoverageOptions& options);
 
-}  // namespace psg::engine
+}  // namespace psg::compression
 
-#endif  // PSG_ENGINE_COVERAGE_H_
+#endif  // PSG_COMPRESSION_COVERAGE_H_

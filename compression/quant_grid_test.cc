@@ -1,4 +1,4 @@
-#include "engine/quant_grid.h"
+#include "compression/quant_grid.h"
 
 #include <cmath>
 #include <random>
@@ -7,7 +7,7 @@
 #include "engine/testing/throws.h"
 #include "gtest/gtest.h"
 
-namespace psg::engine {
+namespace psg::compression {
 namespace {
 
 std::vector<float> RandomWeights(int64_t n, unsigned seed) {
@@ -62,4 +62,4 @@ TEST(QuantGridTest, RejectsBitWidthsOutsideTwoToEight) {
 }
 
 }  // namespace
-}  // namespace psg::engine
+}  // namespace psg::compression
