@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/throughput_setup.h"
+#include "dist/data_parallel.h"
 #include "dist/mpi_data_parallel.h"
 #include "engine/loss.h"
 #include "engine/optimizer.h"
@@ -36,7 +37,8 @@ ABSL_FLAG(int64_t, global_batch, 0, "images per step over all ranks (0: 128, Res
 PSG_FLAG_RANGE(global_batch, psg::flags::Between(0, 1 << 20));
 ABSL_FLAG(int, threads, 0, "OpenMP threads per rank (0: all cores)");
 PSG_FLAG_RANGE(threads, psg::flags::Between(0, 4096));
-ABSL_FLAG(std::string, distributed, "none", "none (one process) or mpi (under mpirun)");
+ABSL_FLAG(psg::dist::DistributedMode, distributed, psg::dist::DistributedMode::kNone,
+          "none (one process) or mpi (under mpirun)");
 ABSL_FLAG(double, bucket_mb, 4, "gradient bucket size (MiB)");
 PSG_FLAG_RANGE(bucket_mb, psg::flags::Between(1.0 / 1024, 1024));  // 1 KiB to 1 GiB
 ABSL_FLAG(int, warmup, 3, "untimed steps before timing");
@@ -114,12 +116,11 @@ Measured Measure(const ThroughputCase& c, dist::MpiDataParallel* dp, int warmup,
 
 int Main() {
   const int threads = SetThreads(absl::GetFlag(FLAGS_threads));
-  const std::string mode = absl::GetFlag(FLAGS_distributed);
-  if (mode != "none" && mode != "mpi") throw std::invalid_argument("--distributed: none or mpi");
+  const dist::DistributedMode mode = absl::GetFlag(FLAGS_distributed);
   const std::vector<ThroughputCase> cases =
       CasesFromFlag(absl::GetFlag(FLAGS_models), absl::GetFlag(FLAGS_global_batch));
   std::unique_ptr<dist::MpiDataParallel> dp;
-  if (mode == "mpi") {
+  if (mode == dist::DistributedMode::kMpi) {
     auto made = dist::MpiDataParallel::Init(
         {.bucket_bytes = static_cast<int64_t>(absl::GetFlag(FLAGS_bucket_mb) * (1 << 20))});
     if (!made.ok()) throw std::runtime_error(std::string(made.status().message()));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -104,7 +105,11 @@ int Main() {
   std::vector<engine::Precision> precisions;
   for (absl::string_view name :
        absl::StrSplit(absl::GetFlag(FLAGS_precision), ',', absl::SkipWhitespace())) {
-    precisions.push_back(engine::ParsePrecision(std::string(name)));
+    engine::Precision precision;
+    if (std::string error; !absl::ParseFlag(name, &precision, &error)) {
+      throw std::invalid_argument(absl::StrCat("--precision: '", name, "': ", error));
+    }
+    precisions.push_back(precision);
     engine::RequirePrecision(precisions.back());
   }
   if (optimizers.empty() || precisions.empty()) {

@@ -20,7 +20,8 @@
 #include "pipeline/model_loading.h"
 
 ABSL_FLAG(std::string, model, "resnet20", "model name (see models/zoo.h)");
-ABSL_FLAG(std::string, shortcut, "projection", "CIFAR ResNet shortcut: projection or zeropad");
+ABSL_FLAG(psg::models::ShortcutKind, shortcut, psg::models::ShortcutKind::kProjection,
+          "CIFAR ResNet shortcut: projection or zeropad");
 ABSL_FLAG(std::string, dataset, "cifar10",
           "cifar10, cifar100, fashion_mnist or imagenet (--data_dir=DIR: DIR/train/<wnid>/*.JPEG, "
           "DIR/val/<wnid>/*.JPEG)");
@@ -151,12 +152,10 @@ absl::StatusOr<std::unique_ptr<data::TrainingData>> LoadDataFromFlags() {
 }
 
 absl::StatusOr<models::ModelOptions> ModelOptionsFromFlags(const data::TrainingData& data) {
-  absl::StatusOr<models::ShortcutKind> shortcut = ParseShortcut(absl::GetFlag(FLAGS_shortcut));
-  if (!shortcut.ok()) return shortcut.status();
   models::ModelOptions options;
   options.name = absl::GetFlag(FLAGS_model);
   options.num_classes = data.num_classes;
-  options.shortcut = *shortcut;
+  options.shortcut = absl::GetFlag(FLAGS_shortcut);
   if (absl::Status s = pipeline::CheckModelFitsData(options, *data.test); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dataset=", absl::GetFlag(FLAGS_dataset), ": ", s.message()));

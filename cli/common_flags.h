@@ -26,7 +26,7 @@
 #include "data/datasets.h"
 
 ABSL_DECLARE_FLAG(std::string, model);
-ABSL_DECLARE_FLAG(std::string, shortcut);
+ABSL_DECLARE_FLAG(psg::models::ShortcutKind, shortcut);
 ABSL_DECLARE_FLAG(std::string, dataset);
 ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_DECLARE_FLAG(int64_t, holdout_images);

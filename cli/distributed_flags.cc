@@ -5,9 +5,10 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "dist/data_parallel.h"
 #include "flags/ranges.h"
 
-ABSL_FLAG(std::string, distributed, "none",
+ABSL_FLAG(psg::dist::DistributedMode, distributed, psg::dist::DistributedMode::kNone,
           "none: this process alone; mpi: one rank of a data-parallel job started by mpirun "
           "(--batch_size is then each rank's)");
 ABSL_FLAG(bool, sync_bn, false,
@@ -29,17 +30,13 @@ namespace psg::cli {
 
 absl::StatusOr<DistributedFromFlags> StartDistributedFromFlags() {
   DistributedFromFlags out;
-  const std::string mode = absl::GetFlag(FLAGS_distributed);
+  const dist::DistributedMode mode = absl::GetFlag(FLAGS_distributed);
   const bool sync_bn = absl::GetFlag(FLAGS_sync_bn);
-  if (mode == "none") {
+  if (mode == dist::DistributedMode::kNone) {
     if (sync_bn) return absl::InvalidArgumentError("--sync_bn needs --distributed=mpi");
     out.description = "one process";
     out.json = {{"mode", "none"}, {"ranks", 1}};
     return out;
-  }
-  if (mode != "mpi") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--distributed must be none or mpi, got '", mode, "'"));
   }
   dist::MpiOptions options;
   options.timeout_seconds = absl::GetFlag(FLAGS_dist_timeout);

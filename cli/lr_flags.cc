@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,7 +14,8 @@
 
 ABSL_FLAG(double, lr, 0.1, "peak learning rate");
 PSG_FLAG_RANGE(lr, psg::flags::GreaterThan(0));
-ABSL_FLAG(std::string, schedule, "onecycle", "onecycle, cosine, multistep or constant");
+ABSL_FLAG(psg::cli::Schedule, schedule, psg::cli::Schedule::kOneCycle,
+          "onecycle, cosine, multistep or constant");
 ABSL_FLAG(std::vector<std::string>, milestones, {}, "multistep: epochs at which lr *= gamma");
 ABSL_FLAG(double, gamma, 0.1, "multistep decay factor");
 PSG_FLAG_RANGE(gamma, (psg::flags::Range{0, 1, true, false}));
@@ -28,16 +30,16 @@ absl::StatusOr<std::unique_ptr<engine::LrSchedule>> ScheduleFromFlags(int64_t st
                                                                       int64_t epochs) {
   const float lr = absl::GetFlag(FLAGS_lr);
   const int64_t total = steps_per_epoch * epochs;
-  const std::string kind = absl::GetFlag(FLAGS_schedule);
+  const Schedule kind = absl::GetFlag(FLAGS_schedule);
   int64_t warmup = std::llround(absl::GetFlag(FLAGS_warmup_epochs) * steps_per_epoch);
   std::unique_ptr<engine::LrSchedule> inner;
   try {
-    if (kind == "onecycle") {
+    if (kind == Schedule::kOneCycle) {
       warmup = std::llround(absl::GetFlag(FLAGS_warmup_fraction) * total);
       inner = engine::Cosine(lr, std::max<int64_t>(total - warmup, 1));
-    } else if (kind == "cosine") {
+    } else if (kind == Schedule::kCosine) {
       inner = engine::Cosine(lr, std::max<int64_t>(total - warmup, 1));
-    } else if (kind == "multistep") {
+    } else if (kind == Schedule::kMultiStep) {
       absl::StatusOr<std::vector<double>> epochs_at = flags::ParseNumbers(
           "milestones", absl::GetFlag(FLAGS_milestones),
           flags::Range{0, static_cast<double>(epochs), true, false}, flags::Order::kIncreasing);
@@ -45,11 +47,8 @@ absl::StatusOr<std::unique_ptr<engine::LrSchedule>> ScheduleFromFlags(int64_t st
       std::vector<int64_t> steps;
       for (double epoch : *epochs_at) steps.push_back(std::llround(epoch * steps_per_epoch) - warmup);
       inner = engine::MultiStep(lr, steps, absl::GetFlag(FLAGS_gamma));
-    } else if (kind == "constant") {
-      inner = engine::Constant(lr);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--schedule must be onecycle, cosine, multistep or constant; got '", kind, "'"));
+      inner = engine::Constant(lr);
     }
     return engine::WithLinearWarmup(std::move(inner), warmup);
   } catch (const std::invalid_argument& e) {
@@ -64,7 +63,7 @@ io::Json LrFlagsJson() {
     milestones.push_back(absl::SimpleAtod(m, &epoch) ? io::Json(epoch) : io::Json(m));
   }
   return {{"lr", absl::GetFlag(FLAGS_lr)},
-          {"schedule", absl::GetFlag(FLAGS_schedule)},
+          {"schedule", absl::UnparseFlag(absl::GetFlag(FLAGS_schedule))},
           {"milestones", milestones},
           {"gamma", absl::GetFlag(FLAGS_gamma)},
           {"warmup_epochs", absl::GetFlag(FLAGS_warmup_epochs)},
@@ -74,12 +73,12 @@ io::Json LrFlagsJson() {
 std::map<std::string, std::string> ScheduleInvariants(int64_t epochs) {
   std::map<std::string, std::string> invariants = {
       {"lr", absl::GetFlagReflectionHandle(FLAGS_lr).CurrentValue()},
-      {"schedule", absl::GetFlag(FLAGS_schedule)},
+      {"schedule", absl::UnparseFlag(absl::GetFlag(FLAGS_schedule))},
       {"milestones", absl::GetFlagReflectionHandle(FLAGS_milestones).CurrentValue()},
       {"gamma", absl::GetFlagReflectionHandle(FLAGS_gamma).CurrentValue()},
       {"warmup_epochs", absl::GetFlagReflectionHandle(FLAGS_warmup_epochs).CurrentValue()},
       {"warmup_fraction", absl::GetFlagReflectionHandle(FLAGS_warmup_fraction).CurrentValue()}};
-  if (absl::GetFlag(FLAGS_schedule) != "constant") invariants["epochs"] = absl::StrCat(epochs);
+  if (absl::GetFlag(FLAGS_schedule) != Schedule::kConstant) invariants["epochs"] = absl::StrCat(epochs);
   return invariants;
 }
 

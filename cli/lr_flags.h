@@ -15,10 +15,23 @@
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
 #include "engine/lr_schedule.h"
+#include "flags/enum_flag.h"
 #include "io/json_writer.h"
 
+namespace psg::cli {
+
+// --schedule.
+enum class Schedule { kOneCycle, kCosine, kMultiStep, kConstant };
+inline constexpr flags::EnumName<Schedule> kScheduleNames[] = {{"onecycle", Schedule::kOneCycle},
+                                                               {"cosine", Schedule::kCosine},
+                                                               {"multistep", Schedule::kMultiStep},
+                                                               {"constant", Schedule::kConstant}};
+PSG_ENUM_FLAG(Schedule, kScheduleNames)
+
+}  // namespace psg::cli
+
 ABSL_DECLARE_FLAG(double, lr);
-ABSL_DECLARE_FLAG(std::string, schedule);
+ABSL_DECLARE_FLAG(psg::cli::Schedule, schedule);
 ABSL_DECLARE_FLAG(std::vector<std::string>, milestones);
 ABSL_DECLARE_FLAG(double, gamma);
 ABSL_DECLARE_FLAG(double, warmup_epochs);

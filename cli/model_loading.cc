@@ -12,13 +12,6 @@ ABSL_FLAG(bool, allow_nonfinite_checkpoint, false,
 
 namespace psg::cli {
 
-absl::StatusOr<models::ShortcutKind> ParseShortcut(const std::string& name) {
-  if (name == "projection") return models::ShortcutKind::kProjection;
-  if (name == "zeropad") return models::ShortcutKind::kZeroPad;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--shortcut must be projection or zeropad, got '", name, "'"));
-}
-
 train::LoadOptions CheckpointChecks(const std::string& model) {
   return {.allow_nonfinite = absl::GetFlag(FLAGS_allow_nonfinite_checkpoint), .model = model};
 }

@@ -3,7 +3,6 @@
 // unless --allow_nonfinite_checkpoint (to look at a diverged run's weights).
 // Shared by the commands (train, ptq, prune_sweep, int8_eval, structured_prune).
 //
-//   absl::StatusOr<models::ShortcutKind> shortcut = ParseShortcut("projection");
 //   auto model = LoadModel({.name = "resnet20", .num_classes = 10}, "run/last.safetensors");
 #ifndef PSG_CLI_MODEL_LOADING_H_
 #define PSG_CLI_MODEL_LOADING_H_
@@ -20,9 +19,6 @@
 ABSL_DECLARE_FLAG(bool, allow_nonfinite_checkpoint);
 
 namespace psg::cli {
-
-// "projection" or "zeropad" (the --shortcut flag).
-absl::StatusOr<models::ShortcutKind> ParseShortcut(const std::string& name);
 
 // The checks of a checkpoint about to be loaded into `model`: its recorded
 // model, and its values finite unless --allow_nonfinite_checkpoint.

@@ -3,27 +3,31 @@
 #include <stdexcept>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "compression/released_defaults.h"
+#include "cli/psg_bits_flag.h"
+#include "cli/psg_lambda_flag.h"
+#include "compression/quant_grid.h"
 #include "engine/adam.h"
 #include "flags/ranges.h"
 #include "psg/psgd.h"
 
-ABSL_FLAG(std::string, optimizer, "sgd", "sgd, adam (torch's defaults: betas 0.9, 0.999, eps 1e-8) or psgd");
-ABSL_FLAG(std::string, psg_target, "grid", "PSGD target: grid (b-bit quantization) or zero (pruning)");
-ABSL_FLAG(int, psg_bits, psg::compression::kReleasedWeightBits, "PSGD grid bit-width, 2..8");
-PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
-ABSL_FLAG(double, psg_lambda, psg::compression::kReleasedPsgLambda, "PSGD lambda_s (released: 150 for 4 bits)");
-PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
+ABSL_FLAG(psg::cli::OptimizerKind, optimizer, psg::cli::OptimizerKind::kSgd,
+          "sgd, adam (torch's defaults: betas 0.9, 0.999, eps 1e-8) or psgd");
+ABSL_FLAG(psg::psgd::TargetKind, psg_target, psg::psgd::TargetKind::kGrid,
+          "PSGD target: grid (b-bit quantization) or zero (pruning)");
 ABSL_FLAG(double, psg_eps, 0.0, "PSGD eps in s(w) = |w - target| + eps (released: 0)");
 PSG_FLAG_RANGE(psg_eps, psg::flags::AtLeast(0));
 ABSL_FLAG(bool, psg_first_last, true, "PSGD also covers the first conv and the last FC (weight and bias)");
 ABSL_FLAG(bool, psg_widen_first_last, true, "first/last layers use an 8-bit grid when --psg_bits < 4");
 ABSL_FLAG(bool, psg_per_channel, false, "one grid per output channel instead of per tensor");
-ABSL_FLAG(std::string, psg_range, "restricted", "grid: restricted (-qmax..qmax), full or asymmetric");
-ABSL_FLAG(std::string, psg_range_estimate, "ema", "grid range: ema (momentum 0.1, released) or exact max-abs");
-ABSL_FLAG(std::string, psg_method, "sgd", "PSGD update: sgd (released) or adam (lr * 1e-2 * lambda)");
+ABSL_FLAG(psg::compression::GridRange, psg_range, psg::compression::GridRange::kRestricted,
+          "grid: restricted (-qmax..qmax), full or asymmetric");
+ABSL_FLAG(psg::psgd::RangeEstimate, psg_range_estimate, psg::psgd::RangeEstimate::kMovingAverage,
+          "grid range: ema (momentum 0.1, released) or exact max-abs");
+ABSL_FLAG(psg::psgd::PsgdMethod, psg_method, psg::psgd::PsgdMethod::kSgd,
+          "PSGD update: sgd (released) or adam (lr * 1e-2 * lambda)");
 ABSL_FLAG(bool, psg_scale_weight_decay, false, "scale weight decay too (released: added after scaling)");
 
 namespace psg::cli {
@@ -39,40 +43,14 @@ absl::StatusOr<PsgdOptions> PsgdOptionsFromFlags(float momentum, bool nesterov, 
   PsgdOptions o;
   o.scaling.lambda = absl::GetFlag(FLAGS_psg_lambda);
   o.scaling.eps = absl::GetFlag(FLAGS_psg_eps);
-  const std::string target = absl::GetFlag(FLAGS_psg_target);
-  if (target == "grid") {
-    o.target = psgd::TargetKind::kGrid;
-  } else if (target == "zero") {
-    o.target = psgd::TargetKind::kZero;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("--psg_target must be grid or zero, got '", target, "'"));
-  }
-  const std::string range = absl::GetFlag(FLAGS_psg_range);
-  if (range == "restricted") {
-    o.grid.range = GridRange::kRestricted;
-  } else if (range == "full") {
-    o.grid.range = GridRange::kFull;
-  } else if (range == "asymmetric") {
-    o.grid.range = GridRange::kAsymmetric;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--psg_range must be restricted, full or asymmetric, got '", range, "'"));
-  }
-  const std::string estimate = absl::GetFlag(FLAGS_psg_range_estimate);
-  if (estimate != "ema" && estimate != "exact") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--psg_range_estimate must be ema or exact, got '", estimate, "'"));
-  }
-  o.grid.estimate = estimate == "ema" ? RangeEstimate::kMovingAverage : RangeEstimate::kExact;
+  o.target = absl::GetFlag(FLAGS_psg_target);
+  o.grid.range = absl::GetFlag(FLAGS_psg_range);
+  o.grid.estimate = absl::GetFlag(FLAGS_psg_range_estimate);
   o.grid.per_channel = absl::GetFlag(FLAGS_psg_per_channel);
   o.policy.bits = absl::GetFlag(FLAGS_psg_bits);
   o.policy.cover_first_last = absl::GetFlag(FLAGS_psg_first_last);
   o.policy.widen_first_last = absl::GetFlag(FLAGS_psg_widen_first_last);
-  const std::string method = absl::GetFlag(FLAGS_psg_method);
-  if (method != "sgd" && method != "adam") {
-    return absl::InvalidArgumentError(absl::StrCat("--psg_method must be sgd or adam, got '", method, "'"));
-  }
-  o.method = method == "sgd" ? psgd::PsgdMethod::kSgd : psgd::PsgdMethod::kAdam;
+  o.method = absl::GetFlag(FLAGS_psg_method);
   o.momentum = momentum;
   o.nesterov = nesterov;
   o.weight_decay = weight_decay;
@@ -85,24 +63,21 @@ absl::StatusOr<PsgdOptions> PsgdOptionsFromFlags(float momentum, bool nesterov, 
 absl::StatusOr<OptimizerFromFlags> MakeOptimizer(const engine::ParameterList& trainable,
                                                  float momentum, bool nesterov,
                                                  float weight_decay) {
-  const std::string kind = absl::GetFlag(FLAGS_optimizer);
+  const OptimizerKind kind = absl::GetFlag(FLAGS_optimizer);
   OptimizerFromFlags out;
   try {
-    if (kind == "sgd") {
+    if (kind == OptimizerKind::kSgd) {
       out.optimizer = std::make_unique<engine::Sgd>(
           trainable, engine::SgdOptions{momentum, 0.0f, weight_decay, nesterov});
       out.description = "SGD";
       out.json = {{"optimizer", "sgd"}};
       return out;
     }
-    if (kind == "adam") {
+    if (kind == OptimizerKind::kAdam) {
       out.optimizer = std::make_unique<engine::Adam>(trainable, engine::AdamOptions{.weight_decay = weight_decay});
       out.description = "Adam";
       out.json = {{"optimizer", "adam"}};
       return out;
-    }
-    if (kind != "psgd") {
-      return absl::InvalidArgumentError(absl::StrCat("--optimizer must be sgd, adam or psgd, got '", kind, "'"));
     }
     absl::StatusOr<PsgdOptions> o = PsgdOptionsFromFlags(momentum, nesterov, weight_decay);
     if (!o.ok()) return o.status();
@@ -121,20 +96,20 @@ absl::StatusOr<OptimizerFromFlags> MakeOptimizer(const engine::ParameterList& tr
     };
     int covered = 0;
     for (const compression::Coverage& c : raw->coverage()) covered += c.covered;
-    out.description = absl::StrFormat(
-        "PSGD: target %s, %d bits, lambda %g, eps %g, %d covered tensors, update %s",
-        absl::GetFlag(FLAGS_psg_target), o->policy.bits, o->scaling.lambda, o->scaling.eps,
-        covered, absl::GetFlag(FLAGS_psg_method));
+    out.description =
+        absl::StrFormat("PSGD: target %s, %d bits, lambda %g, eps %g, %d covered tensors, update %s",
+                        absl::UnparseFlag(absl::GetFlag(FLAGS_psg_target)), o->policy.bits, o->scaling.lambda,
+                        o->scaling.eps, covered, absl::UnparseFlag(absl::GetFlag(FLAGS_psg_method)));
     out.json = {{"optimizer", "psgd"},
-                {"psg_target", absl::GetFlag(FLAGS_psg_target)},
+                {"psg_target", absl::UnparseFlag(absl::GetFlag(FLAGS_psg_target))},
                 {"psg_bits", o->policy.bits},
                 {"psg_lambda", absl::GetFlag(FLAGS_psg_lambda)},
                 {"psg_eps", absl::GetFlag(FLAGS_psg_eps)},
                 {"psg_first_last", o->policy.cover_first_last},
                 {"psg_per_channel", o->grid.per_channel},
-                {"psg_range", absl::GetFlag(FLAGS_psg_range)},
-                {"psg_range_estimate", absl::GetFlag(FLAGS_psg_range_estimate)},
-                {"psg_method", absl::GetFlag(FLAGS_psg_method)}};
+                {"psg_range", absl::UnparseFlag(absl::GetFlag(FLAGS_psg_range))},
+                {"psg_range_estimate", absl::UnparseFlag(absl::GetFlag(FLAGS_psg_range_estimate))},
+                {"psg_method", absl::UnparseFlag(absl::GetFlag(FLAGS_psg_method))}};
     out.optimizer = std::move(psgd);
     return out;
   } catch (const std::invalid_argument& e) {

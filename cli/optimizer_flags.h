@@ -17,9 +17,16 @@
 #include "absl/status/statusor.h"
 #include "engine/optimizer.h"
 #include "engine/parameter.h"
+#include "flags/enum_flag.h"
 #include "io/json_writer.h"
 
 namespace psg::cli {
+
+// The --optimizer choices.
+enum class OptimizerKind { kSgd, kAdam, kPsgd };
+inline constexpr flags::EnumName<OptimizerKind> kOptimizerKindNames[] = {
+    {"sgd", OptimizerKind::kSgd}, {"adam", OptimizerKind::kAdam}, {"psgd", OptimizerKind::kPsgd}};
+PSG_ENUM_FLAG(OptimizerKind, kOptimizerKindNames)
 
 struct OptimizerFromFlags {
   std::unique_ptr<engine::Optimizer> optimizer;

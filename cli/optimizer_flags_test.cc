@@ -5,10 +5,11 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-ABSL_DECLARE_FLAG(std::string, optimizer);
+ABSL_DECLARE_FLAG(psg::cli::OptimizerKind, optimizer);
 
 namespace psg::cli {
 namespace {
@@ -16,12 +17,12 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(OptimizerFlagsTest, AdamTakesTorchsFirstStepAndNamesItsState) {
-  absl::SetFlag(&FLAGS_optimizer, "adam");
+  absl::SetFlag(&FLAGS_optimizer, OptimizerKind::kAdam);
   engine::Parameter w = engine::Parameter::Trainable("w", engine::ParamKind::kConvWeight, {3});
   w.value.CopyFromPlain({1.0f, -1.0f, 0.5f});
   w.grad.CopyFromPlain({0.2f, -3.0f, 0.0f});
   absl::StatusOr<OptimizerFromFlags> o = MakeOptimizer({&w}, 0.9f, false, /*weight_decay=*/0.0f);
-  absl::SetFlag(&FLAGS_optimizer, "sgd");
+  absl::SetFlag(&FLAGS_optimizer, OptimizerKind::kSgd);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->json["optimizer"], "adam");
   o->optimizer->Step(0.01f);
@@ -34,12 +35,11 @@ TEST(OptimizerFlagsTest, AdamTakesTorchsFirstStepAndNamesItsState) {
 }
 
 TEST(OptimizerFlagsTest, AnUnknownOptimizerNamesTheChoices) {
-  absl::SetFlag(&FLAGS_optimizer, "rmsprop");
-  engine::Parameter w = engine::Parameter::Trainable("w", engine::ParamKind::kConvWeight, {1});
-  absl::StatusOr<OptimizerFromFlags> o = MakeOptimizer({&w}, 0.9f, false, 0.0f);
-  absl::SetFlag(&FLAGS_optimizer, "sgd");
-  ASSERT_FALSE(o.ok());
-  EXPECT_THAT(o.status().message(), HasSubstr("--optimizer must be sgd, adam or psgd, got 'rmsprop'"));
+  std::string error;
+  EXPECT_FALSE(absl::FindCommandLineFlag("optimizer")->ParseFrom("rmsprop", &error));
+  EXPECT_EQ(error,
+            "Illegal value 'rmsprop' specified for flag 'optimizer'; expected one of: sgd, adam, psgd");
+  EXPECT_EQ(absl::GetFlag(FLAGS_optimizer), OptimizerKind::kSgd);
 }
 
 }  // namespace

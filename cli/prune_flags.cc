@@ -19,10 +19,10 @@ ABSL_FLAG(double, prune_sparsity, 0.0,
           "one-shot magnitude pruning after --init_from, then fine-tuning with the masks: the "
           "fraction of covered weights pruned, in [0, 1) (0: no pruning)");
 PSG_FLAG_RANGE(prune_sparsity, psg::flags::FromUpTo(0, 1));
-ABSL_FLAG(std::string, prune_scope, "layer",
+ABSL_FLAG(psg::prune::Scope, prune_scope, psg::prune::Scope::kLayer,
           "layer (the same sparsity in every covered tensor) or global (one threshold)");
 ABSL_FLAG(bool, prune_first_last, false, "also prune the first convolution and the last linear layer");
-ABSL_FLAG(std::string, prune_method, "magnitude",
+ABSL_FLAG(psg::cli::PruneMethod, prune_method, psg::cli::PruneMethod::kMagnitude,
           "magnitude (one-shot by |w|, then training with the masks), snip (one-shot by |w * g| "
           "before training, Lee et al. 2019), agp (gradual magnitude pruning, Zhu & Gupta 2017) or l0 "
           "(L0 regularization with hard concrete gates, Louizos et al. 2018; the sparsity is learned)");
@@ -47,7 +47,7 @@ ABSL_FLAG(double, l0_gate_lr_scale, 1.0,
           "L0: the gates' learning rate relative to the weights' (> 0); under SGD the gates need a large one "
           "to move in a short run (see prune/l0.h)");
 PSG_FLAG_RANGE(l0_gate_lr_scale, psg::flags::GreaterThan(0));
-ABSL_FLAG(std::string, l0_gate_optimizer, "adam",
+ABSL_FLAG(psg::cli::L0GateOptimizer, l0_gate_optimizer, psg::cli::L0GateOptimizer::kAdam,
           "L0: adam (the gates' own Adam at --l0_gate_lr, as the reference implementation) or sgd (the "
           "weights' optimizer, gate gradients x --l0_gate_lr_scale)");
 ABSL_FLAG(double, l0_gate_lr, 1e-3, "L0 with Adam gates: their learning rate at the schedule's peak --lr");
@@ -87,26 +87,6 @@ std::vector<prune::LayerSparsity> AttachAgp(const PruneFromFlags& prune, const e
 
 }  // namespace
 
-absl::StatusOr<prune::Scope> ParseScope(const std::string& name) {
-  if (name == "layer") return prune::Scope::kLayer;
-  if (name == "global") return prune::Scope::kGlobal;
-  return absl::InvalidArgumentError(absl::StrCat("scope must be layer or global, got '", name, "'"));
-}
-
-const char* PruneMethodName(PruneMethod method) {
-  switch (method) {
-    case PruneMethod::kSnip:
-      return "snip";
-    case PruneMethod::kAgp:
-      return "agp";
-    case PruneMethod::kL0:
-      return "l0";
-    case PruneMethod::kMagnitude:
-      break;
-  }
-  return "magnitude";
-}
-
 absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
   PruneFromFlags out;
   out.options.sparsity = absl::GetFlag(FLAGS_prune_sparsity);
@@ -115,18 +95,11 @@ absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
   } catch (const std::invalid_argument& e) {
     return absl::InvalidArgumentError(absl::StrCat("--prune_sparsity: ", e.what()));
   }
-  absl::StatusOr<prune::Scope> scope = ParseScope(absl::GetFlag(FLAGS_prune_scope));
-  if (!scope.ok()) return absl::InvalidArgumentError(absl::StrCat("--prune_", scope.status().message()));
-  out.options.scope = *scope;
+  out.options.scope = absl::GetFlag(FLAGS_prune_scope);
   out.options.prune_first_last = absl::GetFlag(FLAGS_prune_first_last);
   out.enabled = out.options.sparsity > 0;
-  const std::string method = absl::GetFlag(FLAGS_prune_method);
-  if (method == "snip") {
-    out.method = PruneMethod::kSnip;
-  } else if (method == "agp") {
-    out.method = PruneMethod::kAgp;
-  } else if (method == "l0") {
-    out.method = PruneMethod::kL0;
+  out.method = absl::GetFlag(FLAGS_prune_method);
+  if (out.method == PruneMethod::kL0) {
     if (out.enabled) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--prune_method=l0 learns its sparsity (set by --l0_lambda): leave --prune_sparsity at 0, got ",
@@ -148,25 +121,17 @@ absl::StatusOr<PruneFromFlags> ReadPruneFlags() {
       return absl::InvalidArgumentError(
           absl::StrCat("--l0_gate_lr_scale must be finite and > 0, got ", out.l0.gate_lr_scale));
     }
-    const std::string gate_optimizer = absl::GetFlag(FLAGS_l0_gate_optimizer);
-    if (gate_optimizer != "adam" && gate_optimizer != "sgd") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--l0_gate_optimizer must be adam or sgd, got '", gate_optimizer, "'"));
-    }
-    out.l0_gates_adam = gate_optimizer == "adam";
+    out.l0_gates_adam = absl::GetFlag(FLAGS_l0_gate_optimizer) == L0GateOptimizer::kAdam;
     out.l0_gate_lr = absl::GetFlag(FLAGS_l0_gate_lr);
     if (out.l0_gates_adam && out.l0.gate_lr_scale != 1.0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--l0_gate_lr_scale=", out.l0.gate_lr_scale, " scales the gates' gradients under "
           "--l0_gate_optimizer=sgd; Adam's step does not depend on their scale: set --l0_gate_lr"));
     }
-  } else if (method != "magnitude") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--prune_method must be magnitude, snip, agp or l0, got '", method, "'"));
   }
   if (out.method != PruneMethod::kMagnitude && !out.enabled) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--prune_method=", method, " needs --prune_sparsity > 0 (the final sparsity)"));
+    return absl::InvalidArgumentError(absl::StrCat("--prune_method=", AbslUnparseFlag(out.method),
+                                                   " needs --prune_sparsity > 0 (the final sparsity)"));
   }
   out.snip_batches = absl::GetFlag(FLAGS_snip_batches);
   if (out.snip_batches < 1) {
@@ -206,7 +171,7 @@ absl::StatusOr<std::vector<prune::LayerSparsity>> AttachPruning(const PruneFromF
   json["prune_sparsity"] = prune.options.sparsity;
   json["prune_scope"] = prune::ScopeName(prune.options.scope);
   json["prune_first_last"] = prune.options.prune_first_last;
-  json["prune_method"] = PruneMethodName(prune.method);
+  json["prune_method"] = AbslUnparseFlag(prune.method);
   if (prune.method == PruneMethod::kSnip) {
     json["snip_batches"] = prune.snip_batches;
   } else if (prune.method == PruneMethod::kAgp) {
@@ -265,7 +230,8 @@ std::unique_ptr<prune::L0Gates> MakeL0Gates(const PruneFromFlags& prune, const e
 void AddL0GateOptimizer(const PruneFromFlags& prune, prune::L0Gates* gates, double base_lr,
                         OptimizerFromFlags* optimizer) {
   if (gates == nullptr) return;
-  optimizer->json["l0_gate_optimizer"] = prune.l0_gates_adam ? "adam" : "sgd";
+  optimizer->json["l0_gate_optimizer"] =
+      AbslUnparseFlag(prune.l0_gates_adam ? L0GateOptimizer::kAdam : L0GateOptimizer::kSgd);
   if (!prune.l0_gates_adam) return;
   optimizer->json["l0_gate_lr"] = prune.l0_gate_lr;
   auto group = std::make_unique<engine::OptimizerGroup>();

@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "cli/optimizer_flags.h"
 #include "engine/parameter.h"
+#include "flags/enum_flag.h"
 #include "prune/agp.h"
 #include "prune/l0.h"
 #include "prune/magnitude.h"
@@ -51,9 +52,17 @@
 namespace psg::cli {
 
 enum class PruneMethod { kMagnitude, kSnip, kAgp, kL0 };
+inline constexpr flags::EnumName<PruneMethod> kPruneMethodNames[] = {{"magnitude", PruneMethod::kMagnitude},
+                                                                     {"snip", PruneMethod::kSnip},
+                                                                     {"agp", PruneMethod::kAgp},
+                                                                     {"l0", PruneMethod::kL0}};
+PSG_ENUM_FLAG(PruneMethod, kPruneMethodNames)
 
-// "magnitude" / "snip" / "agp" / "l0".
-const char* PruneMethodName(PruneMethod method);
+// How L0's gates are trained (--l0_gate_optimizer).
+enum class L0GateOptimizer { kAdam, kSgd };
+inline constexpr flags::EnumName<L0GateOptimizer> kL0GateOptimizerNames[] = {{"adam", L0GateOptimizer::kAdam},
+                                                                             {"sgd", L0GateOptimizer::kSgd}};
+PSG_ENUM_FLAG(L0GateOptimizer, kL0GateOptimizerNames)
 
 struct PruneFromFlags {
   bool enabled = false;  // --prune_sparsity > 0, or --prune_method=l0
@@ -77,9 +86,6 @@ absl::StatusOr<PruneFromFlags> ReadPruneFlags();
 // Rejects an AGP schedule whose last pruning step (--agp_end_step) is not
 // before the run's `total_steps`: the final sparsity would never be reached.
 absl::Status CheckPruneSchedule(const PruneFromFlags& prune, int64_t total_steps);
-
-// "layer" or "global".
-absl::StatusOr<prune::Scope> ParseScope(const std::string& name);
 
 // When enabled: magnitude and SNIP prune `params` (the model's list) now,
 // zero the pruned entries' optimizer state and wrap optimizer->optimizer in a

@@ -11,6 +11,8 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "data/testing/synthetic_data.h"
 #include "engine/lr_schedule.h"
 #include "engine/optimizer.h"
 #include "gmock/gmock.h"
@@ -22,14 +24,13 @@
 #include "prune/masked_optimizer.h"
 #include "psg/psgd.h"
 #include "train/gradient_pass.h"
-#include "data/testing/synthetic_data.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
 
 ABSL_DECLARE_FLAG(double, prune_sparsity);
-ABSL_DECLARE_FLAG(std::string, prune_scope);
+ABSL_DECLARE_FLAG(psg::prune::Scope, prune_scope);
 ABSL_DECLARE_FLAG(bool, prune_first_last);
-ABSL_DECLARE_FLAG(std::string, prune_method);
+ABSL_DECLARE_FLAG(psg::cli::PruneMethod, prune_method);
 ABSL_DECLARE_FLAG(int64_t, snip_batches);
 ABSL_DECLARE_FLAG(double, agp_initial_sparsity);
 ABSL_DECLARE_FLAG(int64_t, agp_start_step);
@@ -37,7 +38,7 @@ ABSL_DECLARE_FLAG(int64_t, agp_end_step);
 ABSL_DECLARE_FLAG(int64_t, agp_frequency);
 ABSL_DECLARE_FLAG(double, l0_lambda);
 ABSL_DECLARE_FLAG(double, l0_gate_lr_scale);
-ABSL_DECLARE_FLAG(std::string, l0_gate_optimizer);
+ABSL_DECLARE_FLAG(psg::cli::L0GateOptimizer, l0_gate_optimizer);
 ABSL_DECLARE_FLAG(double, l0_gate_lr);
 ABSL_DECLARE_FLAG(double, l0_initial_drop);
 
@@ -45,6 +46,18 @@ namespace psg::cli {
 namespace {
 
 using ::testing::HasSubstr;
+
+// Sets flag `name` from its text, as the command line does.
+void SetFlagText(const char* name, const std::string& text) {
+  std::string error;
+  ASSERT_TRUE(absl::FindCommandLineFlag(name)->ParseFrom(text, &error)) << name << ": " << error;
+}
+
+// The command line's error for --<name>=<text> ("" if it is accepted).
+std::string FlagTextError(const char* name, const std::string& text) {
+  std::string error;
+  return absl::FindCommandLineFlag(name)->ParseFrom(text, &error) ? "" : error;
+}
 
 bool IsPositiveZero(float x) {
   uint32_t bits;
@@ -82,7 +95,7 @@ struct Model {
 
 PruneFromFlags Flags(double sparsity, const std::string& scope, bool first_last) {
   absl::SetFlag(&FLAGS_prune_sparsity, sparsity);
-  absl::SetFlag(&FLAGS_prune_scope, scope);
+  SetFlagText("prune_scope", scope);
   absl::SetFlag(&FLAGS_prune_first_last, first_last);
   absl::StatusOr<PruneFromFlags> prune = ReadPruneFlags();
   EXPECT_TRUE(prune.ok()) << prune.status();
@@ -109,14 +122,14 @@ TEST(PruneFlagsTest, RejectsBadValuesWithClearMessages) {
            {1.0, "sparsity must be in [0, 1), got 1"},
            {std::nan(""), "sparsity is NaN"}}) {
     absl::SetFlag(&FLAGS_prune_sparsity, sparsity);
-    absl::SetFlag(&FLAGS_prune_scope, "layer");
+    SetFlagText("prune_scope", "layer");
     absl::StatusOr<PruneFromFlags> prune = ReadPruneFlags();
     ASSERT_FALSE(prune.ok());
     EXPECT_THAT(prune.status().message(), HasSubstr(message));
   }
   absl::SetFlag(&FLAGS_prune_sparsity, 0.5);
-  absl::SetFlag(&FLAGS_prune_scope, "channel");
-  EXPECT_THAT(ReadPruneFlags().status().message(), HasSubstr("--prune_scope must be layer or global, got 'channel'"));
+  EXPECT_EQ(FlagTextError("prune_scope", "channel"),
+            "Illegal value 'channel' specified for flag 'prune_scope'; expected one of: layer, global");
 }
 
 TEST(PruneFlagsTest, DisabledLeavesTheOptimizerAlone) {
@@ -243,7 +256,7 @@ class MethodFlags {
  private:
   static void Set(const std::string& method, int64_t snip_batches, int64_t agp_start, int64_t agp_end,
                   int64_t agp_frequency, double agp_initial) {
-    absl::SetFlag(&FLAGS_prune_method, method);
+    SetFlagText("prune_method", method);
     absl::SetFlag(&FLAGS_snip_batches, snip_batches);
     absl::SetFlag(&FLAGS_agp_start_step, agp_start);
     absl::SetFlag(&FLAGS_agp_end_step, agp_end);
@@ -256,14 +269,15 @@ std::string MethodError(const std::string& method, double sparsity, int64_t snip
                         int64_t agp_end, int64_t agp_frequency, double agp_initial = 0.0) {
   MethodFlags flags(method, snip_batches, agp_start, agp_end, agp_frequency, agp_initial);
   absl::SetFlag(&FLAGS_prune_sparsity, sparsity);
-  absl::SetFlag(&FLAGS_prune_scope, "global");
+  SetFlagText("prune_scope", "global");
   absl::StatusOr<PruneFromFlags> prune = ReadPruneFlags();
   return prune.ok() ? "ok" : std::string(prune.status().message());
 }
 
 TEST(PruneFlagsTest, RejectsBadMethodsWithClearMessages) {
-  EXPECT_THAT(MethodError("random", 0.5, 1, 0, 0, 1),
-              HasSubstr("--prune_method must be magnitude, snip, agp or l0, got 'random'"));
+  EXPECT_EQ(
+      FlagTextError("prune_method", "random"),
+      "Illegal value 'random' specified for flag 'prune_method'; expected one of: magnitude, snip, agp, l0");
   EXPECT_THAT(MethodError("l0", 0.5, 1, 0, 0, 1),
               HasSubstr("--prune_method=l0 learns its sparsity (set by --l0_lambda): leave --prune_sparsity at 0, got 0.5"));
   EXPECT_THAT(MethodError("snip", 0.0, 1, 0, 0, 1), HasSubstr("--prune_method=snip needs --prune_sparsity > 0"));
@@ -397,11 +411,11 @@ class L0Flags {
  private:
   static void Set(const std::string& method, double lambda, double initial_drop, double gate_lr_scale,
                   const std::string& gate_optimizer) {
-    absl::SetFlag(&FLAGS_prune_method, method);
+    SetFlagText("prune_method", method);
     absl::SetFlag(&FLAGS_l0_lambda, lambda);
     absl::SetFlag(&FLAGS_l0_initial_drop, initial_drop);
     absl::SetFlag(&FLAGS_l0_gate_lr_scale, gate_lr_scale);
-    absl::SetFlag(&FLAGS_l0_gate_optimizer, gate_optimizer);
+    SetFlagText("l0_gate_optimizer", gate_optimizer);
   }
 };
 
@@ -424,7 +438,8 @@ TEST(PruneFlagsTest, RejectsBadL0FlagsWithClearMessages) {
   EXPECT_EQ(L0Error(0.0, 0.5), "ok");
   EXPECT_THAT(L0Error(1e-4, 0.1, 600.0, "adam"),
               HasSubstr("--l0_gate_lr_scale=600 scales the gates' gradients under --l0_gate_optimizer=sgd"));
-  EXPECT_THAT(L0Error(1e-4, 0.1, 1.0, "rmsprop"), HasSubstr("--l0_gate_optimizer must be adam or sgd, got 'rmsprop'"));
+  EXPECT_EQ(FlagTextError("l0_gate_optimizer", "rmsprop"),
+            "Illegal value 'rmsprop' specified for flag 'l0_gate_optimizer'; expected one of: adam, sgd");
   Model m(1);
   {
     L0Flags flags(2e-4, 0.2, 300.0);

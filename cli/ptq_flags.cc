@@ -12,10 +12,14 @@
 ABSL_FLAG(std::string, act_bits, "",
           "activation bit-width on every ReLU output: empty (weights only), N (2..8), or 'same' "
           "(as the weights)");
-ABSL_FLAG(std::string, granularity, "tensor", "weight grids: tensor or channel (per output channel)");
-ABSL_FLAG(std::string, range, "restricted", "weight grid: restricted (-qmax..qmax), full, asymmetric");
-ABSL_FLAG(std::string, rounding, "half_even", "half_even (torch.round) or half_away");
-ABSL_FLAG(std::string, calibrator, "exact", "weight range: exact (max), percentile, mse");
+ABSL_FLAG(psg::cli::Granularity, granularity, psg::cli::Granularity::kTensor,
+          "weight grids: tensor or channel (per output channel)");
+ABSL_FLAG(psg::compression::GridRange, range, psg::compression::GridRange::kRestricted,
+          "weight grid: restricted (-qmax..qmax), full, asymmetric");
+ABSL_FLAG(psg::quant::Rounding, rounding, psg::quant::Rounding::kHalfEven,
+          "half_even (torch.round) or half_away");
+ABSL_FLAG(psg::quant::WeightCalibrator, calibrator, psg::quant::WeightCalibrator::kExact,
+          "weight range: exact (max), percentile, mse");
 ABSL_FLAG(double, percentile, 99.99, "percentile of |w| for --calibrator=percentile");
 PSG_FLAG_RANGE(percentile, (psg::flags::Range{0, 100, true, false}));
 ABSL_FLAG(double, ocs_expand_ratio, 0.0,
@@ -26,7 +30,7 @@ ABSL_FLAG(bool, first_last, true, "quantize the first convolution and the last l
 ABSL_FLAG(bool, widen_first_last, true, "first/last layer at 8 bits when bits < 4");
 ABSL_FLAG(int, calibration_batches, 8, "training batches for the activation ranges");
 PSG_FLAG_RANGE(calibration_batches, psg::flags::AtLeast(1));
-ABSL_FLAG(std::string, act_range, "ema",
+ABSL_FLAG(psg::pipeline::ActRange::Kind, act_range, psg::pipeline::ActRange::kRunningMax,
           "activation range: ema (running max, first batch exact then momentum "
           "--act_range_momentum: the released code's), max (exact max over the calibration "
           "batches) or bn (max_c beta_c + n gamma_c of the batch norm before each ReLU, signed "
@@ -39,18 +43,6 @@ ABSL_FLAG(double, act_clip_n, psg::compression::kReleasedBnRangeN,
 PSG_FLAG_RANGE(act_clip_n, psg::flags::GreaterThan(0));
 
 namespace psg::cli {
-namespace {
-
-template <class T>
-absl::StatusOr<T> Choice(const std::string& flag, const std::string& value,
-                         const std::map<std::string, T>& choices) {
-  if (auto it = choices.find(value); it != choices.end()) return it->second;
-  std::string known;
-  for (const auto& [name, unused] : choices) absl::StrAppend(&known, known.empty() ? "" : ", ", name);
-  return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", value, ": expected one of ", known));
-}
-
-}  // namespace
 
 absl::StatusOr<int> ParseBitWidth(const std::string& flag, const std::string& text) {
   absl::StatusOr<std::vector<int>> bits = flags::ParseIntegers(flag, {text}, kBitWidths);
@@ -70,28 +62,11 @@ absl::StatusOr<int> ActBitsFromFlag(int weight_bits) {
 }
 
 absl::StatusOr<quant::WeightPtqOptions> WeightPtqOptionsFromFlags() {
-  using compression::GridRange;
-  using quant::Rounding;
-  using quant::WeightCalibrator;
-  auto granularity = Choice<bool>("granularity", absl::GetFlag(FLAGS_granularity),
-                                  {{"tensor", false}, {"channel", true}});
-  auto range = Choice<GridRange>("range", absl::GetFlag(FLAGS_range),
-                                 {{"restricted", GridRange::kRestricted}, {"full", GridRange::kFull},
-                                  {"asymmetric", GridRange::kAsymmetric}});
-  auto rounding = Choice<Rounding>("rounding", absl::GetFlag(FLAGS_rounding),
-                                   {{"half_even", Rounding::kHalfEven}, {"half_away", Rounding::kHalfAway}});
-  auto calibrator = Choice<WeightCalibrator>("calibrator", absl::GetFlag(FLAGS_calibrator),
-                                             {{"exact", WeightCalibrator::kExact},
-                                              {"percentile", WeightCalibrator::kPercentile},
-                                              {"mse", WeightCalibrator::kMse}});
-  for (const absl::Status& s : {granularity.status(), range.status(), rounding.status(), calibrator.status()}) {
-    if (!s.ok()) return s;
-  }
   quant::WeightPtqOptions wo;
-  wo.spec.per_channel = *granularity;
-  wo.spec.range = *range;
-  wo.spec.rounding = *rounding;
-  wo.calibrator = *calibrator;
+  wo.spec.per_channel = absl::GetFlag(FLAGS_granularity) == Granularity::kChannel;
+  wo.spec.range = absl::GetFlag(FLAGS_range);
+  wo.spec.rounding = absl::GetFlag(FLAGS_rounding);
+  wo.calibrator = absl::GetFlag(FLAGS_calibrator);
   wo.percentile = absl::GetFlag(FLAGS_percentile);
   wo.ocs_expand_ratio = absl::GetFlag(FLAGS_ocs_expand_ratio);
   wo.coverage.cover_first_last = absl::GetFlag(FLAGS_first_last);
@@ -100,12 +75,9 @@ absl::StatusOr<quant::WeightPtqOptions> WeightPtqOptionsFromFlags() {
 }
 
 absl::StatusOr<pipeline::ActRange> ActRangeFromFlags() {
-  auto kind = Choice<pipeline::ActRange::Kind>("act_range", absl::GetFlag(FLAGS_act_range),
-                                     {{"ema", pipeline::ActRange::kRunningMax}, {"max", pipeline::ActRange::kMax},
-                                      {"bn", pipeline::ActRange::kBatchNorm}});
-  if (!kind.ok()) return kind.status();
-  return pipeline::ActRange{*kind, static_cast<float>(absl::GetFlag(FLAGS_act_range_momentum)),
-                  static_cast<float>(absl::GetFlag(FLAGS_act_clip_n))};
+  return pipeline::ActRange{absl::GetFlag(FLAGS_act_range),
+                            static_cast<float>(absl::GetFlag(FLAGS_act_range_momentum)),
+                            static_cast<float>(absl::GetFlag(FLAGS_act_clip_n))};
 }
 
 train::BatchPass CalibrationPassFromFlags() {

@@ -18,22 +18,33 @@
 
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
+#include "flags/enum_flag.h"
 #include "flags/ranges.h"
 #include "pipeline/ptq_network.h"
 #include "quant/weight_ptq.h"
 #include "train/batches.h"
 
+namespace psg::cli {
+
+// --granularity: one weight grid per tensor or per output channel.
+enum class Granularity { kTensor, kChannel };
+inline constexpr flags::EnumName<Granularity> kGranularityNames[] = {{"tensor", Granularity::kTensor},
+                                                                     {"channel", Granularity::kChannel}};
+PSG_ENUM_FLAG(Granularity, kGranularityNames)
+
+}  // namespace psg::cli
+
 ABSL_DECLARE_FLAG(std::string, act_bits);
-ABSL_DECLARE_FLAG(std::string, granularity);
-ABSL_DECLARE_FLAG(std::string, range);
-ABSL_DECLARE_FLAG(std::string, rounding);
-ABSL_DECLARE_FLAG(std::string, calibrator);
+ABSL_DECLARE_FLAG(psg::cli::Granularity, granularity);
+ABSL_DECLARE_FLAG(psg::compression::GridRange, range);
+ABSL_DECLARE_FLAG(psg::quant::Rounding, rounding);
+ABSL_DECLARE_FLAG(psg::quant::WeightCalibrator, calibrator);
 ABSL_DECLARE_FLAG(double, percentile);
 ABSL_DECLARE_FLAG(double, ocs_expand_ratio);
 ABSL_DECLARE_FLAG(bool, first_last);
 ABSL_DECLARE_FLAG(bool, widen_first_last);
 ABSL_DECLARE_FLAG(int, calibration_batches);
-ABSL_DECLARE_FLAG(std::string, act_range);
+ABSL_DECLARE_FLAG(psg::pipeline::ActRange::Kind, act_range);
 ABSL_DECLARE_FLAG(double, act_range_momentum);
 ABSL_DECLARE_FLAG(double, act_clip_n);
 

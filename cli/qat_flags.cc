@@ -6,7 +6,7 @@
 #include "flags/ranges.h"
 #include "quant/activation_quant.h"
 
-ABSL_FLAG(std::string, qat, "none",
+ABSL_FLAG(psg::cli::QatMethod, qat, psg::cli::QatMethod::kNone,
           "quantization-aware training: none, dorefa (DoReFa weights and activations), "
           "pact (DoReFa weights, PACT activations) or lsq (LSQ weights and activations)");
 ABSL_FLAG(int, qat_bits, 4, "QAT weight bit-width, 2..8 (first/last layers 8 bits below 4)");
@@ -21,14 +21,10 @@ absl::StatusOr<QatFromFlags> ReadQatFlags() {
   q.method = absl::GetFlag(FLAGS_qat);
   q.bits = absl::GetFlag(FLAGS_qat_bits);
   q.act_bits = absl::GetFlag(FLAGS_qat_act_bits);
-  q.json = {{"qat", q.method}, {"qat_bits", q.bits}, {"qat_act_bits", q.act_bits}};
-  if (q.method == "none") {
+  q.json = {{"qat", AbslUnparseFlag(q.method)}, {"qat_bits", q.bits}, {"qat_act_bits", q.act_bits}};
+  if (q.method == QatMethod::kNone) {
     q.description = "no quantization-aware training";
     return q;
-  }
-  if (q.method != "dorefa" && q.method != "pact" && q.method != "lsq") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--qat must be none, dorefa, pact or lsq, got '", q.method, "'"));
   }
   if (q.bits < 2 || q.bits > 8) {
     return absl::InvalidArgumentError(absl::StrCat("--qat_bits must be in [2, 8], got ", q.bits));
@@ -38,31 +34,31 @@ absl::StatusOr<QatFromFlags> ReadQatFlags() {
         absl::StrCat("--qat_act_bits must be 0 (weights only) or in [2, 8], got ", q.act_bits));
   }
   const int act_bits = q.act_bits;
-  if (q.method == "dorefa" && act_bits > 0) {
+  if (q.method == QatMethod::kDoReFa && act_bits > 0) {
     q.activation_layer = [act_bits](const std::string& name) {
       return std::make_unique<quant::FakeQuantActivation>(name, act_bits, /*range=*/1.0f);
     };
-  } else if (q.method == "pact" && act_bits > 0) {
+  } else if (q.method == QatMethod::kPact && act_bits > 0) {
     q.activation_layer = [act_bits](const std::string& name) {
       return std::make_unique<quant::PactActivation>(name, act_bits);
     };
-  } else if (q.method == "lsq" && act_bits > 0) {
+  } else if (q.method == QatMethod::kLsq && act_bits > 0) {
     q.activation_layer = [act_bits](const std::string& name) {
       return std::make_unique<quant::LsqActivation>(name, act_bits);
     };
   }
-  q.description = absl::StrCat(q.method, " QAT: ", q.method == "lsq" ? "LSQ" : "DoReFa", " weights at ",
-                               q.bits, " bits, ",
-                               act_bits == 0 ? std::string("floating-point activations")
-                                             : absl::StrCat(act_bits, "-bit activations"));
+  q.description = absl::StrCat(
+      AbslUnparseFlag(q.method), " QAT: ", q.method == QatMethod::kLsq ? "LSQ" : "DoReFa", " weights at ",
+      q.bits, " bits, ",
+      act_bits == 0 ? std::string("floating-point activations") : absl::StrCat(act_bits, "-bit activations"));
   return q;
 }
 
 std::unique_ptr<quant::WeightFakeQuantizer> MakeWeightQuantizer(const QatFromFlags& qat,
                                                                 const engine::ParameterList& params) {
-  if (qat.method == "none") return nullptr;
+  if (qat.method == QatMethod::kNone) return nullptr;
   quant::WeightQatOptions o;
-  o.kind = qat.method == "lsq" ? quant::WeightQatKind::kLsq : quant::WeightQatKind::kDoReFa;
+  o.kind = qat.method == QatMethod::kLsq ? quant::WeightQatKind::kLsq : quant::WeightQatKind::kDoReFa;
   o.coverage.bits = qat.bits;
   return std::make_unique<quant::WeightFakeQuantizer>(params, o);
 }

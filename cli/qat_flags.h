@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/parameter.h"
+#include "flags/enum_flag.h"
 #include "io/json_writer.h"
 #include "models/basic_block.h"
 #include "quant/weight_qat.h"
@@ -29,8 +30,17 @@
 
 namespace psg::cli {
 
+// --qat: DoReFa weights and activations, DoReFa weights and PACT
+// activations, or LSQ weights and activations.
+enum class QatMethod { kNone, kDoReFa, kPact, kLsq };
+inline constexpr flags::EnumName<QatMethod> kQatMethodNames[] = {{"none", QatMethod::kNone},
+                                                                 {"dorefa", QatMethod::kDoReFa},
+                                                                 {"pact", QatMethod::kPact},
+                                                                 {"lsq", QatMethod::kLsq}};
+PSG_ENUM_FLAG(QatMethod, kQatMethodNames)
+
 struct QatFromFlags {
-  std::string method = "none";  // none, dorefa, pact or lsq
+  QatMethod method = QatMethod::kNone;
   int bits = 4;
   int act_bits = 4;
   models::ActivationFactory activation_layer;  // null: no activation quantization

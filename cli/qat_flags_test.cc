@@ -8,6 +8,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "data/image_set_dataset.h"
 #include "engine/optimizer.h"
 #include "gmock/gmock.h"
@@ -15,7 +16,7 @@
 #include "io/json_writer.h"
 #include "models/zoo.h"
 
-ABSL_DECLARE_FLAG(std::string, qat);
+ABSL_DECLARE_FLAG(psg::cli::QatMethod, qat);
 ABSL_DECLARE_FLAG(int, qat_bits);
 ABSL_DECLARE_FLAG(int, qat_act_bits);
 
@@ -56,7 +57,8 @@ std::unique_ptr<data::TrainingData> SyntheticData() {
 }
 
 void SetFlags(const std::string& qat, int bits, int act_bits) {
-  absl::SetFlag(&FLAGS_qat, qat);
+  std::string error;
+  ASSERT_TRUE(absl::FindCommandLineFlag("qat")->ParseFrom(qat, &error)) << error;
   absl::SetFlag(&FLAGS_qat_bits, bits);
   absl::SetFlag(&FLAGS_qat_act_bits, act_bits);
 }
@@ -133,9 +135,10 @@ class QatFlagsTest : public ::testing::Test {
 };
 
 TEST_F(QatFlagsTest, RejectsUnknownMethodsAndBitWidths) {
-  SetFlags("ternary", 4, 4);
-  EXPECT_THAT(ReadQatFlags().status().message(),
-              ::testing::HasSubstr("--qat must be none, dorefa, pact or lsq, got 'ternary'"));
+  std::string error;
+  EXPECT_FALSE(absl::FindCommandLineFlag("qat")->ParseFrom("ternary", &error));
+  EXPECT_EQ(error,
+            "Illegal value 'ternary' specified for flag 'qat'; expected one of: none, dorefa, pact, lsq");
   SetFlags("lsq", 9, 4);
   EXPECT_THAT(ReadQatFlags().status().message(), ::testing::HasSubstr("--qat_bits must be in [2, 8], got 9"));
   SetFlags("lsq", 0, 4);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -32,6 +33,7 @@
 #include "cli/common_flags.h"
 #include "cli/model_loading.h"
 #include "cli/ptq_flags.h"
+#include "data/datasets.h"
 #include "engine/graph.h"
 #include "flags/ranges.h"
 #include "interop/onnx_export.h"
@@ -40,7 +42,6 @@
 #include "pipeline/ptq_network.h"
 #include "quant/bn_fold.h"
 #include "quant/weight_ptq.h"
-#include "data/datasets.h"
 
 ABSL_FLAG(std::string, output, "", "the .onnx file to write (required)");
 ABSL_FLAG(std::string, bits, "", "weight bit-width 2..8 (empty: floating point)");
@@ -142,11 +143,11 @@ int Run() {
       {"psg.checkpoint", *checkpoint},
       {"psg.setting", setting},
       {"psg.weight_bits", bits == 0 ? "fp32" : absl::StrCat(bits)},
-      {"psg.granularity", absl::GetFlag(FLAGS_granularity)},
-      {"psg.range", absl::GetFlag(FLAGS_range)},
-      {"psg.calibrator", absl::GetFlag(FLAGS_calibrator)},
+      {"psg.granularity", absl::UnparseFlag(absl::GetFlag(FLAGS_granularity))},
+      {"psg.range", absl::UnparseFlag(absl::GetFlag(FLAGS_range))},
+      {"psg.calibrator", absl::UnparseFlag(absl::GetFlag(FLAGS_calibrator))},
       {"psg.act_bits", absl::StrCat(*act_bits)},
-      {"psg.act_range", absl::GetFlag(FLAGS_act_range)},
+      {"psg.act_range", absl::UnparseFlag(absl::GetFlag(FLAGS_act_range))},
       {"psg.fold_bn", fold ? "true" : "false"},
       {"psg.input", "float32 NCHW, (pixel / 255 - mean[c]) / std[c]"},
       {"psg.input_mean", absl::StrJoin(norm.mean, ",")},

@@ -20,6 +20,7 @@
 #include "cli/common_flags.h"
 #include "cli/eval_images_flag.h"
 #include "cli/model_loading.h"
+#include "data/datasets.h"
 #include "data/loader.h"
 #include "engine/context.h"
 #include "engine/graph.h"
@@ -29,7 +30,6 @@
 #include "quant/int8_network.h"
 #include "report/timing.h"
 #include "train/batches.h"
-#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(int, calibration_batches, 8, "training batches (no augmentation) for the activation ranges");

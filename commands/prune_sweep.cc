@@ -152,11 +152,18 @@ int Run() {
   if (!parsed.ok()) return Fail(parsed.status().message());
   const std::vector<double>& sparsities = *parsed;
   if (sparsities.empty()) return Fail("--sparsity: give at least one value");
+  std::vector<std::string> scope_choices;
+  for (const auto& [name, unused] : psg::prune::kScopeNames) scope_choices.emplace_back(name);
   const absl::StatusOr<std::vector<std::string>> scope_names =
-      psg::flags::ParseChoices("scope", absl::GetFlag(FLAGS_scope), {"layer", "global"});
+      psg::flags::ParseChoices("scope", absl::GetFlag(FLAGS_scope), scope_choices);
   if (!scope_names.ok()) return Fail(scope_names.status().message());
   std::vector<Scope> scopes;
-  for (const std::string& name : *scope_names) scopes.push_back(*psg::cli::ParseScope(name));
+  for (const std::string& name : *scope_names) {
+    Scope scope;
+    std::string unused_error;  // ParseChoices has checked the name
+    AbslParseFlag(name, &scope, &unused_error);
+    scopes.push_back(scope);
+  }
   if (scopes.empty()) return Fail("--scope: give layer, global or both");
 
   auto data = psg::cli::LoadDataFromFlags();

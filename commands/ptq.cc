@@ -31,15 +31,18 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/checkpoint_flag.h"
 #include "cli/common_flags.h"
-#include "cli/model_loading.h"
 #include "cli/eval_images_flag.h"
+#include "cli/model_loading.h"
 #include "cli/output_dir_flag.h"
 #include "cli/ptq_flags.h"
+#include "data/datasets.h"
 #include "engine/parameter_snapshot.h"
+#include "flags/enum_flag.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
 #include "io/files.h"
@@ -50,12 +53,18 @@
 #include "quant/weight_ptq.h"
 #include "report/svg_plot.h"
 #include "train/batches.h"
-#include "data/datasets.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::vector<std::string>, bits, std::vector<std::string>({"8", "6", "4", "3", "2"}),
           "weight bit-widths, 2..8");
-ABSL_FLAG(std::string, ptq_method, "round",
+namespace psg::commands {
+enum class PtqMethod { kRound, kDfq, kLapq };
+inline constexpr flags::EnumName<PtqMethod> kPtqMethodNames[] = {
+    {"round", PtqMethod::kRound}, {"dfq", PtqMethod::kDfq}, {"lapq", PtqMethod::kLapq}};
+PSG_ENUM_FLAG(PtqMethod, kPtqMethodNames)
+}  // namespace psg::commands
+
+ABSL_FLAG(psg::commands::PtqMethod, ptq_method, psg::commands::PtqMethod::kRound,
           "round (the released protocol), dfq (data-free quantization) or lapq (loss-aware clips)");
 ABSL_FLAG(int64_t, lapq_images, 512, "--ptq_method=lapq: training images (no augmentation) of the loss");
 PSG_FLAG_RANGE(lapq_images, psg::flags::AtLeast(1));
@@ -64,11 +73,12 @@ PSG_FLAG_RANGE(lapq_evaluations, psg::flags::AtLeast(10));
 
 namespace {
 
-using psg::io::Json;
 using psg::cli::ExistingCheckpoint;
 using psg::cli::Fail;
 using psg::cli::OutputDirFor;
 using psg::cli::WriteResultFiles;
+using psg::commands::PtqMethod;
+using psg::io::Json;
 
 struct Setting {
   int weight_bits = 0;  // 0: FP weights
@@ -85,16 +95,6 @@ struct Outcome {
   std::vector<psg::quant::LayerError> layers;
   std::optional<psg::quant::LapqResult> lapq;
 };
-
-enum class Method { kRound, kDfq, kLapq };
-
-absl::StatusOr<Method> MethodFromFlag() {
-  const std::string text = absl::GetFlag(FLAGS_ptq_method);
-  if (text == "round") return Method::kRound;
-  if (text == "dfq") return Method::kDfq;
-  if (text == "lapq") return Method::kLapq;
-  return absl::InvalidArgumentError(absl::StrCat("--ptq_method=", text, ": expected round, dfq or lapq"));
-}
 
 // LAPQ's clips for the covered weights (at their coverage bit-widths) and
 // every activation quantizer, on the loss of the first --lapq_images
@@ -241,11 +241,11 @@ int Run() {
   const absl::StatusOr<std::string> checkpoint_path = ExistingCheckpoint(absl::GetFlag(FLAGS_checkpoint));
   if (!checkpoint_path.ok()) return Fail(checkpoint_path.status().message());
   const std::string& checkpoint = *checkpoint_path;
-  const absl::StatusOr<Method> method = MethodFromFlag();
-  if (!method.ok()) return Fail(method.status().message());
+  const PtqMethod method = absl::GetFlag(FLAGS_ptq_method);
   const std::string output_dir = OutputDirFor(
       absl::GetFlag(FLAGS_output_dir), checkpoint,
-      *method == Method::kRound ? "ptq" : absl::StrCat("ptq_", absl::GetFlag(FLAGS_ptq_method)));
+      method == PtqMethod::kRound ? "ptq"
+                                  : absl::StrCat("ptq_", absl::UnparseFlag(absl::GetFlag(FLAGS_ptq_method))));
   if (absl::Status s = psg::io::CheckWritableDirectory(output_dir); !s.ok()) return Fail(s.message());
   psg::cli::SetUpThreads();
 
@@ -265,7 +265,7 @@ int Run() {
   psg::quant::WeightPtqOptions& wo = *weight_options;
   absl::StatusOr<psg::pipeline::ActRange> act_range = psg::cli::ActRangeFromFlags();
   if (!act_range.ok()) return Fail(act_range.status().message());
-  if (*method == Method::kLapq) {
+  if (method == PtqMethod::kLapq) {
     if (wo.spec.per_channel || wo.spec.range != psg::compression::GridRange::kRestricted ||
         wo.spec.rounding != psg::quant::Rounding::kHalfEven ||
         wo.calibrator != psg::quant::WeightCalibrator::kExact || wo.ocs_expand_ratio > 0) {
@@ -275,7 +275,7 @@ int Run() {
     }
     act_range->samples_per_batch = 1 << 14;  // 131k samples per activation over 8 batches
   }
-  if (*method == Method::kDfq && wo.ocs_expand_ratio > 0) {
+  if (method == PtqMethod::kDfq && wo.ocs_expand_ratio > 0) {
     return Fail("--ptq_method=dfq and --ocs_expand_ratio are separate baselines: give one");
   }
   const psg::quant::DfqOptions dfq_options;
@@ -291,10 +291,10 @@ int Run() {
   std::vector<Outcome> outcomes;
   for (const Setting& s : settings) {
     if (!networks.count(s.act_bits)) {
-      auto network = psg::pipeline::LoadPtqNetwork(mo, checkpoint, psg::cli::CheckpointChecks(mo.name), s.act_bits, *act_range,
-                                                      *(*data)->train_unaugmented,
-                                                      psg::cli::CalibrationPassFromFlags(),
-                                                      *method == Method::kDfq ? &dfq_options : nullptr);
+      auto network = psg::pipeline::LoadPtqNetwork(mo, checkpoint, psg::cli::CheckpointChecks(mo.name),
+                                                   s.act_bits, *act_range, *(*data)->train_unaugmented,
+                                                   psg::cli::CalibrationPassFromFlags(),
+                                                   method == PtqMethod::kDfq ? &dfq_options : nullptr);
       if (!network.ok()) return Fail(network.status().message());
       if (network->dfq) {
         const psg::quant::DfqSummary& d = network->dfq->summary();
@@ -311,7 +311,7 @@ int Run() {
     Outcome o{s, {}, {}, std::nullopt};
     if (s.weight_bits > 0) {
       wo.spec.bits = s.weight_bits;
-      if (*method == Method::kLapq) {
+      if (method == PtqMethod::kLapq) {
         absl::StatusOr<psg::quant::LapqResult> lapq = RunLapq(net, wo, *(*data)->train_unaugmented, &o.layers);
         if (!lapq.ok()) return Fail(lapq.status().message());
         std::printf("%-6s LAPQ: p = %g, calibration loss %.4f (rounding) -> %.4f (Lp clips) -> %.4f "
@@ -340,18 +340,18 @@ int Run() {
                       {"dataset", absl::GetFlag(FLAGS_dataset)},
                       {"evaluated_on", (*data)->evaluation_set},
                       {"act_bits", absl::GetFlag(FLAGS_act_bits)},
-                      {"granularity", absl::GetFlag(FLAGS_granularity)},
-                      {"range", absl::GetFlag(FLAGS_range)},
-                      {"rounding", absl::GetFlag(FLAGS_rounding)},
-                      {"calibrator", absl::GetFlag(FLAGS_calibrator)},
+                      {"granularity", absl::UnparseFlag(absl::GetFlag(FLAGS_granularity))},
+                      {"range", absl::UnparseFlag(absl::GetFlag(FLAGS_range))},
+                      {"rounding", absl::UnparseFlag(absl::GetFlag(FLAGS_rounding))},
+                      {"calibrator", absl::UnparseFlag(absl::GetFlag(FLAGS_calibrator))},
                       {"first_last", wo.coverage.cover_first_last},
                       {"widen_first_last", wo.coverage.widen_first_last},
                       {"calibration_batches", absl::GetFlag(FLAGS_calibration_batches)},
-                      {"act_range", absl::GetFlag(FLAGS_act_range)},
+                      {"act_range", absl::UnparseFlag(absl::GetFlag(FLAGS_act_range))},
                       {"act_range_momentum", absl::GetFlag(FLAGS_act_range_momentum)},
                       {"act_clip_n", absl::GetFlag(FLAGS_act_clip_n)},
                       {"ocs_expand_ratio", wo.ocs_expand_ratio},
-                      {"ptq_method", absl::GetFlag(FLAGS_ptq_method)},
+                      {"ptq_method", absl::UnparseFlag(absl::GetFlag(FLAGS_ptq_method))},
                       {"lapq_images", absl::GetFlag(FLAGS_lapq_images)},
                       {"lapq_evaluations", absl::GetFlag(FLAGS_lapq_evaluations)},
                       {"threads", omp_get_max_threads()}};

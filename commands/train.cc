@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -56,12 +57,14 @@
 #include "cli/common_flags.h"
 #include "cli/distributed_flags.h"
 #include "cli/eval_images_flag.h"
+#include "cli/lr_flags.h"
 #include "cli/model_loading.h"
 #include "cli/optimizer_flags.h"
 #include "cli/output_dir_flag.h"
 #include "cli/prune_flags.h"
 #include "cli/qat_flags.h"
 #include "cli/seed_flag.h"
+#include "data/datasets.h"
 #include "data/loader.h"
 #include "engine/precision.h"
 #include "flags/ranges.h"
@@ -69,11 +72,9 @@
 #include "io/json_writer.h"
 #include "models/zoo.h"
 #include "pipeline/l0_training.h"
-#include "data/datasets.h"
 #include "train/gradient_norm.h"
 #include "train/gradient_pass.h"
 #include "train/lipschitz.h"
-#include "train/lr_flags.h"
 #include "train/stop_signals.h"
 #include "train/trainer.h"
 #include "train/training_state.h"
@@ -119,7 +120,7 @@ PSG_FLAG_RANGE(gradient_l1_step, psg::flags::GreaterThan(0));
 ABSL_FLAG(double, lipschitz, 0.0,
           "Lipschitz regularization's beta (Lin et al. 2019: beta / 2 ||W W^T - I||^2 per layer; 0: off)");
 PSG_FLAG_RANGE(lipschitz, AtLeast(0));
-ABSL_FLAG(std::string, precision, "fp32",
+ABSL_FLAG(psg::engine::Precision, precision, psg::engine::Precision::kFp32,
           "arithmetic of convolutions and linear layers: fp32, or bf16 (bf16 activations and "
           "weight copies, f32 master weights, gradients and loss; needs AVX512-BF16 or AMX)");
 ABSL_FLAG(int64_t, profile_step, 0,
@@ -136,7 +137,7 @@ using psg::io::Json;
 
 Json FlagsJson(const Json& optimizer_json, const Json& qat_json, const Json& distributed_json) {
   Json json = {{"model", absl::GetFlag(FLAGS_model)},
-               {"shortcut", absl::GetFlag(FLAGS_shortcut)},
+               {"shortcut", absl::UnparseFlag(absl::GetFlag(FLAGS_shortcut))},
                {"dataset", absl::GetFlag(FLAGS_dataset)},
                {"epochs", absl::GetFlag(FLAGS_epochs)},
                {"batch_size", absl::GetFlag(FLAGS_batch_size)},
@@ -150,10 +151,10 @@ Json FlagsJson(const Json& optimizer_json, const Json& qat_json, const Json& dis
                {"gradient_l1_step", absl::GetFlag(FLAGS_gradient_l1_step)},
                {"lipschitz", absl::GetFlag(FLAGS_lipschitz)},
                {"seed", absl::GetFlag(FLAGS_seed)},
-               {"precision", absl::GetFlag(FLAGS_precision)},
+               {"precision", absl::UnparseFlag(absl::GetFlag(FLAGS_precision))},
                {"init_from", absl::GetFlag(FLAGS_init_from)},
                {"init_optimizer_state", absl::GetFlag(FLAGS_init_optimizer_state)}};
-  json.update(psg::train::LrFlagsJson());
+  json.update(psg::cli::LrFlagsJson());
   json.update(optimizer_json);
   json.update(qat_json);
   json["distributed"] = distributed_json;
@@ -183,7 +184,7 @@ absl::Status WriteResult(const std::string& path, const Json& flags, const psg::
 absl::StatusOr<psg::models::ModelOptions> RunModelOptions(
     psg::models::ModelOptions mo, const psg::cli::QatFromFlags& qat,
     const psg::cli::DistributedFromFlags& distributed) {
-  mo.precision = psg::engine::ParsePrecision(absl::GetFlag(FLAGS_precision));
+  mo.precision = absl::GetFlag(FLAGS_precision);
   psg::engine::RequirePrecision(mo.precision);
   if (mo.precision == psg::engine::Precision::kBf16) {
     // Both read values at a finer resolution than bf16 activations carry.
@@ -311,7 +312,7 @@ psg::train::TrainerOptions TrainerOptionsFromFlags(const std::string& output_dir
   to.stop_after_steps = absl::GetFlag(FLAGS_stop_after_steps);
   to.metadata["flags"] = psg::io::JsonCompact(flags_json);
   to.metadata[psg::train::kModelMetadata] = model_name;
-  to.resume_invariants = psg::train::ScheduleInvariants(to.epochs);
+  to.resume_invariants = psg::cli::ScheduleInvariants(to.epochs);
   to.data_parallel = distributed.mpi.get();
   to.replica_check_every_steps = distributed.check_every_steps;
   std::string resume = absl::GetFlag(FLAGS_resume);
@@ -448,7 +449,7 @@ int Train(const psg::cli::DistributedFromFlags& distributed) {
         !s.ok()) {
       return Fail(s.message());
     }
-    auto schedule = psg::train::ScheduleFromFlags(steps_per_epoch, to.epochs);
+    auto schedule = psg::cli::ScheduleFromFlags(steps_per_epoch, to.epochs);
     if (!schedule.ok()) return Fail(schedule.status().message());
     PrintRunDescription(*mo, model, **data, train_images, steps_per_epoch, distributed, training,
                         *qat);

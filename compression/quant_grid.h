@@ -12,6 +12,7 @@
 
 #include "absl/types/span.h"
 #include "engine/grid_point.h"
+#include "flags/enum_flag.h"
 
 namespace psg::compression {
 
@@ -32,6 +33,11 @@ enum class GridRange {
   // observer): here min_level = -z and max_level = 2^b - 1 - z.
   kAsymmetric,
 };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<GridRange> kGridRangeNames[] = {{"restricted", GridRange::kRestricted},
+                                                                 {"full", GridRange::kFull},
+                                                                 {"asymmetric", GridRange::kAsymmetric}};
+PSG_ENUM_FLAG(GridRange, kGridRangeNames)
 
 // Throws std::invalid_argument unless 2 <= bits <= 8 (1 bit leaves only the
 // level 0 in the restricted range; levels beyond 8 bits are not a target of

@@ -29,8 +29,16 @@
 #include "absl/types/span.h"
 #include "engine/parameter.h"
 #include "engine/tensor.h"
+#include "flags/enum_flag.h"
 
 namespace psg::dist {
+
+// How a command runs (its --distributed flag): this process alone, or one
+// rank of an MPI job.
+enum class DistributedMode { kNone, kMpi };
+inline constexpr flags::EnumName<DistributedMode> kDistributedModeNames[] = {{"none", DistributedMode::kNone},
+                                                                             {"mpi", DistributedMode::kMpi}};
+PSG_ENUM_FLAG(DistributedMode, kDistributedModeNames)
 
 class DataParallel {
  public:

@@ -7,13 +7,10 @@
 namespace psg::engine {
 
 const char* PrecisionName(Precision precision) {
-  return precision == Precision::kBf16 ? "bf16" : "fp32";
-}
-
-Precision ParsePrecision(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16") return Precision::kBf16;
-  throw std::invalid_argument(absl::StrCat("unknown precision '", name, "' (fp32 or bf16)"));
+  for (const auto& [name, value] : kPrecisionNames) {
+    if (value == precision) return name.data();  // the names are literals: terminated
+  }
+  return "fp32";
 }
 
 dnnl::memory::data_type ActivationType(Precision precision) {

@@ -9,23 +9,28 @@
 // loss in f32. Layers without weights (batch norm, ReLU, pooling, adds) run in
 // the data type of their input.
 //
-//   const Precision p = ParsePrecision(flag);   // "fp32" | "bf16", else throws
+//   ABSL_FLAG(Precision, precision, Precision::kFp32, "fp32 or bf16");  // flags/enum_flag.h
 //   RequirePrecision(p);                         // throws where the CPU lacks bf16
 //   Conv2d conv("conv1", {.in_channels = 3, .out_channels = 16, .precision = p});
 #ifndef PSG_ENGINE_PRECISION_H_
 #define PSG_ENGINE_PRECISION_H_
 
 #include <string>
+#include <utility>
 
+#include "absl/strings/string_view.h"
+#include "flags/enum_flag.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace psg::engine {
 
 enum class Precision { kFp32, kBf16 };
 
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<Precision> kPrecisionNames[] = {{"fp32", Precision::kFp32},
+                                                                 {"bf16", Precision::kBf16}};
+PSG_ENUM_FLAG(Precision, kPrecisionNames)
 const char* PrecisionName(Precision precision);  // "fp32", "bf16"
-// Throws std::invalid_argument naming the choices for anything else.
-Precision ParsePrecision(const std::string& name);
 
 // The data type of activations (and of the weights' copies) at `precision`.
 dnnl::memory::data_type ActivationType(Precision precision);

@@ -18,13 +18,18 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 TEST(PrecisionTest, ParsesTheTwoNames) {
-  EXPECT_EQ(ParsePrecision("fp32"), Precision::kFp32);
-  EXPECT_EQ(ParsePrecision("bf16"), Precision::kBf16);
+  Precision p = Precision::kFp32;
+  std::string error;
+  EXPECT_TRUE(AbslParseFlag("bf16", &p, &error));
+  EXPECT_EQ(p, Precision::kBf16);
+  EXPECT_TRUE(AbslParseFlag("fp32", &p, &error));
+  EXPECT_EQ(p, Precision::kFp32);
   EXPECT_STREQ(PrecisionName(Precision::kBf16), "bf16");
   EXPECT_STREQ(PrecisionName(Precision::kFp32), "fp32");
+  EXPECT_EQ(AbslUnparseFlag(Precision::kBf16), "bf16");
   EXPECT_EQ(ActivationType(Precision::kBf16), dnnl::memory::data_type::bf16);
-  EXPECT_THAT([] { ParsePrecision("fp16"); },
-              ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("'fp16' (fp32 or bf16)")));
+  EXPECT_FALSE(AbslParseFlag("fp16", &p, &error));
+  EXPECT_EQ(error, "expected one of: fp32, bf16");
 }
 
 // The CPU's own answer (cpuid, through GCC), or none in the variant built with

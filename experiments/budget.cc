@@ -7,19 +7,9 @@
 
 namespace psg::experiments {
 
-absl::StatusOr<Budget> ParseBudget(absl::string_view name) {
-  if (name == "smoke") return Budget::kSmoke;
-  if (name == "short") return Budget::kShort;
-  if (name == "paper") return Budget::kPaper;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--budget must be smoke, short or paper, got '", name, "'"));
-}
-
 const char* BudgetName(Budget budget) {
-  switch (budget) {
-    case Budget::kSmoke: return "smoke";
-    case Budget::kShort: return "short";
-    case Budget::kPaper: return "paper";
+  for (const auto& [name, value] : kBudgetNames) {
+    if (value == budget) return name.data();  // the names are literals: terminated
   }
   return "?";
 }

@@ -12,7 +12,7 @@
 //          batch 128 with the last partial batch kept (391 steps per epoch).
 // At smoke and short budgets the model and data set are the commands' own flags.
 //
-//   const Recipe r = RecipeFor(*ParseBudget("short"));
+//   const Recipe r = RecipeFor(Budget::kShort);
 //   protocol.Stage("sgd", "train", r.sgd, "result.json");
 #ifndef PSG_EXPERIMENTS_BUDGET_H_
 #define PSG_EXPERIMENTS_BUDGET_H_
@@ -24,13 +24,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "compression/released_defaults.h"
+#include "flags/enum_flag.h"
 
 namespace psg::experiments {
 
 enum class Budget { kSmoke, kShort, kPaper };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<Budget> kBudgetNames[] = {
+    {"smoke", Budget::kSmoke}, {"short", Budget::kShort}, {"paper", Budget::kPaper}};
+PSG_ENUM_FLAG(Budget, kBudgetNames)
 
-// "smoke", "short" or "paper"; an error names the choices.
-absl::StatusOr<Budget> ParseBudget(absl::string_view name);
+// "smoke", "short" or "paper".
 const char* BudgetName(Budget budget);
 
 // The released recipe's numbers (PSG-pytorch train.py, utils.py), defined once.

@@ -19,17 +19,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/common_flags.h"
-#include "compression/released_defaults.h"
+#include "cli/psg_bits_flag.h"
+#include "cli/psg_lambda_flag.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
 #include "report/svg_plot.h"
 
 ABSL_FLAG(std::string, eval_bits, "4,3", "weight bit-widths to quantize to");
-ABSL_FLAG(int, psg_bits, psg::compression::kReleasedWeightBits, "the bit-width PSGD trains towards");
-PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
-ABSL_FLAG(double, psg_lambda, psg::compression::kReleasedPsgLambda, "PSGD lambda_s");
-PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 
 namespace psg::experiments {
 namespace {

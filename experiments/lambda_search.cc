@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "experiments/paper_experiment.h"
@@ -26,12 +27,12 @@ namespace {
 int Run(const std::string& command_line) {
   PaperExperiment e("lambda_search", command_line);
   const ZeroLambdaSearch search = SearchZeroLambda(e, ZeroLambdasFromFlag(), SparsitiesFromFlag(),
-                                                   absl::GetFlag(FLAGS_scope));
+                                                   absl::UnparseFlag(absl::GetFlag(FLAGS_scope)));
   const std::string md = absl::StrFormat(
       "# lambda_s of PSGD towards zero, chosen on held-out training images: %s on %s, budget "
       "%s\n\nPSGD from the SGD model without the held-out images (%s pruning, first and last "
       "layer kept), as PSG-pytorch hyperparmeter_search.py; the test set is not used.\n\n%s",
-      e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_scope),
+      e.model(), e.dataset(), BudgetName(e.budget()), absl::UnparseFlag(absl::GetFlag(FLAGS_scope)),
       SearchMarkdown(search));
   std::vector<report::Series> curves;
   std::vector<std::pair<std::string, std::string>> trained;
@@ -50,7 +51,8 @@ int Run(const std::string& command_line) {
                                 .x_label = "sparsity", .y_label = "held-out accuracy (%)"}));
   // Accuracy during training is on the held-out images too.
   e.WriteTrainingPlot(trained);
-  e.WriteResults({{"scope", absl::GetFlag(FLAGS_scope)}, {"search", SearchJson(search)}}, md);
+  e.WriteResults({{"scope", absl::UnparseFlag(absl::GetFlag(FLAGS_scope))}, {"search", SearchJson(search)}},
+                 md);
   return 0;
 }
 

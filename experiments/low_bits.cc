@@ -15,15 +15,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/common_flags.h"
-#include "compression/released_defaults.h"
+#include "cli/psg_lambda_flag.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
 #include "report/svg_plot.h"
 
 ABSL_FLAG(std::string, low_bits, "3,2", "bit-widths PSGD trains towards, each evaluated at all");
-ABSL_FLAG(double, psg_lambda, psg::compression::kReleasedPsgLambda, "PSGD lambda_s");
-PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
 
 namespace psg::experiments {
 namespace {

@@ -21,7 +21,8 @@
 #include "report/machine.h"
 #include "report/result_json.h"
 
-ABSL_FLAG(std::string, budget, "short", "smoke, short or paper (experiments/budget.h)");
+ABSL_FLAG(psg::experiments::Budget, budget, psg::experiments::Budget::kShort,
+          "smoke, short or paper (experiments/budget.h)");
 ABSL_FLAG(int, mpi_ranks, 0,
           "ImageNet: run the training stages data-parallel on this many MPI ranks (mpirun -np N "
           "... --distributed=mpi; the evaluations run alone); 0: one process");
@@ -95,7 +96,7 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
                                  const std::string& suffix, const PaperSetting& setting)
     : name_(name), command_line_(std::move(command_line)) {
   cli::SetUpThreads();  // so the machine description reports the stages' threads
-  budget_ = OrThrow(ParseBudget(absl::GetFlag(FLAGS_budget)), "--budget");
+  budget_ = absl::GetFlag(FLAGS_budget);
   if (budget_ == Budget::kPaper) UseSetting(name, setting);
   model_ = absl::GetFlag(FLAGS_model);
   dataset_ = absl::GetFlag(FLAGS_dataset);

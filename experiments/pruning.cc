@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -78,7 +79,8 @@ std::vector<double> SnipSparsities(const std::vector<double>& sweep) {
 // "prune_sweep_<model's stage>".
 std::map<double, double> MagnitudeSweep(PaperExperiment& e, const std::string& model_dir,
                                         const std::string& sparsities) {
-  std::vector<std::string> args = {"--sparsity=" + sparsities, "--scope=" + absl::GetFlag(FLAGS_scope)};
+  std::vector<std::string> args = {"--sparsity=" + sparsities,
+                                   "--scope=" + absl::UnparseFlag(absl::GetFlag(FLAGS_scope))};
   args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
   args.push_back("--checkpoint=" + model_dir + "/last.safetensors");
   const std::string stage = absl::StrCat("prune_sweep_", model_dir.substr(model_dir.rfind('/') + 1));
@@ -161,7 +163,7 @@ int Run(const std::string& command_line) {
   std::optional<ZeroLambdaSearch> search;
   std::map<double, double> zero_lambda;
   if (zero_lambdas.size() > 1) {
-    search = SearchZeroLambda(e, zero_lambdas, rows, absl::GetFlag(FLAGS_scope));
+    search = SearchZeroLambda(e, zero_lambdas, rows, absl::UnparseFlag(absl::GetFlag(FLAGS_scope)));
     zero_lambda = search->chosen;
   } else {
     zero_lambda[0] = zero_lambdas[0];
@@ -209,7 +211,7 @@ int Run(const std::string& command_line) {
       "model trained with that row's lambda_s%s. SNIP is pruned at initialization and "
       "trained with its masks for the SGD stage's schedule, so it needs no fine-tuning "
       "either.\n\n| sparsity | SGD | PSGD (zero target) | lambda_s | SNIP |%s\n|---|---|---|---|---|%s\n",
-      e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_scope),
+      e.model(), e.dataset(), BudgetName(e.budget()), absl::UnparseFlag(absl::GetFlag(FLAGS_scope)),
       search ? " (chosen on held-out training images, below)" : "",
       paper ? " paper: SGD / PSGD / SNIP |" : "", paper ? "---|" : "");
   std::vector<double> table_rows = {0};
@@ -275,9 +277,12 @@ int Run(const std::string& command_line) {
                        {"magnitude", at_l0}});
     trained_json.push_back({{"method", "L0"}, {"sparsity", run.sparsity}, {"accuracy", run.accuracy}});
   }
-  io::Json results = {{"scope", absl::GetFlag(FLAGS_scope)}, {"magnitude", magnitude_json},
-                      {"zero_lambda", lambda_json},          {"snip", snip_json},
-                      {"l0", l0_json},                       {"trained", trained_json}};
+  io::Json results = {{"scope", absl::UnparseFlag(absl::GetFlag(FLAGS_scope))},
+                      {"magnitude", magnitude_json},
+                      {"zero_lambda", lambda_json},
+                      {"snip", snip_json},
+                      {"l0", l0_json},
+                      {"trained", trained_json}};
   if (search) results["search"] = SearchJson(*search);
   e.WriteResults(results, md);
   return 0;

@@ -23,21 +23,21 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/common_flags.h"
+#include "cli/psg_bits_flag.h"
+#include "cli/psg_lambda_flag.h"
 #include "compression/released_defaults.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
+#include "psg/psgd.h"
 #include "report/svg_plot.h"
 
-ABSL_FLAG(int, psg_bits, psg::compression::kReleasedWeightBits, "the bit-width PSGD trains towards");
-PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
-ABSL_FLAG(double, psg_lambda, psg::compression::kReleasedPsgLambda, "PSGD lambda_s");
-PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
-ABSL_FLAG(std::string, psg_method, "sgd",
+ABSL_FLAG(psg::psgd::PsgdMethod, psg_method, psg::psgd::PsgdMethod::kSgd,
           "PSGD's update: sgd (the paper's main results) or adam (its appendix: PSG with Adam)");
 ABSL_FLAG(std::string, eval_bits, "8,6,4,3,2", "weight bit-widths to quantize to");
 ABSL_FLAG(std::string, histogram_layer, "layer2.0.conv1.weight", "layer of the weight histogram");
@@ -57,17 +57,14 @@ std::string PaperRows(const PaperExperiment& e, int psg_bits, const std::string&
 int Run(const std::string& command_line) {
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
   const std::vector<int> bits = ParseBitList("eval_bits", absl::GetFlag(FLAGS_eval_bits));
-  const std::string method = absl::GetFlag(FLAGS_psg_method);
-  if (method != "sgd" && method != "adam") {
-    return cli::Fail(absl::StrCat("--psg_method must be sgd or adam, got '", method, "'"));
-  }
-  const bool adam = method == "adam";
+  const bool adam = absl::GetFlag(FLAGS_psg_method) == psgd::PsgdMethod::kAdam;
   const std::string variant = adam ? "_adam" : "";
   PaperExperiment e("quant_vs_bits", command_line, absl::StrCat("w", psg_bits, variant));
   const std::string psgd_name = absl::StrCat(adam ? "PSGD-Adam@W" : "PSGD@W", psg_bits);
   const double lambda = absl::GetFlag(FLAGS_psg_lambda);
   std::vector<std::string> psg_flags = {"--psg_target=grid", absl::StrCat("--psg_bits=", psg_bits),
-                                        absl::StrCat("--psg_lambda=", lambda), "--psg_method=" + method};
+                                        absl::StrCat("--psg_lambda=", lambda),
+                                        "--psg_method=" + absl::UnparseFlag(absl::GetFlag(FLAGS_psg_method))};
   // train.py with --adam 1: base lr 1e-4 (then lr * 1e-2 * lambda_s inside
   // PSGD's Adam), from an Adam-trained model and its Adam state.
   if (adam) {
@@ -100,7 +97,7 @@ int Run(const std::string& command_line) {
       "trained weights to b bits (released protocol: per tensor, symmetric, first and last "
       "layer at 8 bits below 4), no fine-tuning.\n\n## Weights only (WbA32)\n\n%s%s%s",
       e.model(), e.dataset(), BudgetName(e.budget()), header, weights.table_rows,
-      PaperRows(e, psg_bits, method));
+      PaperRows(e, psg_bits, absl::UnparseFlag(absl::GetFlag(FLAGS_psg_method))));
   if (adam) {
     absl::StrAppendFormat(
         &md, "\nPSGD-Adam: base lr 1e-4 (x 1e-2 x lambda_s), as released, from an Adam-trained "

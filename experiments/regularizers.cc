@@ -18,7 +18,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/common_flags.h"
-#include "compression/released_defaults.h"
+#include "cli/psg_bits_flag.h"
+#include "cli/psg_lambda_flag.h"
 #include "experiments/budget.h"
 #include "experiments/paper_experiment.h"
 #include "flags/ranges.h"
@@ -35,10 +36,6 @@ ABSL_FLAG(double, gradient_l2, 0.05,
 PSG_FLAG_RANGE(gradient_l2, psg::flags::AtLeast(0));
 ABSL_FLAG(double, lipschitz, 3e-4, "Lipschitz regularization's beta (untuned; 0: no row)");
 PSG_FLAG_RANGE(lipschitz, psg::flags::AtLeast(0));
-ABSL_FLAG(double, psg_lambda, psg::compression::kReleasedPsgLambda, "PSGD lambda_s");
-PSG_FLAG_RANGE(psg_lambda, psg::flags::AtLeast(0));
-ABSL_FLAG(int, psg_bits, psg::compression::kReleasedWeightBits, "the bit-width PSGD trains towards");
-PSG_FLAG_RANGE(psg_bits, psg::flags::Between(2, 8));
 
 namespace psg::experiments {
 namespace {

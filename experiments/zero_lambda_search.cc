@@ -15,7 +15,7 @@ ABSL_FLAG(std::string, zero_lambdas, "50,150,500",
           "lambda_s candidates of PSGD towards zero; several: chosen per sparsity on held-out "
           "training images (the released search), one: used at every sparsity");
 ABSL_FLAG(std::string, sparsities, "0.5,0.7,0.8,0.9", "sparsities of the magnitude sweep");
-ABSL_FLAG(std::string, scope, "global", "magnitude pruning scope: global or layer");
+ABSL_FLAG(psg::prune::Scope, scope, psg::prune::Scope::kGlobal, "magnitude pruning scope: global or layer");
 
 namespace psg::experiments {
 namespace {

@@ -25,11 +25,12 @@
 #include "absl/flags/declare.h"
 #include "experiments/paper_experiment.h"
 #include "io/json_writer.h"
+#include "prune/magnitude.h"
 
 // The candidates, and the magnitude sweep both targets share.
 ABSL_DECLARE_FLAG(std::string, zero_lambdas);
 ABSL_DECLARE_FLAG(std::string, sparsities);
-ABSL_DECLARE_FLAG(std::string, scope);
+ABSL_DECLARE_FLAG(psg::prune::Scope, scope);
 
 namespace psg::experiments {
 

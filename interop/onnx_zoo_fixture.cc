@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "engine/graph.h"
 #include "engine/parameter_snapshot.h"
@@ -37,7 +38,8 @@
 #include "quant/weight_ptq.h"
 
 ABSL_FLAG(std::string, model, "resnet20", "zoo model (models/zoo.h)");
-ABSL_FLAG(std::string, shortcut, "projection", "CIFAR ResNet shortcut: projection or zeropad");
+ABSL_FLAG(psg::models::ShortcutKind, shortcut, psg::models::ShortcutKind::kProjection,
+          "CIFAR ResNet shortcut: projection or zeropad");
 ABSL_FLAG(int, batch, 4, "random input images");
 PSG_FLAG_RANGE(batch, psg::flags::Between(1, 1024));
 ABSL_FLAG(uint32_t, seed, 3, "seed of the random inputs");
@@ -83,7 +85,7 @@ int Run() {
   if (dir.empty()) throw std::invalid_argument("--output_dir is required");
   std::filesystem::create_directories(dir);
   psg::models::ModelOptions options{.name = absl::GetFlag(FLAGS_model)};
-  if (absl::GetFlag(FLAGS_shortcut) == "zeropad") options.shortcut = psg::models::ShortcutKind::kZeroPad;
+  options.shortcut = absl::GetFlag(FLAGS_shortcut);
   psg::engine::Dims sample = psg::models::InputDims(options.name);
   if (absl::GetFlag(FLAGS_image_size) > 0) sample[1] = sample[2] = absl::GetFlag(FLAGS_image_size);
   const int n = absl::GetFlag(FLAGS_batch);
@@ -143,14 +145,14 @@ int Run() {
   WriteRows(dir + "/w4a4.logits.npy", n, act_model->Forward(x, psg::engine::Mode::kEval).ToPlain());
 
   const psg::io::Json fixture = {{"model", options.name},
-                                 {"shortcut", absl::GetFlag(FLAGS_shortcut)},
+                                 {"shortcut", absl::UnparseFlag(absl::GetFlag(FLAGS_shortcut))},
                                  {"activation_quantizers", activations.size()},
                                  {"variants", {"fp32", "fold_bn", "w4_channel", "w4a4"}}};
   if (absl::Status s = psg::io::WriteJsonFile(dir + "/fixture.json", fixture); !s.ok()) {
     throw std::runtime_error(std::string(s.message()));
   }
   std::printf("onnx_zoo_fixture: %s (%s): 4 variants in %s\n", options.name.c_str(),
-              absl::GetFlag(FLAGS_shortcut).c_str(), dir.c_str());
+              absl::UnparseFlag(absl::GetFlag(FLAGS_shortcut)).c_str(), dir.c_str());
   return 0;
 }
 

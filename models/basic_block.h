@@ -18,15 +18,22 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "absl/strings/string_view.h"
 #include "engine/add.h"
 #include "engine/batch_norm.h"
 #include "engine/conv2d.h"
 #include "engine/layer.h"
+#include "flags/enum_flag.h"
 
 namespace psg::models {
 
 enum class ShortcutKind { kProjection, kZeroPad };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<ShortcutKind> kShortcutNames[] = {{"projection", ShortcutKind::kProjection},
+                                                                   {"zeropad", ShortcutKind::kZeroPad}};
+PSG_ENUM_FLAG(ShortcutKind, kShortcutNames)
 
 // Makes the layer inserted after a ReLU output, given its name.
 using ActivationFactory = std::function<std::unique_ptr<engine::Layer>(const std::string& name)>;

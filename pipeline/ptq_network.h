@@ -22,6 +22,7 @@
 #include "data/dataset.h"
 #include "engine/parameter.h"
 #include "engine/sequential.h"
+#include "flags/enum_flag.h"
 #include "models/zoo.h"
 #include "quant/activation_quant.h"
 #include "quant/dfq.h"
@@ -40,6 +41,10 @@ struct ActRange {
   // calibration batch (for LAPQ's clip search); the pass then always runs.
   int64_t samples_per_batch = 0;
 };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<ActRange::Kind> kActRangeNames[] = {
+    {"ema", ActRange::kRunningMax}, {"max", ActRange::kMax}, {"bn", ActRange::kBatchNorm}};
+PSG_ENUM_FLAG(ActRange::Kind, kActRangeNames)
 
 struct PtqNetwork {
   std::unique_ptr<engine::Sequential> model;

@@ -55,7 +55,12 @@ std::vector<uint32_t> ConcatenatedKeys(const std::vector<absl::Span<const float>
 
 }  // namespace
 
-const char* ScopeName(Scope scope) { return scope == Scope::kGlobal ? "global" : "layer"; }
+const char* ScopeName(Scope scope) {
+  for (const auto& [name, value] : kScopeNames) {
+    if (value == scope) return name.data();  // the names are literals: terminated
+  }
+  return "layer";
+}
 
 void CheckSparsity(double sparsity) {
   PSG_CHECK(!std::isnan(sparsity), "pruning: sparsity is NaN");

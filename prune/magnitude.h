@@ -18,10 +18,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "engine/parameter.h"
+#include "flags/enum_flag.h"
 #include "prune/mask.h"
 
 namespace psg::prune {
@@ -31,6 +34,10 @@ enum class Scope {
   kGlobal,  // one magnitude threshold over all covered tensors
 };
 
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<Scope> kScopeNames[] = {{"layer", Scope::kLayer},
+                                                         {"global", Scope::kGlobal}};
+PSG_ENUM_FLAG(Scope, kScopeNames)
 // "layer" / "global".
 const char* ScopeName(Scope scope);
 

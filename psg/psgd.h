@@ -23,6 +23,7 @@
 #include "compression/released_defaults.h"
 #include "engine/optimizer.h"
 #include "engine/parameter.h"
+#include "flags/enum_flag.h"
 #include "psg/scaled_update.h"
 #include "psg/target.h"
 
@@ -32,8 +33,16 @@ enum class TargetKind {
   kGrid,  // quantization: the nearest point of the b-bit grid
   kZero,  // pruning: 0
 };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<TargetKind> kTargetKindNames[] = {{"grid", TargetKind::kGrid},
+                                                                   {"zero", TargetKind::kZero}};
+PSG_ENUM_FLAG(TargetKind, kTargetKindNames)
 
 enum class PsgdMethod { kSgd, kAdam };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<PsgdMethod> kPsgdMethodNames[] = {{"sgd", PsgdMethod::kSgd},
+                                                                   {"adam", PsgdMethod::kAdam}};
+PSG_ENUM_FLAG(PsgdMethod, kPsgdMethodNames)
 
 struct PsgdOptions {
   Scaling scaling;

@@ -22,6 +22,7 @@
 #include "absl/types/span.h"
 #include "compression/quant_grid.h"
 #include "compression/released_defaults.h"
+#include "flags/enum_flag.h"
 
 namespace psg::psgd {
 
@@ -75,6 +76,10 @@ enum class RangeEstimate {
   // The range of the current weights (the evaluation protocol).
   kExact,
 };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<RangeEstimate> kRangeEstimateNames[] = {
+    {"ema", RangeEstimate::kMovingAverage}, {"exact", RangeEstimate::kExact}};
+PSG_ENUM_FLAG(RangeEstimate, kRangeEstimateNames)
 
 struct GridOptions {
   GridRange range = GridRange::kRestricted;

@@ -19,6 +19,7 @@
 
 #include "absl/types/span.h"
 #include "compression/quant_grid.h"
+#include "flags/enum_flag.h"
 
 namespace psg::quant {
 
@@ -34,6 +35,10 @@ inline float RoundHalfAway(float x) {
 }
 
 enum class Rounding { kHalfEven, kHalfAway };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<Rounding> kRoundingNames[] = {{"half_even", Rounding::kHalfEven},
+                                                               {"half_away", Rounding::kHalfAway}};
+PSG_ENUM_FLAG(Rounding, kRoundingNames)
 
 struct QuantizerSpec {
   int bits = 8;

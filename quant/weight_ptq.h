@@ -17,6 +17,7 @@
 
 #include "compression/coverage.h"
 #include "engine/parameter.h"
+#include "flags/enum_flag.h"
 #include "quant/quantizer.h"
 
 namespace psg::quant {
@@ -26,6 +27,12 @@ enum class WeightCalibrator {
   kPercentile,  // PercentileObserver at `percentile`
   kMse,         // MseObserver: the clip minimizing ||W - Q(W)||^2
 };
+// Its names, for flags (flags/enum_flag.h) and result files.
+inline constexpr flags::EnumName<WeightCalibrator> kWeightCalibratorNames[] = {
+    {"exact", WeightCalibrator::kExact},
+    {"percentile", WeightCalibrator::kPercentile},
+    {"mse", WeightCalibrator::kMse}};
+PSG_ENUM_FLAG(WeightCalibrator, kWeightCalibratorNames)
 
 struct WeightPtqOptions {
   // Grid, granularity and rounding; `spec.bits` is the target bit-width, which
