@@ -1,5 +1,7 @@
 #include "engine/add.h"
 
+#include <optional>
+
 #include "engine/check.h"
 #include "engine/context.h"
 #include "engine/graph.h"
@@ -12,10 +14,24 @@ struct Add::Plan {
   Tensor dst;
   bool has_backward = false;
   dnnl::eltwise_forward::primitive_desc relu_hint;  // for the backward pd
+  // Set where the ReLU cannot be a post-op of `add` (see UnfusableRelu).
+  std::optional<dnnl::eltwise_forward> separate_relu;
   dnnl::eltwise_backward relu_bwd;
   LayoutAdapter diff_dst_adapter;
   Tensor diff;
 };
+
+namespace {
+
+// oneDNN 2.6.3's jit:uni binary kernel on AVX2 writes 32 bytes past its
+// destination when the layout blocks channels by 16 with a partial last block
+// (e.g. nChw16c, 17 channels) and an eltwise or sum post-op is attached
+// (measured: valgrind, and guard bytes after the buffer). Where channels are
+// padded the ReLU runs as its own in-place pass instead; ResNets' channel
+// counts (multiples of 16) keep the fused post-op.
+bool UnfusableRelu(const dnnl::memory::desc& desc) { return desc.data.padded_dims[1] != desc.data.dims[1]; }
+
+}  // namespace
 
 Add::Add(std::string name, bool relu) : name_(std::move(name)), relu_(relu) {}
 Add::~Add() = default;
@@ -27,14 +43,18 @@ const Tensor& Add::Forward(const Tensor& a, const Tensor& b, Mode mode) {
     auto p = std::make_unique<Plan>();
     dnnl::primitive_attr attr;
     if (relu_) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-      attr.set_post_ops(ops);
       p->relu_hint = dnnl::eltwise_forward::primitive_desc(
           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training,
                                       dnnl::algorithm::eltwise_relu_use_dst_for_bwd, a.desc(),
                                       0.0f, 0.0f),
           Cpu());
+      if (UnfusableRelu(a.desc())) {
+        p->separate_relu = dnnl::eltwise_forward(p->relu_hint);
+      } else {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        attr.set_post_ops(ops);
+      }
     }
     const dnnl::binary::primitive_desc pd(
         dnnl::binary::desc(dnnl::algorithm::binary_add, a.desc(), a.desc(), a.desc()), attr, Cpu());
@@ -48,6 +68,9 @@ const Tensor& Add::Forward(const Tensor& a, const Tensor& b, Mode mode) {
   Execute(plan.add, {{DNNL_ARG_SRC_0, a.memory()},
                      {DNNL_ARG_SRC_1, b_same.memory()},
                      {DNNL_ARG_DST, plan.dst.memory()}});
+  if (plan.separate_relu) {
+    Execute(*plan.separate_relu, {{DNNL_ARG_SRC, plan.dst.memory()}, {DNNL_ARG_DST, plan.dst.memory()}});
+  }
   return plan.dst;
 }
 

@@ -12,6 +12,8 @@ namespace {
 
 using dnnl::memory;
 
+// 17 channels: blocked layouts end in a partial channel block, where oneDNN
+// 2.6.3 on AVX2 overran the destination with the fused ReLU (engine/add.cc).
 TEST(AddTest, ForwardMatchesScalarLoopAcrossMixedLayouts) {
   const Tensor a = testing::RandomPlain({2, 17, 3, 3}, 1);
   const Tensor b = testing::RandomPlain({2, 17, 3, 3}, 2);
