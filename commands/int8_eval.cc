@@ -24,6 +24,7 @@
 #include "data/loader.h"
 #include "engine/context.h"
 #include "engine/graph.h"
+#include "engine/precision.h"
 #include "flags/ranges.h"
 #include "io/json_writer.h"
 #include "quant/bn_fold.h"
@@ -141,7 +142,9 @@ int Run() {
                                   {"int8_simulation_prediction_mismatches", disagree},
                                   {"fp32_images_per_second", batch_size / fp32_s},
                                   {"int8_images_per_second", batch_size / int8_s},
-                                  {"speedup", fp32_s / int8_s}};
+                                  {"speedup", fp32_s / int8_s},
+                                  {"onednn_isa", psg::engine::EffectiveIsaName()},
+                                  {"int8_dot_products_exact", psg::engine::Int8DotProductsExact()}};
       if (absl::Status s = psg::io::WriteJsonFile(output, json); !s.ok()) return Fail(s.message());
     }
     std::printf("\n| model | test images | fp32 acc | simulated int8 acc | int8 acc | int8 vs sim "
@@ -152,6 +155,13 @@ int Run() {
                 batch_size / fp32_s, batch_size / int8_s, fp32_s / int8_s);
     std::printf("(batch %d, %d threads, median of %d passes; calibration: %d training batches)\n",
                 batch_size, omp_get_max_threads(), passes, calibration_batches);
+    if (!psg::engine::Int8DotProductsExact()) {
+      std::printf(
+          "note: oneDNN's ISA here (%s) has no VNNI: it halves the weights of s8-input layers and "
+          "saturates u8 x s8 pair sums at int16, so int8 may differ from the simulation more than on a "
+          "VNNI CPU\n",
+          psg::engine::EffectiveIsaName().c_str());
+    }
     if (!output.empty()) std::printf("results: %s\n", output.c_str());
   } catch (const std::exception& e) {
     return Fail(e.what());

@@ -25,6 +25,14 @@ bool Bf16Supported() {
   return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & bf16) == bf16;
 }
 
+bool Int8DotProductsExact() {
+  const unsigned effective = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto contains = [&](dnnl::cpu_isa isa) {
+    return (effective & static_cast<unsigned>(isa)) == static_cast<unsigned>(isa);
+  };
+  return contains(dnnl::cpu_isa::avx2_vnni) || contains(dnnl::cpu_isa::avx512_core_vnni);
+}
+
 std::string EffectiveIsaName() {
   using isa = dnnl::cpu_isa;
   switch (dnnl::get_effective_cpu_isa()) {

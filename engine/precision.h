@@ -38,6 +38,12 @@ dnnl::memory::data_type ActivationType(Precision precision);
 // Whether oneDNN runs bf16 natively here: its effective ISA (the CPU's, capped
 // by ONEDNN_MAX_CPU_ISA) includes AVX512-BF16 (avx512_core_bf16 or AMX).
 bool Bf16Supported();
+// Whether oneDNN's int8 convolutions and inner products sum exact int32
+// products here: its effective ISA has VNNI (avx2_vnni, avx512_core_vnni or
+// above). Without VNNI oneDNN halves the weights of s8-input layers (one bit
+// lost) and u8 x s8 pair sums saturate at int16 (oneDNN's "Nuances of int8
+// computations").
+bool Int8DotProductsExact();
 // oneDNN's name of its effective ISA, e.g. "avx512_core_amx".
 std::string EffectiveIsaName();
 
