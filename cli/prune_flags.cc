@@ -48,7 +48,7 @@ ABSL_FLAG(double, l0_gate_lr_scale, 1.0,
           "to move in a short run (see prune/l0.h)");
 PSG_FLAG_RANGE(l0_gate_lr_scale, psg::flags::GreaterThan(0));
 ABSL_FLAG(psg::cli::L0GateOptimizer, l0_gate_optimizer, psg::cli::L0GateOptimizer::kAdam,
-          "L0: adam (the gates' own Adam at --l0_gate_lr, as the reference implementation) or sgd (the "
+          "L0: adam (the gates' own Adam at --l0_gate_lr, as the reference code for LeNet-5) or sgd (the "
           "weights' optimizer, gate gradients x --l0_gate_lr_scale)");
 ABSL_FLAG(double, l0_gate_lr, 1e-3, "L0 with Adam gates: their learning rate at the schedule's peak --lr");
 PSG_FLAG_RANGE(l0_gate_lr, psg::flags::GreaterThan(0));

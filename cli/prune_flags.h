@@ -71,7 +71,7 @@ struct PruneFromFlags {
   int64_t snip_batches = 1;         // kSnip
   prune::AgpOptions agp;            // kAgp (its sparsity, scope and coverage as `options`)
   prune::L0Options l0;              // kL0 (its coverage as `options`; seed set by MakeL0Gates)
-  // kL0: the gates' own Adam (the reference implementation's) at
+  // kL0: the gates' own Adam (as the reference code's LeNet-5 script) at
   // l0_gate_lr, following the weights' schedule; else the weights' optimizer
   // with the gates' gradients times l0.gate_lr_scale.
   bool l0_gates_adam = true;

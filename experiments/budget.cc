@@ -28,6 +28,7 @@ Recipe RecipeFor(Budget budget) {
             "--weight_decay=1e-4", "--batch_size=64", "--momentum=0.9"},
            {"--max_eval_images=256"}};
       r.holdout_images = 64;  // of the 256 training images it trains on
+      r.l0_gate_lr = 2;       // moves the gates in its 4 steps
       break;
     case Budget::kShort:
       r = {{"--epochs=20", "--schedule=onecycle", "--lr=0.1", "--nesterov", "--weight_decay=5e-4"},
@@ -38,6 +39,7 @@ Recipe RecipeFor(Budget budget) {
            {}};
       r.sgd.insert(r.sgd.end(), sgd_common.begin(), sgd_common.end());
       r.psgd.insert(r.psgd.end(), sgd_common.begin(), sgd_common.end());
+      r.l0_gate_lr = 1e-2;
       break;
     case Budget::kPaper: {
       const std::string wd = absl::StrCat("--weight_decay=", kReleasedWeightDecay);

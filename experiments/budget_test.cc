@@ -6,6 +6,7 @@
 #include "experiments/budget.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,19 @@ TEST(PaperRecipeTest, SearchHoldsOutTheReleasedValidationSplit) {
   // utils.py get_cifar100_dataloaders_disjoint: subset_idx = total_idx[:10000].
   EXPECT_EQ(RecipeFor(Budget::kPaper).holdout_images, 10000);
   EXPECT_EQ(RecipeFor(Budget::kShort).holdout_images, 10000);
+}
+
+TEST(PaperRecipeTest, L0GatesLearningRate) {
+  // L0_regularization/train_lenet5.py: torch.optim.Adam(model.parameters(), lr=0.001).
+  EXPECT_DOUBLE_EQ(RecipeFor(Budget::kPaper).l0_gate_lr, 1e-3);
+  // Short: 10x, so that a gate can travel from log(9) past -log(11) at about
+  // lr per step in the PSGD phase (6 x 391 steps, then 2 x 391 at a tenth).
+  EXPECT_DOUBLE_EQ(RecipeFor(Budget::kShort).l0_gate_lr, 1e-2);
+  const double steps_at_peak_lr = 6 * 391 + 0.1 * 2 * 391;
+  const double distance_to_closed = std::log(9.0) + std::log(11.0);
+  const double reference_lr = RecipeFor(Budget::kPaper).l0_gate_lr;  // too slow here
+  EXPECT_LT(reference_lr * steps_at_peak_lr, distance_to_closed);
+  EXPECT_GT(RecipeFor(Budget::kShort).l0_gate_lr * steps_at_peak_lr, 2 * distance_to_closed);
 }
 
 TEST(PaperRecipeTest, AdamLearningRate) {

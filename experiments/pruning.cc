@@ -43,12 +43,14 @@
 ABSL_FLAG(std::string, snip_sparsities, "sweep",
           "SNIP runs, one per sparsity: sweep (every --sparsities value), a list of some of them, or empty "
           "(none)");
-// L0 trains its gates with their own Adam, as the reference implementation
-// (Louizos et al.); its sparsity is learned, so it runs at several lambdas
+// L0 trains its gates with their own Adam, as the reference code (Louizos et
+// al.) for LeNet-5; its sparsity is learned, so it runs at several lambdas
 // and the magnitude-pruned models are also reported at each sparsity reached.
 ABSL_FLAG(std::string, l0_lambdas, "1e-4,5e-4,2e-3", "L0 runs, one per lambda (empty: none)");
-ABSL_FLAG(double, l0_gate_lr, 1e-3, "L0 runs' Adam learning rate for the gates, at the schedule's peak");
-PSG_FLAG_RANGE(l0_gate_lr, psg::flags::GreaterThan(0));
+// Passed on to train's --l0_gate_lr; unset, the budget's (Recipe::l0_gate_lr).
+ABSL_FLAG(std::optional<double>, l0_gate_lr, std::nullopt,
+          "L0 runs' Adam learning rate for the gates, at the schedule's peak (> 0; unset: the budget's, "
+          "smoke 2, short 1e-2, paper 1e-3)");
 
 namespace psg::experiments {
 namespace {
@@ -118,6 +120,10 @@ int Run(const std::string& command_line) {
       flags::ParseNumbers("l0_lambdas", flags::SplitList(absl::GetFlag(FLAGS_l0_lambdas)), flags::GreaterThan(0)),
       "the L0 lambdas");
   const std::vector<double> zero_lambdas = ZeroLambdasFromFlag();
+  const std::optional<double> gate_lr_flag = absl::GetFlag(FLAGS_l0_gate_lr);
+  if (gate_lr_flag && !(*gate_lr_flag > 0 && std::isfinite(*gate_lr_flag))) {
+    throw std::invalid_argument(absl::StrCat("--l0_gate_lr must be finite and > 0, got ", *gate_lr_flag));
+  }
   PaperExperiment e("pruning", command_line);
   const std::string init = e.SgdCheckpoint();
 
@@ -129,7 +135,7 @@ int Run(const std::string& command_line) {
     args.push_back(absl::StrCat("--prune_sparsity=", s));
     snip_accuracy[s] = FinalTestAccuracy(e.protocol().Stage(absl::StrCat("snip_", s), "train", args, "result.json"));
   }
-  const double gate_lr = absl::GetFlag(FLAGS_l0_gate_lr);
+  const double gate_lr = gate_lr_flag.value_or(e.recipe().l0_gate_lr);
   std::vector<L0Run> l0_runs;
   for (double lambda : l0_lambdas) {
     std::vector<std::string> args = e.recipe().psgd;
