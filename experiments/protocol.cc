@@ -157,6 +157,8 @@ std::string Protocol::Stage(const std::string& stage, const std::string& command
   return dir;
 }
 
+void Protocol::Redo(const std::string& stage) { fs::remove(run_dir_ + "/" + stage + "/stage_done"); }
+
 void Protocol::SetLauncher(const std::string& command, std::vector<std::string> prefix,
                            std::vector<std::string> suffix) {
   launchers_[command] = {std::move(prefix), std::move(suffix)};

@@ -38,6 +38,10 @@ class Protocol {
   std::string Stage(const std::string& stage, const std::string& command,
                     std::vector<std::string> args, const std::string& result_file);
 
+  // Makes the next Stage(stage, ...) run its command again even if it
+  // finished (e.g. an evaluation asked for more than it computed then).
+  void Redo(const std::string& stage);
+
   const std::string& run_dir() const { return run_dir_; }
 
   // Runs `command`'s stages as `prefix... <command> <args>... suffix...`,

@@ -76,6 +76,14 @@ TEST_F(ProtocolTest, SkipsAFinishedStage) {
   EXPECT_FALSE(fs::exists(dir + "/args.txt"));  // not run again
 }
 
+TEST_F(ProtocolTest, RedoRunsAFinishedStageAgain) {
+  Protocol p(root_ + "/run", {}, root_ + "/bin");
+  const std::string dir = p.Stage("sweep", "train", {"--sparsity=0.5"}, "result.json");
+  p.Redo("sweep");
+  p.Stage("sweep", "train", {"--sparsity=0.5,0.9"}, "result.json");
+  EXPECT_THAT(io::ReadTestFile(dir + "/args.txt"), HasSubstr("--sparsity=0.5,0.9"));
+}
+
 TEST_F(ProtocolTest, RerunsAStageThatDidNotFinish) {
   Protocol p(root_ + "/run", {}, root_ + "/bin");
   fs::create_directories(root_ + "/run/sgd");

@@ -81,13 +81,12 @@ std::vector<double> SnipSparsities(const std::vector<double>& sweep) {
 // magnitude-pruned at `sparsities` (prune_sweep's list) by the stage
 // "prune_sweep_<model's stage>".
 std::map<double, double> MagnitudeSweep(PaperExperiment& e, const std::string& model_dir,
-                                        const std::string& sparsities) {
-  std::vector<std::string> args = {"--sparsity=" + sparsities,
-                                   "--scope=" + absl::UnparseFlag(absl::GetFlag(FLAGS_scope))};
+                                        const std::vector<double>& sparsities) {
+  std::vector<std::string> args = {"--scope=" + absl::UnparseFlag(absl::GetFlag(FLAGS_scope))};
   args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
   args.push_back("--checkpoint=" + model_dir + "/last.safetensors");
-  const std::string stage = absl::StrCat("prune_sweep_", model_dir.substr(model_dir.rfind('/') + 1));
-  return ReadPruneSweep(e.protocol().Stage(stage, "prune_sweep", args, "prune_sweep.json"));
+  return PruneSweepStage(e, absl::StrCat("prune_sweep_", model_dir.substr(model_dir.rfind('/') + 1)), args,
+                         sparsities);
 }
 
 // One L0 model and the magnitude-pruned models at the sparsity it reached.
@@ -188,7 +187,7 @@ int Run(const std::string& command_line) {
                                         {"--psg_target=zero", absl::StrCat("--psg_lambda=", lambda)})});
   }
   std::map<std::string, std::map<double, double>> swept;
-  for (const auto& [name, dir] : models) swept[name] = MagnitudeSweep(e, dir, SparsityList(rows));
+  for (const auto& [name, dir] : models) swept[name] = MagnitudeSweep(e, dir, rows);
   // The table's two magnitude columns by sparsity: SGD, and PSGD-zero from
   // each sparsity's chosen model.
   std::map<std::string, std::map<double, double>> magnitude = {{"SGD", swept["SGD"]}};

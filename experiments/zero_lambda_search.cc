@@ -1,6 +1,8 @@
 #include "experiments/zero_lambda_search.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <stdexcept>
 #include <utility>
 
@@ -79,22 +81,40 @@ std::map<double, double> ReadPruneSweep(const std::string& stage_dir) {
   return accuracy;
 }
 
+std::map<double, double> PruneSweepStage(PaperExperiment& e, const std::string& stage,
+                                         std::vector<std::string> args,
+                                         const std::vector<double>& sparsities) {
+  args.push_back("--sparsity=" + SparsityList(sparsities));
+  const auto covers_every_sparsity = [&](const std::map<double, double>& accuracy) {
+    return std::all_of(sparsities.begin(), sparsities.end(), [&](double s) { return accuracy.contains(s); });
+  };
+  std::map<double, double> accuracy =
+      ReadPruneSweep(e.protocol().Stage(stage, "prune_sweep", args, "prune_sweep.json"));
+  if (covers_every_sparsity(accuracy)) return accuracy;
+  std::printf("== stage %s: done before for other sparsities; running it again\n", stage.c_str());
+  e.protocol().Redo(stage);
+  accuracy = ReadPruneSweep(e.protocol().Stage(stage, "prune_sweep", args, "prune_sweep.json"));
+  if (!covers_every_sparsity(accuracy)) {
+    throw std::runtime_error(
+        absl::StrCat("stage '", stage, "': prune_sweep.json lacks a sparsity of ", SparsityList(sparsities)));
+  }
+  return accuracy;
+}
+
 ZeroLambdaSearch SearchZeroLambda(PaperExperiment& e, const std::vector<double>& lambdas,
                                   const std::vector<double>& sparsities, const std::string& scope) {
   ZeroLambdaSearch search;
   search.holdout_images = e.recipe().holdout_images;
   const std::string holdout = absl::StrCat("--holdout_images=", search.holdout_images);
-  const std::string sparsity_list = SparsityList(sparsities);
   for (double lambda : lambdas) {
     const std::string stage = ZeroStageName(lambda, /*held_out=*/true);
     const std::string dir = e.SharedPsgdStage(
         stage, {"--psg_target=zero", absl::StrCat("--psg_lambda=", lambda), holdout});
     search.stages[lambda] = dir;
-    std::vector<std::string> args = {"--sparsity=" + sparsity_list, "--scope=" + scope, holdout,
+    std::vector<std::string> args = {"--scope=" + scope, holdout,
                                      "--checkpoint=" + dir + "/last.safetensors"};
     args.insert(args.end(), e.recipe().eval.begin(), e.recipe().eval.end());
-    search.accuracy[lambda] =
-        ReadPruneSweep(e.protocol().Stage("prune_sweep_" + stage, "prune_sweep", args, "prune_sweep.json"));
+    search.accuracy[lambda] = PruneSweepStage(e, "prune_sweep_" + stage, args, sparsities);
   }
   search.chosen = ChooseLambdas(search.accuracy);
   return search;

@@ -71,6 +71,13 @@ std::string SparsityList(const std::vector<double>& sparsities);
 // prune_sweep.json.
 std::map<double, double> ReadPruneSweep(const std::string& stage_dir);
 
+// Runs (or finds done) prune_sweep stage `stage` with `args` and
+// --sparsity=`sparsities`; a stage done before for another list (the target
+// rerun with more rows) runs again. Accuracy by sparsity, as ReadPruneSweep.
+std::map<double, double> PruneSweepStage(PaperExperiment& e, const std::string& stage,
+                                         std::vector<std::string> args,
+                                         const std::vector<double>& sparsities);
+
 // The shared PSGD-zero stage's name for `lambda` (held out: trained without
 // the held-out images).
 std::string ZeroStageName(double lambda, bool held_out);
