@@ -81,10 +81,10 @@ struct Recipe {
   // starts at log_alpha = log(9) (initial drop 0.1) and is closed at
   // evaluation below -log(11), 4.6 away; Adam moves a parameter about lr per
   // step, so the PSGD phase's steps times this lr must be well above that.
-  // The paper budget's ~16,700 steps (counted at the peak lr) allow the 1e-3 of the reference
-  // code's Adam (Louizos et al., train_lenet5.py); the short budget's 2,400
-  // would stop every gate short of closing at 1e-3 (measured: sparsity 0 at
-  // lambda 1e-4 to 2e-3), hence 1e-2.
+  // The paper budget's ~16,700 steps (counted at the peak lr) allow the 1e-3
+  // of the reference code's Adam (Louizos et al., train_lenet5.py); the short
+  // budget's 2,400 would stop every gate short of closing at 1e-3 (measured:
+  // sparsity 0 at lambda 1e-4 to 2e-3), hence 1e-2.
   double l0_gate_lr = 1e-3;
 };
 

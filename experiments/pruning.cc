@@ -52,6 +52,7 @@ ABSL_FLAG(std::string, l0_lambdas, "2e-5,1e-4,5e-4", "L0 runs, one per lambda (e
 ABSL_FLAG(std::optional<double>, l0_gate_lr, std::nullopt,
           "L0 runs' Adam learning rate for the gates, at the schedule's peak (> 0; unset: the budget's, "
           "smoke 2, short 1e-2, paper 1e-3)");
+PSG_FLAG_RANGE(l0_gate_lr, psg::flags::GreaterThan(0));
 
 namespace psg::experiments {
 namespace {
@@ -78,7 +79,7 @@ std::vector<double> SnipSparsities(const std::vector<double>& sweep) {
 }
 
 // Test accuracy by sparsity (0: dense) of the model trained in `model_dir`,
-// magnitude-pruned at `sparsities` (prune_sweep's list) by the stage
+// magnitude-pruned at `sparsities` by the stage
 // "prune_sweep_<model's stage>".
 std::map<double, double> MagnitudeSweep(PaperExperiment& e, const std::string& model_dir,
                                         const std::vector<double>& sparsities) {
@@ -120,10 +121,6 @@ int Run(const std::string& command_line) {
       flags::ParseNumbers("l0_lambdas", flags::SplitList(absl::GetFlag(FLAGS_l0_lambdas)), flags::GreaterThan(0)),
       "the L0 lambdas");
   const std::vector<double> zero_lambdas = ZeroLambdasFromFlag();
-  const std::optional<double> gate_lr_flag = absl::GetFlag(FLAGS_l0_gate_lr);
-  if (gate_lr_flag && !(*gate_lr_flag > 0 && std::isfinite(*gate_lr_flag))) {
-    throw std::invalid_argument(absl::StrCat("--l0_gate_lr must be finite and > 0, got ", *gate_lr_flag));
-  }
   PaperExperiment e("pruning", command_line);
   const std::string init = e.SgdCheckpoint();
 
@@ -135,7 +132,7 @@ int Run(const std::string& command_line) {
     args.push_back(absl::StrCat("--prune_sparsity=", s));
     snip_accuracy[s] = FinalTestAccuracy(e.protocol().Stage(absl::StrCat("snip_", s), "train", args, "result.json"));
   }
-  const double gate_lr = gate_lr_flag.value_or(e.recipe().l0_gate_lr);
+  const double gate_lr = absl::GetFlag(FLAGS_l0_gate_lr).value_or(e.recipe().l0_gate_lr);
   std::vector<L0Run> l0_runs;
   for (double lambda : l0_lambdas) {
     std::vector<std::string> args = e.recipe().psgd;

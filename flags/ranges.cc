@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -40,11 +41,16 @@ std::optional<double> ValueAs(const absl::CommandLineFlag& flag) {
   return static_cast<double>(*value);
 }
 
-// The flag's value when it is a number, else nullopt.
-std::optional<double> NumericValue(const absl::CommandLineFlag& flag) {
+// The flag's value when it is a number, an unset std::optional<double> flag
+// as an empty value inside; nullopt when the flag is not numeric.
+std::optional<std::optional<double>> NumericValue(const absl::CommandLineFlag& flag) {
   for (auto get : {ValueAs<int32_t>, ValueAs<int64_t>, ValueAs<uint32_t>, ValueAs<uint64_t>,
                    ValueAs<int16_t>, ValueAs<uint16_t>, ValueAs<double>, ValueAs<float>}) {
     if (std::optional<double> value = get(flag)) return value;
+  }
+  if (flag.IsOfType<std::optional<double>>()) {
+    const auto value = flag.TryGet<std::optional<double>>();
+    return value.has_value() ? *value : std::nullopt;
   }
   return std::nullopt;
 }
@@ -76,8 +82,8 @@ bool RegisterRange(const char* name, const Range& range) {
 absl::Status CheckFlagRanges() {
   std::vector<std::string> errors;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
-    const std::optional<double> value = NumericValue(*flag);
-    if (!value.has_value()) continue;
+    const std::optional<std::optional<double>> numeric = NumericValue(*flag);
+    if (!numeric.has_value()) continue;
     const auto [begin, end] = Registry().equal_range(std::string(name));
     if (begin == end) {
       if (absl::StrContains(flag->Filename(), "absl/")) continue;  // absl's own
@@ -85,6 +91,8 @@ absl::Status CheckFlagRanges() {
                                     ") has no declared range (PSG_FLAG_RANGE, flags/ranges.h)"));
       continue;
     }
+    const std::optional<double> value = *numeric;
+    if (!value.has_value()) continue;  // an optional flag left unset
     for (auto it = begin; it != end; ++it) {
       if (!it->second.Contains(*value)) {
         errors.push_back(absl::StrCat("--", name, "=", flag->CurrentValue(),

@@ -11,6 +11,8 @@
 //   if (absl::Status s = psg::flags::CheckFlagRanges(); !s.ok()) return Fail(s.message());
 //   // "--batch_size=0 is out of range: allowed [1, inf)"
 //
+// A std::optional<double> flag is checked when set.
+//
 // CheckFlagRanges also fails for a numeric flag of the program (one not
 // defined by absl itself) that has no declared range, so that a new flag
 // cannot skip the check: every command's smoke test would report it.

@@ -1,6 +1,7 @@
 #include "flags/ranges.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
@@ -11,6 +12,8 @@ ABSL_FLAG(int, test_count, 1, "a count >= 1");
 PSG_FLAG_RANGE(test_count, psg::flags::AtLeast(1));
 ABSL_FLAG(double, test_fraction, 0.5, "a fraction in [0, 1)");
 PSG_FLAG_RANGE(test_fraction, psg::flags::FromUpTo(0, 1));
+ABSL_FLAG(std::optional<double>, test_optional_rate, std::nullopt, "a rate > 0, or unset");
+PSG_FLAG_RANGE(test_optional_rate, psg::flags::GreaterThan(0));
 ABSL_FLAG(int64_t, test_unchecked, 3, "a flag whose range is declared late, in the test");
 
 namespace psg::flags {
@@ -50,6 +53,16 @@ TEST(CheckFlagRangesTest, NamesTheFlagTheValueAndTheRange) {
   absl::SetFlag(&FLAGS_test_fraction, std::nan(""));
   EXPECT_EQ(CheckFlagRanges().message(), "--test_fraction=nan is out of range: allowed [0, 1)");
   absl::SetFlag(&FLAGS_test_fraction, 0.0);
+  EXPECT_TRUE(CheckFlagRanges().ok());
+}
+
+TEST(CheckFlagRangesTest, ChecksAnOptionalFlagOnlyWhenSet) {
+  absl::FlagSaver saver;
+  RegisterRange("test_unchecked", AnyFinite());
+  EXPECT_TRUE(CheckFlagRanges().ok()) << CheckFlagRanges();  // unset
+  absl::SetFlag(&FLAGS_test_optional_rate, 0.0);
+  EXPECT_EQ(CheckFlagRanges().message(), "--test_optional_rate=0 is out of range: allowed (0, inf)");
+  absl::SetFlag(&FLAGS_test_optional_rate, 0.5);
   EXPECT_TRUE(CheckFlagRanges().ok());
 }
 
