@@ -5,12 +5,17 @@
 // result files: results.json holds a number in [0, 1] at each given path
 // (keys joined by '/'),
 // results.md and the plots were written, and a second run finds every stage
-// done (the shared first model, SGD or Adam, is not trained again).
+// done (the shared first model, SGD or Adam, is not trained again). Each
+// --absent=<text> must occur in neither results.json nor results.md (a row
+// the target flags turned off).
 //
-//   paper_smoke_test [--first_stage=adam] <target> <json path>... [-- <target flags>...]
+//   paper_smoke_test [--first_stage=adam] [--absent=<text>]... <target> <json path>...
+//       [-- <target flags>...]
 //   e.g. paper_smoke_test quant_vs_bits weights_only/SGD/accuracy/4
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -27,9 +32,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 std::string target;
 std::string first_stage = "sgd";  // the shared stage every other one starts from
 std::vector<std::string> json_paths;
+std::vector<std::string> absent;  // text neither result file may hold
 std::vector<std::string> target_flags;
 
 TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
@@ -75,6 +86,10 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
     EXPECT_LE(v->get<double>(), 1.0) << path;
   }
   EXPECT_TRUE(fs::exists(run + "/results.md"));
+  for (const std::string& file : {run + "/results.json", run + "/results.md"}) {
+    const std::string text = ReadText(file);
+    for (const std::string& a : absent) EXPECT_FALSE(absl::StrContains(text, a)) << file << " mentions " << a;
+  }
   EXPECT_TRUE(fs::exists(run + "/commands.sh"));
   const std::string first = tmp + "/shared/" + first_stage;
   EXPECT_TRUE(fs::exists(first + "/stage_done"));
@@ -93,12 +108,20 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   constexpr absl::string_view kFirstStage = "--first_stage=";
   int arg = 1;
-  if (arg < argc && absl::StartsWith(argv[arg], kFirstStage)) {
-    psg::experiments::first_stage = std::string(argv[arg++]).substr(kFirstStage.size());
+  constexpr absl::string_view kAbsent = "--absent=";
+  for (; arg < argc; ++arg) {
+    if (absl::StartsWith(argv[arg], kFirstStage)) {
+      psg::experiments::first_stage = std::string(argv[arg]).substr(kFirstStage.size());
+    } else if (absl::StartsWith(argv[arg], kAbsent)) {
+      psg::experiments::absent.push_back(std::string(argv[arg]).substr(kAbsent.size()));
+    } else {
+      break;
+    }
   }
   if (arg >= argc) {
     std::fprintf(stderr,
-                 "usage: paper_smoke_test [--first_stage=adam] <experiment target> <json path>...\n");
+                 "usage: paper_smoke_test [--first_stage=adam] [--absent=<text>]... <experiment target> "
+                 "<json path>...\n");
     return 2;
   }
   psg::experiments::target = argv[arg];

@@ -3,7 +3,8 @@
 // plain SGD continued, SGD with Gradient-L1 and with Gradient-L2
 // regularization (Alizadeh et al. 2020; train/gradient_norm.h), with
 // Lipschitz regularization (Lin et al. 2019; train/lipschitz.h) and PSGD
-// towards 4 bits; each model is then rounded without fine-tuning.
+// towards 4 bits; each model is then rounded without fine-tuning. A
+// regularizer's row is left out at strength 0 (e.g. --gradient_l2=0).
 //
 //   bazel run //experiments:regularizers -- --budget=short --data_dir=../shared/data
 //
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/substitute.h"
 #include "cli/common_flags.h"
 #include "cli/psg_bits_flag.h"
 #include "cli/psg_lambda_flag.h"
@@ -28,7 +30,7 @@
 ABSL_FLAG(std::string, eval_bits, "8,4", "weight bit-widths to round to");
 ABSL_FLAG(double, gradient_l1, 1e-4,
           "Gradient-L1 lambda on the sum of |dL/dw| over all weights (ResNet-20 from scratch "
-          "stalls at 1e-3)");
+          "stalls at 1e-3; 0: no row)");
 PSG_FLAG_RANGE(gradient_l1, psg::flags::AtLeast(0));
 ABSL_FLAG(double, gradient_l2, 0.05,
           "Gradient-L2 lambda on ||dL/dw||_2 (untuned: Gradient-L1's 1e-4 times about sqrt(#weights) "
@@ -45,21 +47,28 @@ int Run(const std::string& command_line) {
   PaperExperiment e("regularizers", command_line, "", ImageNetSetting());
   const std::string init = e.SgdCheckpoint();
   // The continuations share the PSGD phase's schedule and length.
-  const auto regularized = [&](const std::string& stage, const std::string& flag, double value) {
+  const auto regularized = [&](const std::string& flag, double value) {
     std::vector<std::string> args = e.recipe().psgd;
     args.push_back("--init_from=" + init);
     args.push_back(absl::StrCat("--", flag, "=", value));
-    return e.protocol().Stage(absl::StrCat(stage, "_", value), "train", args, "result.json");
+    return e.protocol().Stage(absl::StrCat(flag, "_", value), "train", args, "result.json");
   };
   const int psg_bits = absl::GetFlag(FLAGS_psg_bits);
-  std::vector<std::pair<std::string, std::string>> models = {
-      {"SGD", e.SgdControlDir()},
-      {"Gradient-L1", regularized("gradient_l1", "gradient_l1", absl::GetFlag(FLAGS_gradient_l1))}};
-  if (absl::GetFlag(FLAGS_gradient_l2) > 0) {
-    models.push_back({"Gradient-L2", regularized("gradient_l2", "gradient_l2", absl::GetFlag(FLAGS_gradient_l2))});
-  }
-  if (absl::GetFlag(FLAGS_lipschitz) > 0) {
-    models.push_back({"Lipschitz", regularized("lipschitz", "lipschitz", absl::GetFlag(FLAGS_lipschitz))});
+  // The regularized rows, each left out at strength 0.
+  struct Regularizer {
+    std::string row, flag, described;  // described: for results.md, $0 the strength
+    double strength;
+  };
+  const Regularizer regularizers[] = {
+      {"Gradient-L1", "gradient_l1", "Gradient-L1 (lambda $0)", absl::GetFlag(FLAGS_gradient_l1)},
+      {"Gradient-L2", "gradient_l2", "Gradient-L2 (lambda $0)", absl::GetFlag(FLAGS_gradient_l2)},
+      {"Lipschitz", "lipschitz", "Lipschitz regularization (beta $0)", absl::GetFlag(FLAGS_lipschitz)}};
+  std::vector<std::pair<std::string, std::string>> models = {{"SGD", e.SgdControlDir()}};
+  std::string trained_with = "plain SGD";
+  for (const Regularizer& r : regularizers) {
+    if (r.strength == 0) continue;
+    models.push_back({r.row, regularized(r.flag, r.strength)});
+    absl::StrAppend(&trained_with, ", with ", absl::Substitute(r.described, r.strength));
   }
   models.push_back(
       {absl::StrCat("PSGD@W", psg_bits),
@@ -69,11 +78,9 @@ int Run(const std::string& command_line) {
   const RoundedModels rounded = RoundModels(e, models, bits);
   const std::string md = absl::StrFormat(
       "# Train-once regularizers: %s on %s, budget %s\n\nFrom one SGD checkpoint, the PSGD "
-      "phase's schedule run with plain SGD, with Gradient-L1 (lambda %g), Gradient-L2 (lambda %g), "
-      "Lipschitz regularization (beta %g) and with PSGD; test accuracy (%%) after rounding the "
+      "phase's schedule run with %s and with PSGD; test accuracy (%%) after rounding the "
       "weights, no fine-tuning.\n\n%s%s",
-      e.model(), e.dataset(), BudgetName(e.budget()), absl::GetFlag(FLAGS_gradient_l1),
-      absl::GetFlag(FLAGS_gradient_l2), absl::GetFlag(FLAGS_lipschitz),
+      e.model(), e.dataset(), BudgetName(e.budget()), trained_with,
       RoundingTableHeader("regularizer", bits), rounded.table_rows);
   std::vector<double> ticks(bits.rbegin(), bits.rend());
   report::WriteSvg(e.run_dir() + "/accuracy.svg",
