@@ -16,6 +16,7 @@
 #include "cli/common_flags.h"
 #include "cli/output_dir_flag.h"
 #include "cli/seed_flag.h"
+#include "engine/precision.h"
 #include "flags/list_flags.h"
 #include "flags/ranges.h"
 #include "report/machine.h"
@@ -36,6 +37,9 @@ PSG_FLAG_RANGE(global_batch, psg::flags::AtLeast(1));
 ABSL_FLAG(std::string, shared_dir, "",
           "where the SGD stage shared by the experiments is kept "
           "(default runs/shared/<budget>_<model>_<dataset>_seed<seed>)");
+ABSL_FLAG(psg::engine::Precision, train_precision, psg::engine::Precision::kFp32,
+          "arithmetic of the training stages (train --precision): fp32, or bf16 where the CPU "
+          "has AVX512-BF16 or AMX (engine/precision.h); evaluations run in fp32 either way");
 ABSL_FLAG(std::string, paper_start, "",
           "--budget=paper: the SGD run's epoch-82 checkpoint to start the PSGD stages from instead "
           "of training it, e.g. the authors' ResNet82.pth imported with tools/torch_bridge.py (its "
@@ -136,6 +140,13 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
       ChangedFlags({"model", "dataset", "data_dir", "shortcut", "threads", "workers"});
   protocol_ = std::make_unique<Protocol>(run_dir, common);
   shared_ = std::make_unique<Protocol>(shared_dir, common);
+  const engine::Precision precision = absl::GetFlag(FLAGS_train_precision);
+  if (precision != engine::Precision::kFp32) {
+    engine::RequirePrecision(precision);  // here, not in the first stage's log
+    for (Protocol* p : {protocol_.get(), shared_.get()}) {
+      p->SetCommandArgs("train", {absl::StrCat("--precision=", engine::PrecisionName(precision))});
+    }
+  }
   if (ranks > 0) {
     std::vector<std::string> mpirun = {MpirunPath(), "-np", absl::StrCat(ranks)};
     if (geteuid() == 0) mpirun.push_back("--allow-run-as-root");  // Open MPI refuses root otherwise

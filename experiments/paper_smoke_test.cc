@@ -7,10 +7,13 @@
 // results.md and the plots were written, and a second run finds every stage
 // done (the shared first model, SGD or Adam, is not trained again). Each
 // --absent=<text> must occur in neither results.json nor results.md (a row
-// the target flags turned off).
+// the target flags turned off), each --train_arg=<text> in every training
+// command of commands.sh, the run's and the shared stages' (a flag the target
+// must pass to them). With --train_precision=bf16 among
+// the target flags it is skipped, with a message, on CPUs without bf16.
 //
-//   paper_smoke_test [--first_stage=adam] [--absent=<text>]... <target> <json path>...
-//       [-- <target flags>...]
+//   paper_smoke_test [--first_stage=adam] [--absent=<text>]... [--train_arg=<text>]...
+//       <target> <json path>... [-- <target flags>...]
 //   e.g. paper_smoke_test quant_vs_bits weights_only/SGD/accuracy/4
 #include <algorithm>
 #include <filesystem>
@@ -22,6 +25,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "engine/precision.h"
 #include "experiments/protocol.h"
 #include "experiments/testing/fake_data.h"
 #include "gtest/gtest.h"
@@ -41,14 +45,20 @@ std::string target;
 std::string first_stage = "sgd";  // the shared stage every other one starts from
 std::vector<std::string> json_paths;
 std::vector<std::string> absent;  // text neither result file may hold
+std::vector<std::string> train_args;  // text every training command must hold
 std::vector<std::string> target_flags;
 
 TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   const std::string tmp = std::getenv("TEST_TMPDIR");
   const std::string run = tmp + "/run";
+  const auto has_target_flag = [](const std::string& flag) {
+    return std::find(target_flags.begin(), target_flags.end(), flag) != target_flags.end();
+  };
+  if (has_target_flag("--train_precision=bf16") && !engine::Bf16Supported()) {
+    GTEST_SKIP() << "this CPU lacks bf16 (AVX512-BF16 or AMX) for --train_precision=bf16";
+  }
   std::string data;
-  if (std::find(target_flags.begin(), target_flags.end(), "--dataset=imagenet") !=
-      target_flags.end()) {
+  if (has_target_flag("--dataset=imagenet")) {
     const std::string sample = testing::ImageNetSampleDir();
     if (sample.empty()) {
       GTEST_SKIP() << "ImageNet sample not found in <repository>/../shared/data/imagenet-sample "
@@ -91,6 +101,17 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
     for (const std::string& a : absent) EXPECT_FALSE(absl::StrContains(text, a)) << file << " mentions " << a;
   }
   EXPECT_TRUE(fs::exists(run + "/commands.sh"));
+  if (!train_args.empty()) {
+    int training_commands = 0;
+    for (const std::string& file : {run + "/commands.sh", tmp + "/shared/commands.sh"}) {
+      for (absl::string_view line : absl::StrSplit(ReadText(file), '\n')) {
+        if (!absl::StrContains(line, "experiments:train ")) continue;
+        ++training_commands;
+        for (const std::string& a : train_args) EXPECT_TRUE(absl::StrContains(line, a)) << file << ": " << line;
+      }
+    }
+    EXPECT_GT(training_commands, 0);
+  }
   const std::string first = tmp + "/shared/" + first_stage;
   EXPECT_TRUE(fs::exists(first + "/stage_done"));
   int plots = 0;
@@ -109,19 +130,22 @@ int main(int argc, char** argv) {
   constexpr absl::string_view kFirstStage = "--first_stage=";
   int arg = 1;
   constexpr absl::string_view kAbsent = "--absent=";
+  constexpr absl::string_view kTrainArg = "--train_arg=";
   for (; arg < argc; ++arg) {
     if (absl::StartsWith(argv[arg], kFirstStage)) {
       psg::experiments::first_stage = std::string(argv[arg]).substr(kFirstStage.size());
     } else if (absl::StartsWith(argv[arg], kAbsent)) {
       psg::experiments::absent.push_back(std::string(argv[arg]).substr(kAbsent.size()));
+    } else if (absl::StartsWith(argv[arg], kTrainArg)) {
+      psg::experiments::train_args.push_back(std::string(argv[arg]).substr(kTrainArg.size()));
     } else {
       break;
     }
   }
   if (arg >= argc) {
     std::fprintf(stderr,
-                 "usage: paper_smoke_test [--first_stage=adam] [--absent=<text>]... <experiment target> "
-                 "<json path>...\n");
+                 "usage: paper_smoke_test [--first_stage=adam] [--absent=<text>]... "
+                 "[--train_arg=<text>]... <experiment target> <json path>...\n");
     return 2;
   }
   psg::experiments::target = argv[arg];

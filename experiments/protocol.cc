@@ -112,8 +112,12 @@ std::string Protocol::Stage(const std::string& stage, const std::string& command
     return dir;
   }
   fs::create_directories(dir);
-  for (const std::string& common : common_args_) {
-    if (!HasFlag(args, common)) args.push_back(common);
+  std::vector<std::string> defaults = common_args_;
+  if (const auto own = command_args_.find(command); own != command_args_.end()) {
+    defaults.insert(defaults.end(), own->second.begin(), own->second.end());
+  }
+  for (const std::string& arg : defaults) {
+    if (!HasFlag(args, arg)) args.push_back(arg);
   }
   args.push_back("--output_dir=" + dir);
   if (command == "train" && !HasFlag(args, "--resume")) args.push_back("--resume=auto");
@@ -162,6 +166,10 @@ void Protocol::Redo(const std::string& stage) { fs::remove(run_dir_ + "/" + stag
 void Protocol::SetLauncher(const std::string& command, std::vector<std::string> prefix,
                            std::vector<std::string> suffix) {
   launchers_[command] = {std::move(prefix), std::move(suffix)};
+}
+
+void Protocol::SetCommandArgs(const std::string& command, std::vector<std::string> args) {
+  command_args_[command] = std::move(args);
 }
 
 std::string PretrainingStage(Protocol& protocol, const Recipe& recipe, const std::string& stage) {

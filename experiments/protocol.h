@@ -50,6 +50,10 @@ class Protocol {
   void SetLauncher(const std::string& command, std::vector<std::string> prefix,
                    std::vector<std::string> suffix);
 
+  // `args` go to every stage of `command` that is not given them itself, as
+  // the common args do to all commands (e.g. train's --precision=bf16).
+  void SetCommandArgs(const std::string& command, std::vector<std::string> args);
+
  private:
   struct Launcher {
     std::vector<std::string> prefix, suffix;
@@ -59,6 +63,7 @@ class Protocol {
   std::vector<std::string> common_args_;
   std::string command_dir_;
   std::map<std::string, Launcher> launchers_;
+  std::map<std::string, std::vector<std::string>> command_args_;
 };
 
 // The recipe's first training stage `stage` ("sgd"; "adam" for PSG-Adam's

@@ -50,6 +50,19 @@ TEST_F(ProtocolTest, RunsAStageWithTheCommonArgsAndRecordsTheCommand) {
               HasSubstr("# sgd\nbazel run //experiments:train -- '--epochs=3' '--dataset=mnist'"));
 }
 
+// A command's own args go to its stages only, and a stage's own value wins.
+TEST_F(ProtocolTest, GivesACommandItsOwnArgs) {
+  fs::copy_file(root_ + "/bin/train", root_ + "/bin/ptq");
+  Protocol p(root_ + "/run", {"--threads=1"}, root_ + "/bin");
+  p.SetCommandArgs("train", {"--precision=bf16"});
+  EXPECT_THAT(io::ReadTestFile(p.Stage("sgd", "train", {"--epochs=3"}, "result.json") + "/args.txt"),
+              HasSubstr("--epochs=3 --threads=1 --precision=bf16 --output_dir="));
+  EXPECT_THAT(io::ReadTestFile(p.Stage("fp32", "train", {"--precision=fp32"}, "result.json") + "/args.txt"),
+              ::testing::Not(HasSubstr("bf16")));
+  EXPECT_THAT(io::ReadTestFile(p.Stage("eval", "ptq", {"--bits=4"}, "result.json") + "/args.txt"),
+              ::testing::Not(HasSubstr("precision")));
+}
+
 // A launcher (here a shell script standing in for mpirun) runs the command
 // with its prefix and suffix, and commands.sh shows the launch.
 TEST_F(ProtocolTest, RunsACommandUnderItsLauncher) {
