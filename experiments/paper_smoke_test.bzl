@@ -26,6 +26,7 @@ def paper_smoke_test(name, target, json_paths, target_flags = [], tags = [], siz
         deps = [
             ":protocol",
             "//engine:precision",
+            "//io:test_files",
             "//report:result_json",
             ":testing_fake_data",
             "@absl//:strings",

@@ -17,8 +17,6 @@
 //   e.g. paper_smoke_test quant_vs_bits weights_only/SGD/accuracy/4
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -29,17 +27,13 @@
 #include "experiments/protocol.h"
 #include "experiments/testing/fake_data.h"
 #include "gtest/gtest.h"
+#include "io/test_files.h"
 #include "report/result_json.h"
 
 namespace psg::experiments {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 std::string target;
 std::string first_stage = "sgd";  // the shared stage every other one starts from
@@ -97,14 +91,14 @@ TEST(PaperSmokeTest, RunsTheWholeProtocolAndWritesItsResults) {
   }
   EXPECT_TRUE(fs::exists(run + "/results.md"));
   for (const std::string& file : {run + "/results.json", run + "/results.md"}) {
-    const std::string text = ReadText(file);
+    const std::string text = io::ReadTestFile(file);
     for (const std::string& a : absent) EXPECT_FALSE(absl::StrContains(text, a)) << file << " mentions " << a;
   }
   EXPECT_TRUE(fs::exists(run + "/commands.sh"));
   if (!train_args.empty()) {
     int training_commands = 0;
     for (const std::string& file : {run + "/commands.sh", tmp + "/shared/commands.sh"}) {
-      for (absl::string_view line : absl::StrSplit(ReadText(file), '\n')) {
+      for (absl::string_view line : absl::StrSplit(io::ReadTestFile(file), '\n')) {
         if (!absl::StrContains(line, "experiments:train ")) continue;
         ++training_commands;
         for (const std::string& a : train_args) EXPECT_TRUE(absl::StrContains(line, a)) << file << ": " << line;
