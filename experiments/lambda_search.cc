@@ -9,6 +9,7 @@
 //
 // Writes results.json ("search": experiments/zero_lambda_search.h's
 // SearchJson), results.md and commands.sh in the run directory.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,8 +50,14 @@ int Run(const std::string& command_line) {
   report::WriteSvg(e.run_dir() + "/accuracy.svg",
            report::LinePlotSvg(curves, {.title = "PSGD towards zero, pruned without fine-tuning",
                                 .x_label = "sparsity", .y_label = "held-out accuracy (%)"}));
-  // Accuracy during training is on the held-out images too.
-  e.WriteTrainingPlot(trained);
+  // Accuracy during training is on the held-out images too. At the paper
+  // budget the search starts from the SGD checkpoint at the PSGD start and
+  // does not train the SGD control, so there is no SGD curve to draw.
+  if (e.budget() == Budget::kPaper) {
+    e.WriteTrainingPlot(trained, std::nullopt);
+  } else {
+    e.WriteTrainingPlot(trained);
+  }
   e.WriteResults({{"scope", absl::UnparseFlag(absl::GetFlag(FLAGS_scope))}, {"search", SearchJson(search)}},
                  md);
   return 0;

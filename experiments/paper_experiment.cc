@@ -164,18 +164,18 @@ PaperExperiment::PaperExperiment(const std::string& name, std::string command_li
 }
 
 std::string PaperExperiment::SgdCheckpoint() {
-  if (sgd_checkpoint_.empty()) sgd_checkpoint_ = PretrainingStage(*shared_, recipe_, "sgd");
+  if (sgd_checkpoint_.empty()) sgd_checkpoint_ = PsgdStartCheckpoint(*shared_, recipe_, "sgd");
   return sgd_checkpoint_;
 }
 
 std::string PaperExperiment::AdamCheckpoint() {
-  if (adam_checkpoint_.empty()) adam_checkpoint_ = PretrainingStage(*shared_, AdamRecipe(recipe_), "adam");
+  if (adam_checkpoint_.empty()) adam_checkpoint_ = PsgdStartCheckpoint(*shared_, AdamRecipe(recipe_), "adam");
   return adam_checkpoint_;
 }
 
 std::string PaperExperiment::AdamControlDir(double adam_lr) {
+  if (budget_ == Budget::kPaper) return PretrainingStage(*shared_, AdamRecipe(recipe_), "adam");
   const std::string init = AdamCheckpoint();
-  if (budget_ == Budget::kPaper) return AdamDir();
   std::vector<std::string> args = recipe_.psgd;
   for (const std::string& flag : {std::string("--optimizer=adam"), absl::StrCat("--lr=", adam_lr),
                                   "--init_from=" + init, std::string("--init_optimizer_state")}) {
@@ -185,8 +185,8 @@ std::string PaperExperiment::AdamControlDir(double adam_lr) {
 }
 
 std::string PaperExperiment::SgdControlDir() {
+  if (budget_ == Budget::kPaper) return PretrainingStage(*shared_, recipe_, "sgd");
   const std::string init = SgdCheckpoint();
-  if (budget_ == Budget::kPaper) return SgdDir();
   std::vector<std::string> args = recipe_.psgd;
   args.push_back("--init_from=" + init);
   return shared_->Stage("sgd_continued", "train", args, "result.json");
@@ -200,10 +200,15 @@ std::string PaperExperiment::SharedPsgdStage(const std::string& stage,
 
 void PaperExperiment::WriteTrainingPlot(
     const std::vector<std::pair<std::string, std::string>>& continued,
-    std::pair<std::string, std::string> first) const {
-  if (first.first.empty()) first = {"SGD", SgdDir()};
-  std::vector<report::Series> curves = {TrainingCurve(first.first, first.second, 0)};
-  // The PSGD stages start from the SGD stage's end, or (paper budget) from
+    std::optional<std::pair<std::string, std::string>> first) const {
+  std::vector<report::Series> curves;
+  if (first) {
+    curves.push_back(TrainingCurve(first->first, first->second.empty() ? SgdDir() : first->second, 0));
+  } else if (recipe_.psgd_start_step == 0) {
+    throw std::invalid_argument(
+        "training.svg: without the first stage's curve, the epoch the PSGD stages start at is unknown");
+  }
+  // The PSGD stages start from the first stage's end, or (paper budget) from
   // its checkpoint at psgd_start_epoch.
   const int64_t start = recipe_.psgd_start_step > 0 ? recipe_.psgd_start_epoch
                                                     : static_cast<int64_t>(curves[0].x.size());

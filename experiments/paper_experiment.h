@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,9 +60,10 @@ class PaperExperiment {
   const std::string& run_dir() const { return protocol_->run_dir(); }
   Protocol& protocol() { return *protocol_; }
 
-  // Trains the recipe's SGD stage under --shared_dir (once per budget, model,
-  // data set and seed; later calls return the first one's answer); returns
-  // the checkpoint PSGD stages start from.
+  // The checkpoint PSGD stages start from (PsgdStartCheckpoint of the SGD
+  // stage under --shared_dir, trained once per budget, model, data set and
+  // seed; later calls return the first one's answer). At the paper budget it
+  // trains no more than the first leg: the rest is SgdControlDir()'s.
   std::string SgdCheckpoint();
   // A PSGD stage of the recipe from SgdCheckpoint() with `psg_flags`, kept
   // under --shared_dir as `stage` (which must name the flags, e.g.
@@ -73,7 +75,8 @@ class PaperExperiment {
   std::string SgdDir() const { return shared_->run_dir() + "/sgd"; }
   // The SGD model trained as long as the PSGD models, the control that FP
   // accuracy is compared with: at the paper budget the SGD stage itself (it
-  // runs on from the PSGD start to the same final epoch); otherwise the PSGD
+  // runs on from the PSGD start to the same final epoch, trained here);
+  // otherwise the PSGD
   // stage's schedule run with plain SGD from the SGD checkpoint ("sgd_continued").
   std::string SgdControlDir();
 
@@ -87,10 +90,13 @@ class PaperExperiment {
   std::string AdamControlDir(double adam_lr);
 
   // training.svg: test accuracy per epoch of the first stage (`first`: name
-  // and directory; default the SGD stage), then of each (name, stage
-  // directory) that continued from its checkpoint.
+  // and directory, an empty directory meaning the SGD stage, the default;
+  // std::nullopt: none, allowed at the paper budget, whose PSGD stages start
+  // at a known epoch), then of each (name, stage directory) that continued
+  // from its checkpoint.
   void WriteTrainingPlot(const std::vector<std::pair<std::string, std::string>>& continued,
-                         std::pair<std::string, std::string> first = {}) const;
+                         std::optional<std::pair<std::string, std::string>> first =
+                             std::pair<std::string, std::string>{"SGD", ""}) const;
 
   // results.json: {"experiment", "budget", "model", "dataset", "seed",
   // "command", "machine", <the members of `results`>}; results.md: `markdown`

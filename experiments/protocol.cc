@@ -172,23 +172,25 @@ void Protocol::SetCommandArgs(const std::string& command, std::vector<std::strin
   command_args_[command] = std::move(args);
 }
 
-std::string PretrainingStage(Protocol& protocol, const Recipe& recipe, const std::string& stage) {
+std::string PsgdStartCheckpoint(Protocol& protocol, const Recipe& recipe, const std::string& stage) {
   if (recipe.psgd_start_step == 0) {
     return protocol.Stage(stage, "train", recipe.sgd, "result.json") + "/last.safetensors";
   }
-  std::string start = recipe.start_checkpoint;
-  if (start.empty()) {
-    std::vector<std::string> first_leg = recipe.sgd;
-    first_leg.push_back(absl::StrCat("--stop_after_steps=", recipe.psgd_start_step));
-    start = protocol.Stage(stage + "_start", "train", first_leg, "last.safetensors") + "/last.safetensors";
-  }
+  if (!recipe.start_checkpoint.empty()) return recipe.start_checkpoint;
+  std::vector<std::string> first_leg = recipe.sgd;
+  first_leg.push_back(absl::StrCat("--stop_after_steps=", recipe.psgd_start_step));
+  return protocol.Stage(stage + "_start", "train", first_leg, "last.safetensors") + "/last.safetensors";
+}
+
+std::string PretrainingStage(Protocol& protocol, const Recipe& recipe, const std::string& stage) {
+  const std::string start = PsgdStartCheckpoint(protocol, recipe, stage);
+  if (recipe.psgd_start_step == 0) return protocol.run_dir() + "/" + stage;
   // The second leg continues from the first, or from its own checkpoint when
   // it was interrupted.
   const std::string own = protocol.run_dir() + "/" + stage + "/last.safetensors";
   std::vector<std::string> rest = recipe.sgd;
   rest.push_back("--resume=" + (fs::exists(own) ? own : start));
-  protocol.Stage(stage, "train", rest, "result.json");
-  return start;
+  return protocol.Stage(stage, "train", rest, "result.json");
 }
 
 std::string PsgdStage(Protocol& protocol, const Recipe& recipe, const std::string& stage,

@@ -66,11 +66,17 @@ class Protocol {
   std::map<std::string, std::vector<std::string>> command_args_;
 };
 
-// The recipe's first training stage `stage` ("sgd"; "adam" for PSG-Adam's
-// start) with the recipe's `sgd` flags; returns the checkpoint the PSGD stages
-// start from: its end, or (paper budget) its checkpoint at
-// recipe.psgd_start_step, kept by a first leg "<stage>_start" or given as
-// recipe.start_checkpoint (then `stage` continues that one).
+// The checkpoint the recipe's PSGD stages start from, of its first training
+// stage `stage` ("sgd"; "adam" for PSG-Adam's start) with the recipe's `sgd`
+// flags: the stage's end (trained here), or (paper budget) its checkpoint at
+// recipe.psgd_start_step, given as recipe.start_checkpoint or kept by a first
+// leg "<stage>_start" (trained here). The paper budget's rest of the stage is
+// not trained: only the control needs it (PretrainingStage).
+std::string PsgdStartCheckpoint(Protocol& protocol, const Recipe& recipe, const std::string& stage);
+
+// The whole first training stage `stage`: PsgdStartCheckpoint(), then (paper
+// budget) the rest of the schedule from that checkpoint, the control trained
+// as long as the PSGD stages; returns the stage directory.
 std::string PretrainingStage(Protocol& protocol, const Recipe& recipe, const std::string& stage);
 
 // A PSGD stage of the recipe from `init`, with the PSG flags `psg_flags`

@@ -128,24 +128,32 @@ TEST(RunAndLogTest, ReturnsTheExitStatusAndKeepsTheOutput) {
 
 TEST_F(ProtocolTest, PaperSgdStageKeepsTheCheckpointPsgdStartsFrom) {
   Protocol p(root_ + "/run", {}, root_ + "/bin");
-  const std::string start = PretrainingStage(p, RecipeFor(Budget::kPaper), "sgd");
+  const std::string start = PsgdStartCheckpoint(p, RecipeFor(Budget::kPaper), "sgd");
   EXPECT_EQ(start, root_ + "/run/sgd_start/last.safetensors");
   EXPECT_THAT(io::ReadTestFile(root_ + "/run/sgd_start/args.txt"),
               HasSubstr("--stop_after_steps=32062 "));  // epoch 82 of 391 steps
+  // The start alone trains no more than the first leg; the control is the rest.
+  EXPECT_FALSE(fs::exists(root_ + "/run/sgd"));
+  EXPECT_EQ(PretrainingStage(p, RecipeFor(Budget::kPaper), "sgd"), root_ + "/run/sgd");
   const std::string rest = io::ReadTestFile(root_ + "/run/sgd/args.txt");
   EXPECT_THAT(rest, HasSubstr("--epochs=150"));
   EXPECT_THAT(rest, HasSubstr("--resume=" + start));
   EXPECT_THAT(rest, ::testing::Not(HasSubstr("--resume=auto")));
-  // A given start checkpoint replaces the first leg; the SGD stage continues it.
+  // A given start checkpoint replaces the first leg and trains nothing; the
+  // SGD stage continues it.
   Recipe given = RecipeFor(Budget::kPaper);
   given.start_checkpoint = root_ + "/ResNet82.safetensors";
   Protocol g(root_ + "/given", {}, root_ + "/bin");
-  EXPECT_EQ(PretrainingStage(g, given, "sgd"), given.start_checkpoint);
+  EXPECT_EQ(PsgdStartCheckpoint(g, given, "sgd"), given.start_checkpoint);
+  EXPECT_FALSE(fs::exists(root_ + "/given/sgd_start"));
+  EXPECT_FALSE(fs::exists(root_ + "/given/sgd"));
+  EXPECT_EQ(PretrainingStage(g, given, "sgd"), root_ + "/given/sgd");
   EXPECT_FALSE(fs::exists(root_ + "/given/sgd_start"));
   EXPECT_THAT(io::ReadTestFile(root_ + "/given/sgd/args.txt"), HasSubstr("--resume=" + given.start_checkpoint));
-  // Short budgets start PSGD from the end of SGD.
+  // Short budgets start PSGD from the end of SGD, the whole stage.
   Protocol q(root_ + "/short", {}, root_ + "/bin");
-  EXPECT_EQ(PretrainingStage(q, RecipeFor(Budget::kShort), "sgd"), root_ + "/short/sgd/last.safetensors");
+  EXPECT_EQ(PsgdStartCheckpoint(q, RecipeFor(Budget::kShort), "sgd"), root_ + "/short/sgd/last.safetensors");
+  EXPECT_EQ(PretrainingStage(q, RecipeFor(Budget::kShort), "sgd"), root_ + "/short/sgd");
   const std::string psgd = PsgdStage(q, RecipeFor(Budget::kShort), "psgd", "x.safetensors",
                                      {"--psg_bits=3"});
   EXPECT_THAT(io::ReadTestFile(psgd + "/args.txt"),

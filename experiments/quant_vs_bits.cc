@@ -137,8 +137,8 @@ int Run(const std::string& command_line) {
            report::LinePlotSvg(mse, {.title = "Weight quantization MSE", .x_label = "bits",
                              .y_label = "MSE", .log_y = true, .x_ticks = ticks}));
   e.WriteTrainingPlot({{psgd_name, psgd_dir}},
-                      adam ? std::pair<std::string, std::string>{"Adam", e.AdamDir()}
-                           : std::pair<std::string, std::string>{});
+                      std::pair<std::string, std::string>{adam ? "Adam" : "SGD",
+                                                          adam ? e.AdamDir() : e.SgdDir()});
 
   e.WriteResults({{"psg_bits", psg_bits},
                   {"weights_only", weights.json_members},
