@@ -50,10 +50,10 @@ int Run(const std::string& command_line) {
   report::WriteSvg(e.run_dir() + "/accuracy.svg",
            report::LinePlotSvg(curves, {.title = "PSGD towards zero, pruned without fine-tuning",
                                 .x_label = "sparsity", .y_label = "held-out accuracy (%)"}));
-  // Accuracy during training is on the held-out images too. At the paper
-  // budget the search starts from the SGD checkpoint at the PSGD start and
-  // does not train the SGD control, so there is no SGD curve to draw.
-  if (e.budget() == Budget::kPaper) {
+  // Accuracy during training is on the held-out images too. Where PSGD starts
+  // from the SGD stage's checkpoint at psgd_start_step (paper budget), the
+  // search does not train the rest of that stage, so there is no SGD curve.
+  if (e.recipe().psgd_start_step > 0) {
     e.WriteTrainingPlot(trained, std::nullopt);
   } else {
     e.WriteTrainingPlot(trained);

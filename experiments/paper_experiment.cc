@@ -200,10 +200,10 @@ std::string PaperExperiment::SharedPsgdStage(const std::string& stage,
 
 void PaperExperiment::WriteTrainingPlot(
     const std::vector<std::pair<std::string, std::string>>& continued,
-    std::optional<std::pair<std::string, std::string>> first) const {
+    const std::optional<std::pair<std::string, std::string>>& first) const {
   std::vector<report::Series> curves;
   if (first) {
-    curves.push_back(TrainingCurve(first->first, first->second.empty() ? SgdDir() : first->second, 0));
+    curves.push_back(TrainingCurve(first->first, first->second, 0));
   } else if (recipe_.psgd_start_step == 0) {
     throw std::invalid_argument(
         "training.svg: without the first stage's curve, the epoch the PSGD stages start at is unknown");

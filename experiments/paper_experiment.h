@@ -76,8 +76,8 @@ class PaperExperiment {
   // The SGD model trained as long as the PSGD models, the control that FP
   // accuracy is compared with: at the paper budget the SGD stage itself (it
   // runs on from the PSGD start to the same final epoch, trained here);
-  // otherwise the PSGD
-  // stage's schedule run with plain SGD from the SGD checkpoint ("sgd_continued").
+  // otherwise the PSGD stage's schedule run with plain SGD from the SGD
+  // checkpoint ("sgd_continued").
   std::string SgdControlDir();
 
   // PSG-Adam's counterparts (AdamRecipe): the Adam-trained starting model
@@ -90,13 +90,14 @@ class PaperExperiment {
   std::string AdamControlDir(double adam_lr);
 
   // training.svg: test accuracy per epoch of the first stage (`first`: name
-  // and directory, an empty directory meaning the SGD stage, the default;
-  // std::nullopt: none, allowed at the paper budget, whose PSGD stages start
-  // at a known epoch), then of each (name, stage directory) that continued
-  // from its checkpoint.
+  // and directory, the SGD stage when not given; std::nullopt: none, allowed
+  // when the PSGD stages start at a known epoch, recipe().psgd_start_step > 0),
+  // then of each (name, stage directory) that continued from its checkpoint.
+  void WriteTrainingPlot(const std::vector<std::pair<std::string, std::string>>& continued) const {
+    WriteTrainingPlot(continued, std::pair<std::string, std::string>{"SGD", SgdDir()});
+  }
   void WriteTrainingPlot(const std::vector<std::pair<std::string, std::string>>& continued,
-                         std::optional<std::pair<std::string, std::string>> first =
-                             std::pair<std::string, std::string>{"SGD", ""}) const;
+                         const std::optional<std::pair<std::string, std::string>>& first) const;
 
   // results.json: {"experiment", "budget", "model", "dataset", "seed",
   // "command", "machine", <the members of `results`>}; results.md: `markdown`
